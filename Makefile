@@ -1,0 +1,39 @@
+# Every target sets itself up from a fresh clone: virtual environment, package, data.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The versions this project is tested with (pip serves them from a local mirror on the build machines).
+TORCH  := torch==2.14.1 torchvision==0.29.1
+DEMO_OUT ?= runs/demo
+
+.PHONY: install data test demo bench lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev,tensorboard]'
+	touch $@
+
+# Fashion-MNIST: Debian's package when we are root with apt-get, else d2lkit's own download.
+data: install
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ ! -d /usr/share/datasets/fashion-mnist ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; \
+	fi
+	$(VENV)/bin/d2lkit data info || $(VENV)/bin/d2lkit data download
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: data lint
+	$(VENV)/bin/pytest -q
+
+demo: data
+	$(VENV)/bin/d2lkit data info
+	$(VENV)/bin/d2lkit data show --out $(DEMO_OUT)/samples.png
+
+bench: data
+	$(VENV)/bin/d2lkit bench --quick --out runs/bench
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,3 @@
+from d2lkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""The `d2lkit` command line: parses arguments, calls the library, turns errors into messages.
+
+Each subcommand lives in its own module with an `add_parser(subparsers)` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from d2lkit import __version__
+from d2lkit.cli import data
+from d2lkit.errors import D2lkitError, TrainingFailed
+
+COMMANDS = [data]
+
+GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="d2lkit",
+        description="Dive into Deep Learning (PyTorch) as a tool: data, models, training, "
+        "the book's experiments.",
+        epilog=GUIDES,
+    )
+    parser.add_argument("--version", action="version", version=f"d2lkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except D2lkitError as err:
+        print(f"d2lkit: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except TrainingFailed as err:
+        print(f"d2lkit: failed: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("d2lkit: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,72 @@
+"""A small model registry: `@register_model`, `create_model(name)`, `list_models("res*")`.
+
+Every builder takes `num_classes` and `in_channels` as keyword arguments, so the trainer can build
+any model for any dataset.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from d2lkit.errors import D2lkitError
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    builder: Callable[..., nn.Module]
+    family: str  # the module that defines it, e.g. "resnet"
+    input_size: tuple[int, int, int]  # default (C, H, W) the book feeds it
+    task: str  # "classification", "segmentation" or "regression"
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(
+    fn: Callable[..., nn.Module] | None = None,
+    *,
+    input_size: tuple[int, int, int] = (1, 28, 28),
+    task: str = "classification",
+):
+    """Register a builder under its function name; usable bare or with keyword arguments."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        name = builder.__name__
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is registered twice")
+        family = builder.__module__.rsplit(".", 1)[-1]
+        _REGISTRY[name] = ModelEntry(name, builder, family, tuple(input_size), task)
+        return builder
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def _load_zoo() -> None:
+    # Importing the package registers every model it defines.
+    import d2lkit.models  # noqa: F401
+
+
+def get_entry(name: str) -> ModelEntry:
+    _load_zoo()
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `d2lkit models list`."
+        raise D2lkitError(f"unknown model {name!r}: {hint}")
+    return _REGISTRY[name]
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    """Build a registered model, e.g. `create_model("lenet", num_classes=10, in_channels=1)`."""
+    return get_entry(name).builder(**kwargs)
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Sorted names matching a shell-style wildcard pattern."""
+    _load_zoo()
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))

@@ -1,0 +1,1 @@
+"""Reports and pictures: sample grids, training curves, the reproduce report."""

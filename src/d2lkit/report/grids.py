@@ -1,0 +1,44 @@
+"""Labelled image grids (the book's `show_images`), drawn headless with matplotlib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+
+def save_image_grid(
+    images: torch.Tensor,
+    titles: list[str],
+    out: str | Path,
+    ncols: int = 8,
+    scale: float = 1.6,
+    title_colors: list[str] | None = None,
+) -> Path:
+    """Save images (N, H, W) or (N, C, H, W) in [0, 1] or uint8 as a grid with one title each."""
+    images = images.detach().cpu()
+    if images.dtype == torch.uint8:
+        images = images.float() / 255
+    if images.dim() == 4:
+        images = images.permute(0, 2, 3, 1)  # (N, H, W, C) for imshow
+        if images.shape[-1] == 1:
+            images = images[..., 0]
+    n = images.shape[0]
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i].clamp(0, 1).numpy(), cmap="gray" if images[i].dim() == 2 else None)
+            color = title_colors[i] if title_colors else "black"
+            ax.set_title(titles[i], fontsize=8, color=color)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
