@@ -14,22 +14,30 @@ GUIDE = "Guide: docs/basics.md (datasets and loaders)."
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("data", help="find, verify, download and look at datasets", epilog=GUIDE)
+    parser = subparsers.add_parser(
+        "data", help="find, verify, download and look at datasets", epilog=GUIDE
+    )
     commands = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
 
-    info = commands.add_parser("info", help="where each dataset was found and whether it verified", epilog=GUIDE)
+    info = commands.add_parser(
+        "info", help="where each dataset was found and whether it verified", epilog=GUIDE
+    )
     info.add_argument("--data-dir", help="look here first")
     info.set_defaults(handler=run_info)
 
     show = commands.add_parser("show", help="save a labelled grid of samples", epilog=GUIDE)
-    show.add_argument("dataset", nargs="?", default="fashion-mnist", help="dataset name (default fashion-mnist)")
+    show.add_argument(
+        "dataset", nargs="?", default="fashion-mnist", help="dataset name (default fashion-mnist)"
+    )
     show.add_argument("--data-dir", help="look here first")
     show.add_argument("--out", required=True, help="PNG file to write")
     show.add_argument("--count", type=int, default=18, help="number of samples (default 18)")
     show.add_argument("--split", choices=["train", "test"], default="train")
     show.set_defaults(handler=run_show)
 
-    download = commands.add_parser("download", help="download Fashion-MNIST into the cache", epilog=GUIDE)
+    download = commands.add_parser(
+        "download", help="download Fashion-MNIST into the cache", epilog=GUIDE
+    )
     download.add_argument("--data-dir", help="download here instead of ~/.cache/d2lkit")
     download.set_defaults(handler=run_download)
 
@@ -46,7 +54,7 @@ def run_info(args: argparse.Namespace) -> int:
         part = getattr(data, split)
         counts = torch.bincount(part.labels, minlength=len(data.classes)).tolist()
         print(
-            f"  {split:5s} images {tuple(part.images.shape)} {str(part.images.dtype).removeprefix('torch.')},"
+            f"  {split:5s} images {tuple(part.images.shape)} uint8,"
             f" labels {tuple(part.labels.shape)}, per class {min(counts)}-{max(counts)}"
         )
     print(f"  classes: {', '.join(data.classes)}")

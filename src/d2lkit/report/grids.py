@@ -29,7 +29,9 @@ def save_image_grid(
             images = images[..., 0]
     n = images.shape[0]
     nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
