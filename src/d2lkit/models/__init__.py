@@ -2,5 +2,6 @@
 
 from d2lkit.models import lenet, mlp  # noqa: F401  (imported to register)
 from d2lkit.models.registry import create_model, list_models, register_model
+from d2lkit.scratch import models as scratch_models  # noqa: F401  (imported to register)
 
 __all__ = ["create_model", "list_models", "register_model"]
