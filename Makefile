@@ -33,7 +33,7 @@ demo: data
 	$(VENV)/bin/d2lkit data info
 	rm -rf $(DEMO_OUT)
 	$(VENV)/bin/d2lkit data show --out $(DEMO_OUT)-samples.png
-	$(VENV)/bin/d2lkit train lenet --epochs 5 --batch-size 256 --lr 0.001 --optimizer adam --out $(DEMO_OUT)
+	$(VENV)/bin/d2lkit train lenet --epochs 5 --out $(DEMO_OUT)
 	$(VENV)/bin/d2lkit predict $(DEMO_OUT) --out $(DEMO_OUT)/predictions.png
 	@echo "demo done: see $(DEMO_OUT)/ (curves.png, predictions.png, metrics.jsonl, checkpoint.pt)"
 
