@@ -41,6 +41,16 @@ def _leaf(x: torch.Tensor) -> torch.Tensor:
     return x.requires_grad_() if x.is_floating_point() else x
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tensors are tiny: a second thread gains nothing, and on a busy machine its barriers
+    cost far more than the work."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def parity() -> Callable[..., None]:
     return assert_parity

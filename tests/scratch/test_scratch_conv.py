@@ -30,6 +30,8 @@ CONV_CASES = [
     (3, 2, 11, 8, 5, (3, 2), (2, 3), (1, 0)),  # rectangular kernel, stride and padding
     (2, 3, 8, 8, 2, 5, 2, 2),  # stride 2 with padding
     (2, 2, 9, 9, 3, 2, 3, 0),  # stride larger than the kernel: pixels skipped
+    (2, 3, 7, 7, 4, 2, 2, 0),  # stride = kernel: tiling windows, the last row and column unused
+    (1, 2, 8, 6, 3, 3, 3, 1),  # tiling windows over a padded input
     (1, 2, 4, 4, 2, 4, 1, 0),  # kernel as large as the input: a 1x1 output
     (2, 4, 6, 6, 3, 1, 1, 0),  # 1x1 kernel (the matmul path)
     (2, 4, 7, 5, 3, 1, 2, 1),  # 1x1 kernel with stride and padding
@@ -53,6 +55,22 @@ def test_conv2d_matches_pytorch(parity, rng, bias, B, C_in, H, W, C_out, kernel,
 def test_conv2d_accepts_an_unbatched_input(parity, rng):
     x, weight = randn(3, 6, 5, generator=rng), randn(2, 3, 3, 3, generator=rng)
     parity(lambda *a: conv2d(*a, padding=1), lambda *a: F.conv2d(*a, padding=1), x, weight)
+
+
+def test_conv2d_under_bf16_autocast_gives_fp32_gradients_close_to_pytorch(rng):
+    x = torch.randn(4, 3, 9, 9, generator=rng, requires_grad=True)
+    weight = torch.randn(5, 3, 3, 3, generator=rng, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = conv2d(x, weight, stride=2, padding=1)
+    assert out.dtype == torch.bfloat16
+    # An upstream gradient of ones is exact in bf16, so the fp32 backward matches F's closely.
+    out.float().sum().backward()
+    reference_x = x.detach().clone().requires_grad_()
+    reference_w = weight.detach().clone().requires_grad_()
+    F.conv2d(reference_x, reference_w, stride=2, padding=1).sum().backward()
+    assert x.grad.dtype == torch.float32 and weight.grad.dtype == torch.float32
+    torch.testing.assert_close(x.grad, reference_x.grad, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(weight.grad, reference_w.grad, atol=1e-4, rtol=1e-4)
 
 
 def test_conv1x1_is_the_matmul_over_channels(parity, rng):

@@ -1,14 +1,16 @@
 """Convolution and pooling from scratch, vectorised with sliding-window views.
 
 `Tensor.unfold(dim, size, step)` turns a padded (B, C, H, W) tensor into a view of all its
-(kh, kw) windows, (B, C, Ho, Wo, kh, kw), without copying; a convolution is then one contraction
-of those windows with the kernel (im2col + matmul), and pooling one reduction over the window axes.
+(kh, kw) windows, (B, C, Ho, Wo, kh, kw), without copying; a convolution is then one matrix
+product of those windows with the kernel (im2col + matmul), and pooling one reduction over the
+window axes; the convolution's backward, written out, adds the windows' gradients back (col2im).
 No Python loop ever runs over pixels, so these are fast enough to train with.
 """
 
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 IntPair = int | tuple[int, int]
 
@@ -40,14 +42,82 @@ def pad2d(x: torch.Tensor, padding: IntPair, value: float = 0.0) -> torch.Tensor
 
 
 def windows2d(x: torch.Tensor, kernel_size: IntPair, stride: IntPair) -> torch.Tensor:
-    """(B, C, H, W) -> the view (B, C, Ho, Wo, kh, kw) of every window, Ho = (H - kh) // sh + 1."""
+    """(B, C, H, W) -> (B, C, Ho, Wo, kh, kw), every window, Ho = (H - kh) // sh + 1."""
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = _pair(stride, "stride")
-    if x.shape[-2] < kh or x.shape[-1] < kw:
-        raise ValueError(
-            f"kernel {kh}x{kw} is larger than the (padded) input {x.shape[-2]}x{x.shape[-1]}"
-        )
+    B, C, H, W = x.shape
+    if kh > H or kw > W:
+        raise ValueError(f"kernel {kh}x{kw} is larger than the (padded) input {H}x{W}")
+    if (sh, sw) == (kh, kw):
+        # Windows that tile the input are a reshape, whose backward is a cheap reshape too
+        # (unfold's backward has to add up overlapping windows, and is slow).
+        Ho, Wo = H // kh, W // kw
+        tiles = x[:, :, : Ho * kh, : Wo * kw].reshape(B, C, Ho, kh, Wo, kw)
+        return tiles.permute(0, 1, 2, 4, 3, 5)
     return x.unfold(2, kh, sh).unfold(3, kw, sw)
+
+
+def _im2col(x: torch.Tensor, kernel_size: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C*kh*kw, Ho*Wo): each output pixel's window as a column."""
+    windows = windows2d(x, kernel_size, stride)  # (B, C, Ho, Wo, kh, kw), a view
+    B, C, Ho, Wo, kh, kw = windows.shape
+    return windows.permute(0, 1, 4, 5, 2, 3).reshape(B, C * kh * kw, Ho * Wo)
+
+
+def _col2im(
+    cols: torch.Tensor,
+    input_shape: torch.Size,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    output_size: tuple[int, int],
+) -> torch.Tensor:
+    """The adjoint of _im2col: add each window's entries back onto the pixels they came from.
+    One vectorised strided add per kernel offset (kh * kw of them), never a loop over pixels."""
+    B, C, H, W = input_shape
+    (kh, kw), (sh, sw), (Ho, Wo) = kernel_size, stride, output_size
+    windows = cols.reshape(B, C, kh, kw, Ho, Wo)
+    x = cols.new_zeros(input_shape)
+    for i in range(kh):
+        for j in range(kw):
+            # Offset (i, j) of window (h, w) is pixel (h * sh + i, w * sw + j).
+            x[:, :, i : i + sh * (Ho - 1) + 1 : sh, j : j + sw * (Wo - 1) + 1 : sw] += windows[
+                :, :, i, j
+            ]
+    return x
+
+
+class _Conv2d(torch.autograd.Function):
+    """Convolution as im2col + matmul, with the backward written out: autograd through the
+    overlapping window view would sum the windows' gradients with unfold's slow backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, stride: tuple[int, int]):
+        C_out, C_in, kh, kw = weight.shape
+        B, _, H, W = x.shape
+        Ho, Wo = (H - kh) // stride[0] + 1, (W - kw) // stride[1] + 1
+        cols = _im2col(x, (kh, kw), stride)  # (B, C_in*kh*kw, Ho*Wo)
+        ctx.save_for_backward(cols, weight)
+        ctx.stride, ctx.input_shape, ctx.output_size = stride, x.shape, (Ho, Wo)
+        # (C_out, C_in*kh*kw) @ (B, C_in*kh*kw, Ho*Wo) -> (B, C_out, Ho*Wo)
+        return (weight.reshape(C_out, C_in * kh * kw) @ cols).reshape(B, C_out, Ho, Wo)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        cols, weight = ctx.saved_tensors
+        C_out, C_in, kh, kw = weight.shape
+        Ho, Wo = ctx.output_size
+        # Under autocast grad_out is bf16; the gradients must match the fp32 inputs.
+        grad_out = grad_out.to(weight.dtype).reshape(-1, C_out, Ho * Wo)  # (B, C_out, Ho*Wo)
+        weight_matrix = weight.reshape(C_out, C_in * kh * kw)
+        grad_x = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            grad_cols = weight_matrix.T @ grad_out  # (B, C_in*kh*kw, Ho*Wo)
+            grad_x = _col2im(grad_cols, ctx.input_shape, (kh, kw), ctx.stride, ctx.output_size)
+        if ctx.needs_input_grad[1]:
+            # Every pixel of every image adds to every weight: (B, C_out, C_in*kh*kw) summed.
+            grad_weight = (grad_out @ cols.transpose(1, 2)).sum(0).reshape(weight.shape)
+        return grad_x, grad_weight, None
 
 
 def conv1x1(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -81,9 +151,7 @@ def conv2d(
         sh, sw = _pair(stride, "stride")
         out = conv1x1(x[:, :, ::sh, ::sw], weight)
     else:
-        windows = windows2d(x, (kh, kw), stride)  # (B, C_in, Ho, Wo, kh, kw)
-        # Sum over input channels and the window for each output channel: im2col then matmul.
-        out = torch.einsum("bchwij,ocij->bohw", windows, weight)
+        out = _Conv2d.apply(x, weight, _pair(stride, "stride"))
     if bias is not None:
         out = out + bias.reshape(1, -1, 1, 1)
     return out.squeeze(0) if unbatched else out
