@@ -79,7 +79,7 @@ def check(result: subprocess.CompletedProcess) -> None:
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
     state = torch.load(path, map_location="cpu", weights_only=True)
-    return state["model"] if "model" in state else state
+    return state.get("model", state)
 
 
 def metrics(run_dir: Path) -> list[dict]:
