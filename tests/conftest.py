@@ -6,8 +6,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 
 from d2lkit.data import fashion_mnist
+
+# The tests' models are tiny: one thread is as fast as two, and on a shared, oversubscribed CPU
+# several spinning OpenMP threads per process slow every step down by an order of magnitude.
+# Subprocesses get the same setting through SUBPROCESS_ENV, so results agree bit for bit.
+torch.set_num_threads(1)
+SUBPROCESS_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="session")
