@@ -225,7 +225,7 @@ def find_checkpoint(path: str | Path) -> Path:
 def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
     """Continue a run in place, exactly: same batches in the same order, same RNG streams."""
     checkpoint_path = find_checkpoint(run_dir)
-    state = load_checkpoint(checkpoint_path)
+    state = load_run_checkpoint(checkpoint_path)
     config = TrainConfig.from_dict(state["config"])
     if epochs is not None:
         config.epochs = epochs
@@ -252,10 +252,21 @@ def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: l
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
 
+def load_run_checkpoint(checkpoint_path: Path) -> dict:
+    """A checkpoint written by `d2lkit train`, not any file torch can load."""
+    state = load_checkpoint(checkpoint_path)
+    if not isinstance(state, dict) or not {"config", "model", "epoch"} <= state.keys():
+        raise D2lkitError(
+            f"{checkpoint_path}: not a d2lkit checkpoint (no config, model and epoch); pass a run"
+            " directory made by `d2lkit train` (plain state_dicts go to `--init`)"
+        )
+    return state
+
+
 def load_trained(path: str | Path) -> tuple[Run, dict]:
     """Rebuild a saved run (model weights loaded, no training) for eval and predict."""
     checkpoint_path = find_checkpoint(path)
-    state = load_checkpoint(checkpoint_path)
+    state = load_run_checkpoint(checkpoint_path)
     config = TrainConfig.from_dict(state["config"])
     config.init = None  # the weights come from the checkpoint
     run = build_run(config, checkpoint_path.parent)
