@@ -231,6 +231,12 @@ def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: l
         config.epochs = epochs
     out = checkpoint_path.parent
     config.out = str(out)
+    done = state["epoch"]
+    # Refuse before anything in the run directory is rewritten.
+    if done >= config.epochs:
+        raise D2lkitError(
+            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
+        )
     run = build_run(config, out)
     run.model.load_state_dict(state["model"])
     run.trainer.optimizer.load_state_dict(state["optimizer"])
@@ -239,16 +245,11 @@ def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: l
     if state["loader"] is not None:
         run.data.train.load_state_dict(state["loader"])
     restore_rng_state(state["rng"])
-    done = state["epoch"]
     # Epochs logged after the checkpoint (a crash between the two writes) are redone.
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
     run.trainer.history = [row for row in rows if row["epoch"] <= done]
     (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in run.trainer.history))
     write_json(out / "config.json", run.config.to_dict())
-    if done >= run.config.epochs:
-        raise D2lkitError(
-            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
-        )
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
 
