@@ -66,7 +66,8 @@ class FCN(nn.Module):
         return self.transpose_conv(self.final_conv(self.body(x)))
 
 
-@register_model(input_size=(1, 64, 64), task="segmentation")
+# The book fine-tunes FCN with plain SGD at 1e-3 (and weight decay 1e-3, set by its recipe).
+@register_model(input_size=(1, 64, 64), task="segmentation", optimizer="sgd", lr=1e-3)
 def fcn_resnet18(num_classes: int = 11, in_channels: int = 1) -> nn.Module:
     """FCN on a ResNet-18 body; output (B, num_classes, H, W) for H, W multiples of 32.
 

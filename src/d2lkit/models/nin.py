@@ -22,7 +22,8 @@ def nin_block(
     )
 
 
-@register_model(input_size=(1, 224, 224))
+# The book trains NiN with Adam at 2e-3, twice the rate of its other CNNs.
+@register_model(input_size=(1, 224, 224), lr=2e-3)
 def nin(num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> nn.Module:
     """NiN with AlexNet's channel counts; on 224x224: 54 -> 26 -> 12 -> 5 -> 1."""
     return nn.Sequential(
