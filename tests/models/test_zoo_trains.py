@@ -20,9 +20,6 @@ from d2lkit.data.datasets import dataset_names
 from d2lkit.models import get_entry, list_models
 
 TRAIN_SAMPLES, TEST_SAMPLES, BATCH = 16, 8, 8
-# Smallest sides the book's layers still reduce to a valid map (global pools make these work);
-# alexnet and vgg11 keep 224: their classifiers expect a fixed 5x5 / 7x7 map.
-SMOKE_RESIZE = {"nin": 96, "googlenet": 32, "resnet18": 32, "densenet": 32}
 DATASET_FOR_TASK = {
     "classification": "fashion-mnist",
     "regression": "synthetic-linear",
@@ -46,7 +43,9 @@ def small_fashion_mnist():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list_models())
-def test_model_trains_one_tiny_epoch(name, small_fashion_mnist, monkeypatch, tmp_path, capsys):
+def test_model_trains_one_tiny_epoch(
+    name, small_fashion_mnist, small_sides, monkeypatch, tmp_path, capsys
+):
     entry = get_entry(name)
     dataset = DATASET_FOR_TASK[entry.task]
     if dataset not in dataset_names():
@@ -55,8 +54,8 @@ def test_model_trains_one_tiny_epoch(name, small_fashion_mnist, monkeypatch, tmp
     out = tmp_path / name
     argv = ["train", name, "--dataset", dataset, "--epochs", "1", "--batch-size", str(BATCH)]
     argv += ["--out", str(out), "--device", "cpu", "--precision", "fp32", "--no-progress"]
-    if name in SMOKE_RESIZE:
-        argv += ["--resize", str(SMOKE_RESIZE[name])]
+    if name in small_sides and entry.task == "classification":
+        argv += ["--resize", str(small_sides[name])]
     assert main(argv) == 0, capsys.readouterr().err
 
     summary = json.loads((out / "summary.json").read_text())
