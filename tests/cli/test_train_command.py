@@ -46,7 +46,7 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
         (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
         (["mlp_dropuot"], ["did you mean mlp_dropout"]),
-        (["no-such-net"], ["unknown model 'no-such-net'", "d2lkit models list"]),
+        (["qqqq"], ["unknown model 'qqqq'", "d2lkit models list"]),
         (["lenet", "--dataset", "cifar10"], ["unknown dataset 'cifar10'", "fashion-mnist"]),
         (["softmax", "--dataset", "synthetic-linear"], ["classification model", "regression"]),
         ([], ["name a MODEL"]),
