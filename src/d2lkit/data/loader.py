@@ -53,7 +53,8 @@ class TensorLoader:
         self.drop_last = drop_last
         self.resize = resize
         self.scale = scale
-        # Per-channel statistics shaped (C, 1, 1) to broadcast over (B, C, H, W); None: no normalising.
+        # Per-channel statistics shaped (C, 1, 1) to broadcast over (B, C, H, W);
+        # None: no normalising.
         self.mean = None if mean is None else self._per_channel(mean)
         self.std = None if std is None else self._per_channel(std)
         self.augment = augment
@@ -85,7 +86,10 @@ class TensorLoader:
         for index in rank_batches(
             order, self.batch_size, self.rank, self.world_size, self.drop_last
         ):
-            yield self.transform(self.images[index], augment_generator), self.targets[index]
+            # index_select, not images[index]: the advanced-indexing gather is ~20x slower on
+            # (B, 1, 28, 28) uint8 (330 vs 17 us per batch of 256 on one core here).
+            images = self.images.index_select(0, index)
+            yield self.transform(images, augment_generator), self.targets.index_select(0, index)
 
     def epoch_augment_generator(self) -> torch.Generator:
         """The generator this epoch's augmentations draw from.
@@ -105,7 +109,9 @@ class TensorLoader:
         """uint8 (B, C, H, W) -> float (B, C, R, R) scaled to [0, 1], augmented, normalised."""
         x = images.float() * self.scale
         if self.resize is not None and x.shape[-1] != self.resize:
-            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x, size=(self.resize, self.resize), mode="bilinear", align_corners=False
+            )
         if self.augment is not None:
             x = self.augment(x, augment_generator or self.generator)
         if self.mean is not None:

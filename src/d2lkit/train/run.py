@@ -210,7 +210,8 @@ def choose_out(config: TrainConfig) -> tuple[Path, bool]:
     distributed.require_out_for_restarts(config.out)
     out = Path(config.out) if config.out else default_out(config)
     if (out / CHECKPOINT).exists():
-        if distributed.continues_this_launch(load_checkpoint(out / CHECKPOINT)):
+        restarted = distributed.current_launch().restart_count > 0
+        if restarted and distributed.continues_this_launch(load_checkpoint(out / CHECKPOINT)):
             return out, True
         raise D2lkitError(
             f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
@@ -251,7 +252,7 @@ def find_checkpoint(path: str | Path) -> Path:
 def read_run(run_dir: str | Path) -> tuple[Path, dict, list[dict]]:
     """A run's checkpoint file, its state and its metrics rows."""
     checkpoint_path = find_checkpoint(run_dir)
-    state = load_checkpoint(checkpoint_path)
+    state = load_run_checkpoint(checkpoint_path)
     metrics = checkpoint_path.parent / "metrics.jsonl"
     text = metrics.read_text() if metrics.is_file() else ""
     return checkpoint_path, state, [json.loads(line) for line in text.splitlines() if line]
@@ -274,6 +275,14 @@ def continue_run(
         config.epochs = epochs
     out = checkpoint_path.parent
     config.out = str(out)
+    done = state["epoch"]
+    # Refuse before anything in the run directory is rewritten; but a torchrun restart after the
+    # last checkpoint of a finished run only completes the summary.
+    finished = done >= config.epochs
+    if finished and not distributed.on_main(lambda: distributed.continues_this_launch(state)):
+        raise D2lkitError(
+            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
+        )
     run = build_run(config, out)
     run.model.load_state_dict(state["model"])
     run.trainer.optimizer.load_state_dict(state["optimizer"])
@@ -282,26 +291,30 @@ def continue_run(
     if state["loader"] is not None:
         run.data.train.load_state_dict(state["loader"])
     restore_rng_state(state["rng"])
-    done = state["epoch"]
     # Epochs logged after the checkpoint (a crash between the two writes) are redone.
     run.trainer.history = [row for row in rows if row["epoch"] <= done]
     if distributed.is_main():
         lines = "".join(json.dumps(r) + "\n" for r in run.trainer.history)
         (out / "metrics.jsonl").write_text(lines)
         write_json(out / "config.json", run.config.to_dict())
-    # A torchrun restart after the last checkpoint of a finished run only completes the summary.
-    restarted = distributed.on_main(lambda: distributed.continues_this_launch(state))
-    if done >= run.config.epochs and not restarted:
-        raise D2lkitError(
-            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
-        )
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def load_run_checkpoint(checkpoint_path: Path) -> dict:
+    """A checkpoint written by `d2lkit train`, not any file torch can load."""
+    state = load_checkpoint(checkpoint_path)
+    if not isinstance(state, dict) or not {"config", "model", "epoch"} <= state.keys():
+        raise D2lkitError(
+            f"{checkpoint_path}: not a d2lkit checkpoint (no config, model and epoch); pass a run"
+            " directory made by `d2lkit train` (plain state_dicts go to `--init`)"
+        )
+    return state
 
 
 def load_trained(path: str | Path) -> tuple[Run, dict]:
     """Rebuild a saved run (model weights loaded, no training) for eval and predict."""
     checkpoint_path = find_checkpoint(path)
-    state = load_checkpoint(checkpoint_path)
+    state = load_run_checkpoint(checkpoint_path)
     config = TrainConfig.from_dict(state["config"])
     config.init = None  # the weights come from the checkpoint
     run = build_run(config, checkpoint_path.parent)
