@@ -16,9 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from d2lkit.data import fashion_mnist
-from d2lkit.errors import D2lkitError
-
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,18 +23,6 @@ ENTRY = Path(__file__).with_name("ddp_entry.py")
 TIMEOUT_S = 120
 # 963 = 10 global batches of 96 and a last one of 3, which two ranks split 2 + 1: the uneven case.
 TRAIN = ["train", "mlp", "--train-subset", "963", "--batch-size", "96", "--epochs", "2"]
-
-
-def fashion_available() -> bool:
-    try:
-        fashion_mnist.load()
-    except D2lkitError:
-        return False
-    return True
-
-
-if not fashion_available():
-    pytest.skip("Fashion-MNIST is not installed", allow_module_level=True)
 
 
 def free_port() -> int:
@@ -178,3 +163,12 @@ def test_a_run_directory_that_holds_a_run_is_refused_by_every_attempt(single_run
     # The first attempt refuses; torchrun's restart must not take the old run for its own.
     assert output.count("already holds a run") == 4  # 2 attempts x 2 ranks
     assert (single_run / "checkpoint.pt").read_bytes() == before
+
+
+def test_resume_a_single_process_run_on_two_ranks(single_run, tmp_path):
+    out = tmp_path / "run"
+    first_epoch = [*TRAIN[:-1], "1", "--out", str(out)]
+    check(single(first_epoch))
+    check(torchrun(["train", "--resume", str(out), "--epochs", "2"]))
+    assert_close(weights(out / "checkpoint.pt"), weights(single_run / "checkpoint.pt"))
+    assert [row["epoch"] for row in metrics(out)] == [1, 2]
