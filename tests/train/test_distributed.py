@@ -47,11 +47,18 @@ def single(args: list[str], **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def torchrun(args: list[str], *launcher: str, **env: str) -> subprocess.CompletedProcess:
+def torchrun(
+    args: list[str], *launcher: str, rendezvous: str = "static", ranks: int = 2, **env: str
+) -> subprocess.CompletedProcess:
+    """Ranks on this machine; `rendezvous="c10d"` uses the multi-node form of the launch."""
+    port = str(free_port())
+    if rendezvous == "c10d":
+        where = ["--nnodes", "1", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}"]
+    else:
+        where = ["--master-addr", "127.0.0.1", "--master-port", port]
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-        "--master-addr", "127.0.0.1", "--master-port", str(free_port()), *launcher,
-        str(ENTRY), *args, "--no-progress",
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(ranks), *where,
+        *launcher, str(ENTRY), *args, "--no-progress",
     ]  # fmt: skip
     return subprocess.run(
         command, env=environment(**env), capture_output=True, text=True, timeout=TIMEOUT_S
@@ -128,7 +135,7 @@ def test_a_killed_rank_restarts_from_the_checkpoint_and_ends_where_an_uninterrup
     out = tmp_path / "run"
     kill = f"1:2:{tmp_path / 'killed'}"  # rank 1, after the first step of epoch 2, once
     result = torchrun(
-        [*TRAIN, "--out", str(out)], "--max-restarts", "1",
+        [*TRAIN, "--out", str(out)], "--max-restarts", "1", rendezvous="c10d",
         D2LKIT_TEST_DUMP=str(tmp_path), D2LKIT_TEST_KILL=kill,
     )  # fmt: skip
     check(result)
@@ -172,3 +179,20 @@ def test_resume_a_single_process_run_on_two_ranks(single_run, tmp_path):
     check(torchrun(["train", "--resume", str(out), "--epochs", "2"]))
     assert_close(weights(out / "checkpoint.pt"), weights(single_run / "checkpoint.pt"))
     assert [row["epoch"] for row in metrics(out)] == [1, 2]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_ranks_train_on_their_own_gpus_with_nccl(tmp_path):
+    ranks = min(2, torch.cuda.device_count())
+    gpu = ["train", "lenet_bn", *TRAIN[2:], "--device", "cuda"]  # BatchNorm: SyncBatchNorm
+    check(single([*gpu, "--out", str(tmp_path / "single")]))
+    out = tmp_path / "ddp"
+    check(torchrun([*gpu, "--out", str(out)], ranks=ranks, D2LKIT_TEST_DUMP=str(tmp_path)))
+    env = json.loads((out / "env.json").read_text())
+    assert "nccl" in env["backend"] and env["world_size"] == ranks
+    dumps = [weights(tmp_path / f"rank{r}.pt") for r in range(ranks)]
+    for name in dumps[0]:
+        assert all(torch.equal(d[name], dumps[0][name]) for d in dumps), name
+    reference = metrics(tmp_path / "single")[-1]["test_acc"]
+    assert abs(metrics(out)[-1]["test_acc"] - reference) <= 0.02

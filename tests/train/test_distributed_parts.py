@@ -140,8 +140,10 @@ def test_metric_sums_add_up_to_those_of_the_whole_set(monkeypatch):
     mine = ClassificationMeter(torch.device("cpu"))
     fill(mine, outputs[:6], targets[:6])
     monkeypatch.setattr(distributed.dist, "all_reduce", OtherRank(captured[0]))
+    mine.num_classes = 4  # a setting, like the segmentation meter's: not summed
     result = distributed.SummedAcrossRanks(mine).compute()
     expected = whole.compute()
     assert result["acc"] == expected["acc"]
     assert result["loss"] == pytest.approx(expected["loss"], rel=1e-12)
     assert mine.count == 12 and isinstance(mine.count, int)
+    assert mine.num_classes == 4

@@ -290,7 +290,6 @@ class ShardWeightedLoss(nn.Module):
     def __init__(self, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
         super().__init__()
         self.loss_fn = loss_fn
-        self.ignore_index = getattr(loss_fn, "ignore_index", None)
 
     def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         loss = self.loss_fn(outputs, targets)
@@ -314,9 +313,10 @@ def shard_weighted(loss_fn: Callable) -> Callable:
 class SummedAcrossRanks:
     """A metric meter whose sums are added up across ranks before it computes.
 
-    Meters (metrics.py) hold additive state only: tensors and counts summed over batches. At
-    `compute` all of them are packed into one float64 vector (exact for counts below 2**53) and
-    all-reduced, so every rank gets the metrics of the whole epoch or test set.
+    A meter's tensors and its `count` are sums over batches (metrics.py); its other attributes
+    (e.g. `num_classes`) are settings. At `compute` the sums are packed into one float64 vector
+    (exact for counts below 2**53) and all-reduced, so every rank gets the metrics of the whole
+    epoch or test set.
     """
 
     def __init__(self, meter) -> None:
@@ -327,13 +327,9 @@ class SummedAcrossRanks:
 
     def compute(self) -> dict:
         state = vars(self.meter)
-        names = [
-            name
-            for name, value in state.items()
-            if isinstance(value, torch.Tensor | int | float) and not isinstance(value, bool)
-        ]
-        tensors = [state[name] for name in names if isinstance(state[name], torch.Tensor)]
-        device = tensors[0].device if tensors else torch.device("cpu")
+        names = [name for name, value in state.items() if isinstance(value, torch.Tensor)]
+        device = state[names[0]].device if names else torch.device("cpu")
+        names += ["count"] if "count" in state else []
         packed = torch.cat(
             [torch.as_tensor(state[name], device=device).double().reshape(-1) for name in names]
         )
@@ -348,7 +344,7 @@ class SummedAcrossRanks:
                 total = total.reshape(value.shape)
                 value.copy_(total if value.is_floating_point() else total.round())
             else:
-                state[name] = round(total.item()) if isinstance(value, int) else total.item()
+                state[name] = type(value)(round(total.item()))
         return self.meter.compute()
 
 

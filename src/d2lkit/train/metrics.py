@@ -1,8 +1,9 @@
 """Running metrics over an epoch, accumulated on the device (no host sync until `compute`).
 
 Each batch contributes its *mean* loss weighted by its size, so a short last batch counts for
-what it holds and the epoch's loss is the true mean over its samples. A meter's state is additive
-(sums and counts only), so data-parallel ranks can add theirs up (distributed.SummedAcrossRanks).
+what it holds and the epoch's loss is the true mean over its samples. A meter's tensors and its
+`count` are sums over batches, so data-parallel ranks can add theirs up
+(distributed.SummedAcrossRanks).
 """
 
 from __future__ import annotations
