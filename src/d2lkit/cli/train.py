@@ -117,10 +117,11 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         summary = resume_training(args.resume, epochs=args.epochs)
     elif args.recipe:
-        from d2lkit.recipes import book_comparison, single_run_config
+        from d2lkit.recipes import book_comparison, finish_single_run, single_run_config
 
         recipe, profile, base = single_run_config(args.recipe, args.profile)
-        summary = run_training(config_from_args(args, base))
+        config = config_from_args(args, base)
+        summary = finish_single_run(recipe, profile, config, run_training(config))
     else:
         summary = run_training(config_from_args(args))
     print_summary(summary)

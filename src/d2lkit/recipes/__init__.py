@@ -4,6 +4,7 @@ reach. `get_recipe("lenet")`, `list_recipes("*-tuned")`, `recipe_config(recipe, 
 from d2lkit.recipes.recipe import Band, BookFigure, CpuProfile, Recipe, resolve_profile
 from d2lkit.recipes.registry import (
     book_comparison,
+    finish_single_run,
     get_recipe,
     list_recipes,
     missing_requirements,
@@ -19,6 +20,7 @@ __all__ = [
     "CpuProfile",
     "Recipe",
     "book_comparison",
+    "finish_single_run",
     "get_recipe",
     "list_recipes",
     "missing_requirements",

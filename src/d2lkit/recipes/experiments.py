@@ -42,18 +42,19 @@ def _record_weights(summary: dict, w: list[float], b: float) -> dict:
         "true_w": list(TRUE_W),
         "true_b": TRUE_B,
         "param_error": parameter_error(w, b),
+        "details": f"learned w = [{', '.join(f'{v:.4f}' for v in w)}], b = {b:.4f}",
     }
 
 
 # -- linreg: the concise version, trained by the trainer ---------------------------------------
 
 
-def run_linreg(run: RecipeRun) -> dict:
+def record_learned_weights(run: RecipeRun, summary: dict) -> dict:
+    """Add the learned w, b and their error to a finished linreg run's summary.json."""
     from torch import nn
 
     from d2lkit.train.run import load_trained
 
-    summary = train_or_resume(run.config, run.out)
     trained, _ = load_trained(run.out)
     linear = next(m for m in trained.model.modules() if isinstance(m, nn.Linear))
     summary = _record_weights(
@@ -63,7 +64,19 @@ def run_linreg(run: RecipeRun) -> dict:
     return summary
 
 
-register_kind(Kind(name="linreg", run=run_linreg, trains=True, single_run=True))
+def run_linreg(run: RecipeRun) -> dict:
+    return record_learned_weights(run, train_or_resume(run.config, run.out))
+
+
+register_kind(
+    Kind(
+        name="linreg",
+        run=run_linreg,
+        trains=True,
+        single_run=True,
+        finish=record_learned_weights,
+    )
+)
 
 
 # -- linreg-scratch: the book's hand-written loop ---------------------------------------------
@@ -203,6 +216,8 @@ def run_weight_decay(run: RecipeRun) -> dict:
         "train_loss_decay": decayed.train_loss,
         "w_norm_shrink": plain.w_norm / decayed.w_norm,
         "checks": {"test loss falls with the penalty": decayed.test_loss < plain.test_loss},
+        "details": f"||w|| {plain.w_norm:.4g} -> {decayed.w_norm:.4g}, test loss"
+        f" {plain.test_loss:.4g} -> {decayed.test_loss:.4g} with lambda {penalty:g}",
     }
     write_json_atomic(run.out / "summary.json", summary)
     return summary
@@ -292,6 +307,8 @@ def run_optimizers(run: RecipeRun) -> dict:
         "optimizers": per_optimizer,
         "min_test_acc": per_optimizer[worst]["test_acc"],
         "worst_optimizer": worst,
+        "details": "test accuracy "
+        + ", ".join(f"{name} {r['test_acc']:.4f}" for name, r in per_optimizer.items()),
     }
     write_json_atomic(run.out / "summary.json", summary)
     return summary

@@ -44,6 +44,8 @@ class Kind:
     option_defaults: Mapping[str, Any] = field(default_factory=dict)
     check_options: Callable[[dict], str | None] = lambda options: None  # a problem, or None
     requires: Callable[[dict], list[str]] = lambda options: []  # what is missing to run it
+    # For single runs: turns the trainer's summary into the recipe's (e.g. adds a metric).
+    finish: Callable[[RecipeRun, dict], dict] | None = None
 
 
 _KINDS: dict[str, Kind] = {}

@@ -92,6 +92,20 @@ def single_run_config(name: str, profile: str) -> tuple[Recipe, str, TrainConfig
     return recipe, profile, recipe_config(recipe, profile)
 
 
+def finish_single_run(recipe: Recipe, profile: str, config: TrainConfig, summary: dict) -> dict:
+    """After `d2lkit train --recipe`: let the recipe's kind add its own figure to the summary."""
+    from pathlib import Path
+
+    from d2lkit.recipes.kinds import RecipeRun
+
+    kind = get_kind(recipe.kind)
+    if kind.finish is None:
+        return summary
+    out = Path(summary["run_dir"])
+    run = RecipeRun(recipe, profile, config.seed, out, config, recipe_options(recipe, profile))
+    return kind.finish(run, summary)
+
+
 def book_comparison(recipe: Recipe, profile: str, summary: dict) -> str:
     """One line: our figure, the book's, and whether it is within the band."""
     book = f"book {recipe.book.text} ({recipe.book.source})"

@@ -159,6 +159,8 @@ def recipe_notes(results: dict) -> str:
             f"- **{row['recipe']}**: {row['description']}. Book: {book['settings']} -> "
             f"{book['text']} ({book['source']})."
         )
+        if row.get("details"):
+            line += f" Ours: {row['details']}."
         for name, passed in row["checks"].items():
             line += f" Check '{name}': {'yes' if passed else '**no**'}."
         for failure in row["failures"]:

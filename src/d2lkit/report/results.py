@@ -76,6 +76,7 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
         "mean": mean,
         "std": std,
         "checks": checks,
+        "details": first.get("details"),  # the run's own figures in words (seed 0's)
         "failures": failures,
         "status": status_of(recipe, profile, mean, checks, failures),
         "epochs": first.get("epochs"),
