@@ -13,7 +13,7 @@ from d2lkit.cli import main
 from d2lkit.errors import D2lkitError
 from d2lkit.recipes import Recipe, get_recipe, recipe_config, registry
 from d2lkit.recipes.kinds import train_or_resume
-from d2lkit.report.reproduce import reproduce
+from d2lkit.report.reproduce import claim_run_directory, identity, reproduce
 from d2lkit.report.results import failing_rows
 from d2lkit.train.checkpoint import load_checkpoint
 from d2lkit.train.run import run_training
@@ -120,3 +120,20 @@ def test_a_half_trained_recipe_continues_from_its_checkpoint(tmp_path):
     resumed = load_checkpoint(interrupted / "checkpoint.pt")["model"]
     uninterrupted = load_checkpoint(straight / "checkpoint.pt")["model"]
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)
+
+
+def test_a_run_directory_is_reclaimed_by_the_same_settings(tmp_path):
+    """Settings holding tuples (e.g. `classes`) read back from recipe.json as lists; the same
+    recipe must still recognise its own directory."""
+    lenet = get_recipe("lenet")
+    recipe = Recipe(
+        **{
+            **{f.name: getattr(lenet, f.name) for f in dataclasses.fields(Recipe)},
+            "name": "lenet-five-classes",
+            "train": {**lenet.train, "classes": (0, 1, 2, 3, 4)},
+        }
+    )
+    claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 0))
+    claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 0))
+    with pytest.raises(D2lkitError, match="holds a run of recipe 'lenet-five-classes'"):
+        claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 1))

@@ -28,13 +28,14 @@ def run_directory(out: Path, recipe: str, seed: int, seeds: int) -> Path:
 
 def identity(recipe: Recipe, profile: str, seed: int) -> dict:
     config = recipe_config(recipe, profile, seed)
-    return {
+    settings = {
         "recipe": recipe.name,
         "profile": profile,
         "seed": seed,
         "config": None if config is None else config.to_dict(),
-        "options": json.loads(json.dumps(recipe_options(recipe, profile))),
+        "options": recipe_options(recipe, profile),
     }
+    return json.loads(json.dumps(settings))  # as recipe.json will read back (tuples -> lists)
 
 
 def finished_summary(run_dir: Path, recipe: Recipe, profile: str) -> dict | None:
