@@ -131,7 +131,7 @@ def run_line(results: dict) -> str:
     return (
         f"Profile `{results['profile']}`, {seeds} seed{'s' if seeds > 1 else ''}"
         f"{' (mean ± std)' if seeds > 1 else ''}, run {date};"
-        f" total training time {format_seconds(results['total_wall_s'])}."
+        f" the recipes took {format_seconds(results['total_wall_s'])} in all."
     )
 
 
