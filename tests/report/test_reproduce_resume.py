@@ -51,9 +51,18 @@ def test_several_seeds_run_into_their_own_directories(fake_recipes, tmp_path):
 
 def test_a_run_directory_of_another_profile_is_refused(fake_recipes, tmp_path):
     reproduce(["fake-smoke"], "cpu", 1, tmp_path, say=lambda line: None)
-    (tmp_path / "fake-smoke" / "summary.json").unlink()  # unfinished, so it would run again
     with pytest.raises(D2lkitError, match="holds a run of recipe 'fake-smoke' with profile 'cpu'"):
         reproduce(["fake-smoke"], "book", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-smoke", 0)]
+
+
+def test_a_finished_run_of_since_changed_settings_is_not_reused(fake_recipes, tmp_path):
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    changed = dataclasses.replace(registry._RECIPES["fake-good"], options={"value": 0.85})
+    registry._RECIPES["fake-good"] = changed  # fake_recipes' monkeypatch restores the registry
+    with pytest.raises(D2lkitError, match="holds a run of recipe 'fake-good' .* other settings"):
+        reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-good", 0)]
 
 
 def test_a_directory_with_foreign_files_is_refused(fake_recipes, tmp_path):

@@ -38,35 +38,45 @@ def identity(recipe: Recipe, profile: str, seed: int) -> dict:
     return json.loads(json.dumps(settings))  # as recipe.json will read back (tuples -> lists)
 
 
-def finished_summary(run_dir: Path, recipe: Recipe, profile: str) -> dict | None:
-    path = run_dir / "summary.json"
-    if not path.is_file():
+def recorded_identity(run_dir: Path) -> dict | None:
+    marker = run_dir / IDENTITY
+    return json.loads(marker.read_text()) if marker.is_file() else None
+
+
+def refuse_other_run(run_dir: Path, recorded: dict) -> None:
+    raise D2lkitError(
+        f"{run_dir}: holds a run of recipe {recorded.get('recipe')!r} with profile"
+        f" {recorded.get('profile')!r} and other settings; reproduce into another --out"
+        " or delete that directory"
+    )
+
+
+def finished_summary(run_dir: Path, expected: dict) -> dict | None:
+    """The summary of a finished run of exactly these settings; None when there is none yet.
+    A run of other settings (another profile, or a recipe changed since) is refused, not reused."""
+    recorded = recorded_identity(run_dir)
+    if recorded is None:
         return None
+    if recorded != expected:
+        refuse_other_run(run_dir, recorded)
     try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
         return None
-    done = summary.get("recipe") == recipe.name and summary.get("profile") == profile
-    return summary if done and "value" in summary else None
+    return summary if summary.get("recipe") == expected["recipe"] and "value" in summary else None
 
 
 def claim_run_directory(run_dir: Path, expected: dict) -> None:
     """Make sure `run_dir` is ours for exactly this recipe, profile, seed and settings."""
-    marker = run_dir / IDENTITY
-    if marker.is_file():
-        recorded = json.loads(marker.read_text())
-        if recorded != expected:
-            raise D2lkitError(
-                f"{run_dir}: holds a run of recipe {recorded.get('recipe')!r} with profile"
-                f" {recorded.get('profile')!r} and other settings; reproduce into another --out"
-                " or delete that directory"
-            )
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
+    recorded = recorded_identity(run_dir)
+    if recorded is not None and recorded != expected:
+        refuse_other_run(run_dir, recorded)
+    if recorded is None and run_dir.is_dir() and any(run_dir.iterdir()):
         raise D2lkitError(
             f"{run_dir}: holds files `d2lkit reproduce` did not make; choose another --out"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(marker, expected)
+    write_json_atomic(run_dir / IDENTITY, expected)
 
 
 def check_runnable(recipes: Sequence[Recipe], profile: str) -> None:
@@ -77,7 +87,7 @@ def check_runnable(recipes: Sequence[Recipe], profile: str) -> None:
     ]
     if problems:
         raise D2lkitError(
-            "cannot run " + "; ".join(problems) + " (not in this install yet); leave them out of"
+            "cannot run: " + "; ".join(problems) + " (not in this install yet); leave them out of"
             " --only"
         )
 
@@ -145,7 +155,7 @@ def reproduce(
                 f" seed {seed + 1}/{seeds}" if seeds > 1 else ""
             )
             run_dir = run_directory(out, recipe.name, seed, seeds)
-            summary = finished_summary(run_dir, recipe, profile)
+            summary = finished_summary(run_dir, identity(recipe, profile, seed))
             if summary is not None:
                 say(progress_line(position, recipe, summary, "(finished earlier, kept)"))
                 continue

@@ -12,7 +12,7 @@ from pathlib import Path
 from d2lkit.errors import TrainingFailed
 from d2lkit.recipes import Recipe
 from d2lkit.recipes.kinds import write_json_atomic
-from d2lkit.report.reproduce import FAILURE, finished_summary, run_directory
+from d2lkit.report.reproduce import FAILURE, finished_summary, identity, run_directory
 
 FAILING = ("below band", "failed")
 
@@ -38,7 +38,7 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
     summaries, failures = [], []
     for seed in range(seeds):
         run_dir = run_directory(out, recipe.name, seed, seeds)
-        summary = finished_summary(run_dir, recipe, profile)
+        summary = finished_summary(run_dir, identity(recipe, profile, seed))
         if summary is not None:
             summaries.append(summary)
         elif (run_dir / FAILURE).is_file():
