@@ -260,6 +260,7 @@ def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
     for name, history in histories.items():
@@ -270,6 +271,7 @@ def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
     acc_ax.set_ylabel("test accuracy")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     acc_ax.legend(fontsize=8)
     fig.tight_layout()

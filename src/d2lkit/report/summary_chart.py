@@ -1,5 +1,5 @@
 """summary.png: our result next to the book's, one pair of bars per recipe with an accuracy-like
-figure (a value in (0, 1]); error bars show the std over seeds."""
+figure (a value in (0, 1]); error bars show the std over seeds, a dashed line the band's bound."""
 
 from __future__ import annotations
 
@@ -43,12 +43,17 @@ def plot_summary(results: dict, out: str | Path) -> Path | None:
         if not row["comparable"]:
             bar.set_hatch("//")
             bar.set_alpha(0.6)
+    for position, row in zip(positions, rows, strict=True):
+        if row["band"]["minimum"] is not None and row["comparable"]:
+            ax.hlines(row["band"]["minimum"], position - width, position + width, colors="black",
+                      linestyles="dashed", linewidth=1)  # fmt: skip
     low = min(min(row["book"]["value"], row["mean"]) for row in rows)
     ax.set_ylim(max(0.0, low - 0.1), 1.0)
     ax.set_xticks(list(positions), [row["recipe"] for row in rows], rotation=45, ha="right")
-    ax.set_ylabel("test accuracy (hatched: not comparable)")
+    ax.set_ylabel("test accuracy")
+    ax.set_xlabel("dashed: the band's lower bound; hatched: not comparable to the book")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False)
     fig.tight_layout()
     out = Path(out)
     fig.savefig(out, dpi=100)
