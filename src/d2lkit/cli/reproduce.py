@@ -101,7 +101,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         command = (
             f"d2lkit reproduce --profile {profile} --only {','.join(names)}"
             f"{f' --seeds {args.seeds}' if args.seeds > 1 else ''} --out {out}"
-            f" --readme {args.readme}"
+            f"{' --report-only' if args.report_only else ''} --readme {args.readme}"
         )
         update_readme(Path(args.readme), readme_block(results, command))
         print(f"updated the results block of {args.readme}")
