@@ -73,6 +73,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
     )
     add("--resume", metavar="RUN", help="continue RUN in place")
+    add("--recipe", help="start from a recipe's settings (see `d2lkit reproduce --list`)")
+    add(
+        "--profile",
+        choices=("auto", "cpu", "book"),
+        default="auto",
+        help="with --recipe: book settings or the cpu variant (default auto: book with CUDA)",
+    )
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
@@ -106,12 +113,22 @@ def run_train(args: argparse.Namespace) -> int:
     from d2lkit.train.distributed import is_main
     from d2lkit.train.run import resume_training, run_training
 
+    if args.resume and args.recipe:
+        raise D2lkitError("--resume continues a run with its own settings; drop --recipe")
     if args.resume:
         summary = resume_training(args.resume, epochs=args.epochs)
+    elif args.recipe:
+        from d2lkit.recipes import book_comparison, finish_single_run, single_run_config
+
+        recipe, profile, base = single_run_config(args.recipe, args.profile)
+        config = config_from_args(args, base)
+        summary = finish_single_run(recipe, profile, config, run_training(config))
     else:
         summary = run_training(config_from_args(args))
     if is_main():  # under torchrun, one summary for the job
         print_summary(summary)
+        if args.recipe:
+            print(book_comparison(recipe, profile, summary))
     return 0
 
 

@@ -1,0 +1,109 @@
+"""`d2lkit reproduce`: the book's results table, reproduced in one command."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from d2lkit.errors import D2lkitError
+
+GUIDE = "Guide: docs/basics.md and docs/cnn.md (the book's experiments as recipes)."
+PROFILE_CHOICES = ("auto", "cpu", "book")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "reproduce",
+        help="run the book's experiments and write a report",
+        description="Run recipes (the book's experiments with its settings and reported figures)"
+        " into DIR/<recipe>/, then write DIR/REPORT.md, DIR/results.json and DIR/summary.png."
+        " Finished recipes in DIR are kept, so an interrupted run continues where it stopped."
+        " Exit code 1 when a comparable result misses the book's band.",
+        epilog=GUIDE,
+    )
+    parser.add_argument("--only", help="comma-separated recipe names (default: every recipe)")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILE_CHOICES,
+        default="auto",
+        help="book: the book's exact settings (for a GPU); cpu: fits a 2-core CPU, changes stated"
+        " in the report; auto (default): book with CUDA, else cpu",
+    )
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per recipe (default 1)")
+    parser.add_argument("--out", help="directory of the runs and the report")
+    parser.add_argument(
+        "--readme", help="also write the results table into this README's results block"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: rebuild the report from the finished runs in --out",
+    )
+    parser.add_argument("--list", action="store_true", help="list the recipes and exit")
+    parser.set_defaults(handler=run_reproduce)
+
+
+def selected_names(only: str | None) -> list[str]:
+    from d2lkit.recipes import get_recipe, list_recipes
+
+    if not only:
+        return list_recipes()
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    if not names:
+        raise D2lkitError("--only names no recipe; e.g. --only lenet,softmax")
+    for name in names:
+        get_recipe(name)  # an unknown name is an error before anything runs
+    return list(dict.fromkeys(names))
+
+
+def print_recipe_list(profile: str) -> None:
+    from d2lkit.recipes import get_recipe, list_recipes, missing_requirements
+
+    print(f"{'recipe':20s} {'book':>8s}  {'cpu profile':15s} description")
+    for name in list_recipes():
+        recipe = get_recipe(name)
+        book = "-" if recipe.book.value is None else f"{recipe.book.value:.4g}"
+        cpu = "book settings" if not recipe.cpu.note else (
+            "comparable" if recipe.cpu.comparable else "not comparable"
+        )  # fmt: skip
+        missing = missing_requirements(recipe, profile)
+        needs = f"  [needs {', '.join(missing)}]" if missing else ""
+        print(f"{name:20s} {book:>8s}  {cpu:15s} {recipe.description}{needs}")
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    from d2lkit.recipes import get_recipe, resolve_profile
+    from d2lkit.report.markdown import readme_block, update_readme
+    from d2lkit.report.reproduce import reproduce
+    from d2lkit.report.results import collect_results, raise_if_failing, write_reports
+
+    profile = resolve_profile(args.profile)
+    if args.list:
+        print_recipe_list(profile)
+        return 0
+    if not args.out:
+        raise D2lkitError("pass --out DIR: where the runs and REPORT.md go")
+    out = Path(args.out)
+    names = selected_names(args.only)
+    if args.report_only:
+        if not args.only:  # only the recipes that have runs in DIR
+            names = [name for name in names if (out / name).is_dir()]
+        if not names:
+            raise D2lkitError(f"{out}: holds no recipe runs; run `d2lkit reproduce --out {out}`")
+        results = collect_results([get_recipe(n) for n in names], profile, args.seeds, out)
+        write_reports(results, out)
+    else:
+        print(f"reproducing {len(names)} recipe(s) with the {profile} profile into {out}")
+        results = reproduce(names, profile, args.seeds, out, say=print)
+    report = out / "REPORT.md"
+    print(f"report: {report}  (results: {out / 'results.json'})")
+    if args.readme:
+        command = (
+            f"d2lkit reproduce --profile {profile} --only {','.join(names)}"
+            f"{f' --seeds {args.seeds}' if args.seeds > 1 else ''} --out {out}"
+            f"{' --report-only' if args.report_only else ''} --readme {args.readme}"
+        )
+        update_readme(Path(args.readme), readme_block(results, command))
+        print(f"updated the results block of {args.readme}")
+    raise_if_failing(results, report)
+    return 0

@@ -1,0 +1,32 @@
+"""The book's experiments as recipes: settings, the book's reported figure, and the band ours must
+reach. `get_recipe("lenet")`, `list_recipes("*-tuned")`, `recipe_config(recipe, "cpu")`."""
+
+from d2lkit.recipes.recipe import Band, BookFigure, CpuProfile, Recipe, resolve_profile
+from d2lkit.recipes.registry import (
+    book_comparison,
+    finish_single_run,
+    get_recipe,
+    list_recipes,
+    missing_requirements,
+    recipe_config,
+    recipe_options,
+    register_recipes,
+    single_run_config,
+)
+
+__all__ = [
+    "Band",
+    "BookFigure",
+    "CpuProfile",
+    "Recipe",
+    "book_comparison",
+    "finish_single_run",
+    "get_recipe",
+    "list_recipes",
+    "missing_requirements",
+    "recipe_config",
+    "recipe_options",
+    "register_recipes",
+    "resolve_profile",
+    "single_run_config",
+]

@@ -1,0 +1,138 @@
+"""Kinds of recipe: how a recipe runs. Most are one training run ("train"); the experiments that
+are not (weight decay, the optimiser comparison, ...) register their own runner here.
+
+A runner gets a `RecipeRun` and returns the summary it wrote to `out/summary.json`, which must hold
+the recipe's metric. It may find `out` half-filled by an interrupted earlier attempt and must cope
+(the "train" runner resumes from the checkpoint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from d2lkit.errors import D2lkitError
+from d2lkit.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from d2lkit.recipes.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class RecipeRun:
+    """One run of a recipe: its settings resolved for a profile and a seed."""
+
+    recipe: Recipe
+    profile: str
+    seed: int
+    out: Path
+    config: TrainConfig | None  # None for kinds that take no training fields
+    options: dict[str, Any]  # the kind's options, defaults filled in
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    run: Callable[[RecipeRun], dict]
+    trains: bool  # takes TrainConfig fields
+    single_run: bool  # the config is one `d2lkit train` run (so `d2lkit train --recipe` can run it)
+    option_defaults: Mapping[str, Any] = field(default_factory=dict)
+    check_options: Callable[[dict], str | None] = lambda options: None  # a problem, or None
+    requires: Callable[[dict], list[str]] = lambda options: []  # what is missing to run it
+    # For single runs: turns the trainer's summary into the recipe's (e.g. adds a metric).
+    finish: Callable[[RecipeRun, dict], dict] | None = None
+
+
+_KINDS: dict[str, Kind] = {}
+BUILTIN_KIND_MODULES = ("d2lkit.recipes.experiments",)
+
+
+def register_kind(kind: Kind) -> Kind:
+    if kind.name in _KINDS:
+        raise ValueError(f"recipe kind {kind.name!r} is registered twice")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> Kind:
+    if name not in _KINDS:
+        import importlib
+
+        for module in BUILTIN_KIND_MODULES:
+            importlib.import_module(module)
+    if name not in _KINDS:
+        raise D2lkitError(f"unknown recipe kind {name!r}; known: {', '.join(sorted(_KINDS))}")
+    return _KINDS[name]
+
+
+# -- the "train" kind: one run of the trainer -------------------------------------------------
+
+
+def write_json_atomic(path: Path, value: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def epochs_logged(out: Path) -> int:
+    path = out / "metrics.jsonl"
+    if not path.is_file():
+        return 0
+    return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def train_or_resume(config: TrainConfig, out: Path) -> dict:
+    """Train `config` into `out`; continue exactly from out's checkpoint when an earlier attempt
+    was interrupted, and start over when it left no usable checkpoint."""
+    from d2lkit.train.run import CHECKPOINT, resume_training, run_training
+
+    config = dataclasses.replace(config, out=str(out))
+    if (out / CHECKPOINT).is_file() and 0 < epochs_logged(out) < config.epochs:
+        return resume_training(out, epochs=config.epochs)
+    for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
+        target = out / leftover
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    return run_training(config)
+
+
+def module_available(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def model_requirements(config: dict) -> list[str]:
+    """What a training config needs that this install lacks: its model, dataset, init scheme,
+    augmentation module (they land from different parts of the project)."""
+    from d2lkit.data.datasets import dataset_names
+    from d2lkit.models.registry import list_models
+
+    missing = []
+    if config["model"] not in list_models():
+        missing.append(f"model {config['model']!r}")
+    dataset = config.get("dataset", "fashion-mnist").partition(":")[0]
+    if dataset not in dataset_names():
+        missing.append(f"dataset {dataset!r}")
+    if config.get("weight_init") and not module_available("d2lkit.models.init"):
+        missing.append("d2lkit.models.init (weight_init)")
+    if config.get("augment") and not module_available("d2lkit.data.augment"):
+        missing.append("d2lkit.data.augment (augment)")
+    return missing
+
+
+def run_train(run: RecipeRun) -> dict:
+    return train_or_resume(run.config, run.out)
+
+
+register_kind(Kind(name="train", run=run_train, trains=True, single_run=True))

@@ -1,0 +1,120 @@
+"""The recipe registry. Every module of the `d2lkit.recipes` package is imported on first use, so
+a new recipe is one `register_recipes(Recipe(...))` call in any module there (a new file works)."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import importlib
+import pkgutil
+from typing import Any
+
+from d2lkit.errors import D2lkitError
+from d2lkit.recipes.kinds import get_kind, model_requirements
+from d2lkit.recipes.recipe import Recipe, resolve_profile
+from d2lkit.train.config import TrainConfig
+
+_RECIPES: dict[str, Recipe] = {}
+# Modules of the package that define machinery, not recipes.
+_MACHINERY = frozenset({"recipe", "registry", "kinds"})
+_loaded = False
+
+
+def register_recipes(*recipes: Recipe) -> None:
+    for recipe in recipes:
+        if recipe.name in _RECIPES:
+            raise ValueError(f"recipe {recipe.name!r} is registered twice")
+        _RECIPES[recipe.name] = recipe
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import d2lkit.recipes as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in _MACHINERY:
+            importlib.import_module(f"d2lkit.recipes.{module.name}")
+
+
+def get_recipe(name: str) -> Recipe:
+    _load_all()
+    if name not in _RECIPES:
+        close = difflib.get_close_matches(name, _RECIPES, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `d2lkit reproduce --list`."
+        raise D2lkitError(f"unknown recipe {name!r}: {hint}")
+    return _RECIPES[name]
+
+
+def list_recipes(pattern: str = "*") -> list[str]:
+    """Names matching a shell-style pattern, in the order they were registered (the book's)."""
+    _load_all()
+    return [name for name in _RECIPES if fnmatch.fnmatchcase(name, pattern)]
+
+
+def recipe_config(
+    recipe: Recipe, profile: str, seed: int = 0, overrides: dict[str, Any] | None = None
+) -> TrainConfig | None:
+    """The TrainConfig of `recipe` under `profile`, with single fields overridden (e.g. from
+    `d2lkit train` flags); None for kinds that take no training fields."""
+    if not get_kind(recipe.kind).trains:
+        return None
+    values = {"seed": seed, **recipe.train_settings(profile), **(overrides or {})}
+    return TrainConfig.from_dict(values).validate()
+
+
+def recipe_options(recipe: Recipe, profile: str) -> dict[str, Any]:
+    return {**get_kind(recipe.kind).option_defaults, **recipe.option_settings(profile)}
+
+
+def missing_requirements(recipe: Recipe, profile: str) -> list[str]:
+    """What this install lacks to run `recipe` (a model or module another part adds), or []."""
+    kind = get_kind(recipe.kind)
+    missing = []
+    if kind.trains:
+        config = recipe_config(recipe, profile)
+        missing += model_requirements(dataclasses.asdict(config))
+    return missing + kind.requires(recipe_options(recipe, profile))
+
+
+def single_run_config(name: str, profile: str) -> tuple[Recipe, str, TrainConfig]:
+    """For `d2lkit train --recipe NAME`: the recipe, the resolved profile and its TrainConfig."""
+    recipe = get_recipe(name)
+    profile = resolve_profile(profile)
+    if not get_kind(recipe.kind).single_run:
+        raise D2lkitError(
+            f"recipe {name!r} is not one training run; run it with"
+            f" `d2lkit reproduce --only {name} --out DIR`"
+        )
+    return recipe, profile, recipe_config(recipe, profile)
+
+
+def finish_single_run(recipe: Recipe, profile: str, config: TrainConfig, summary: dict) -> dict:
+    """After `d2lkit train --recipe`: let the recipe's kind add its own figure to the summary."""
+    from pathlib import Path
+
+    from d2lkit.recipes.kinds import RecipeRun
+
+    kind = get_kind(recipe.kind)
+    if kind.finish is None:
+        return summary
+    out = Path(summary["run_dir"])
+    run = RecipeRun(recipe, profile, config.seed, out, config, recipe_options(recipe, profile))
+    return kind.finish(run, summary)
+
+
+def book_comparison(recipe: Recipe, profile: str, summary: dict) -> str:
+    """One line: our figure, the book's, and whether it is within the band."""
+    book = f"book {recipe.book.text} ({recipe.book.source})"
+    if recipe.metric not in summary:
+        return f"recipe {recipe.name}: {book}"
+    value = summary[recipe.metric]
+    if not recipe.comparable(profile):
+        verdict = f"not comparable ({recipe.cpu.note})"
+    else:
+        verdict = "within" if recipe.band.contains(value) else "OUTSIDE"
+        verdict += f" the band {recipe.band.describe()}"
+    return f"recipe {recipe.name} ({profile}): {recipe.metric_label} {value:.4g}; {book}; {verdict}"

@@ -1,0 +1,191 @@
+"""`d2lkit reproduce`: run recipes into DIR/<recipe>/ (DIR/<recipe>/seed<k>/ for several seeds),
+resumably, then gather their results into DIR/results.json, DIR/REPORT.md and DIR/summary.png.
+
+A run directory is finished when its summary.json carries the recipe's name and result; such a run
+is never redone. An interrupted one is handed back to its runner, which resumes or restarts it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from d2lkit.errors import D2lkitError, TrainingFailed
+from d2lkit.recipes import Recipe, get_recipe, missing_requirements, recipe_config, recipe_options
+from d2lkit.recipes.kinds import RecipeRun, get_kind, write_json_atomic
+from d2lkit.report.markdown import format_seconds
+
+IDENTITY = "recipe.json"  # written before a run starts: which recipe, profile and settings
+FAILURE = "failed.json"  # written when a run fails; removed when it is retried
+
+
+def run_directory(out: Path, recipe: str, seed: int, seeds: int) -> Path:
+    return out / recipe if seeds == 1 else out / recipe / f"seed{seed}"
+
+
+def identity(recipe: Recipe, profile: str, seed: int) -> dict:
+    config = recipe_config(recipe, profile, seed)
+    settings = {
+        "recipe": recipe.name,
+        "profile": profile,
+        "seed": seed,
+        "config": None if config is None else config.to_dict(),
+        "options": recipe_options(recipe, profile),
+    }
+    return json.loads(json.dumps(settings))  # as recipe.json will read back (tuples -> lists)
+
+
+def recorded_identity(run_dir: Path) -> dict | None:
+    marker = run_dir / IDENTITY
+    return json.loads(marker.read_text()) if marker.is_file() else None
+
+
+def refuse_other_run(run_dir: Path, recorded: dict) -> None:
+    raise D2lkitError(
+        f"{run_dir}: holds a run of recipe {recorded.get('recipe')!r} with profile"
+        f" {recorded.get('profile')!r} and other settings; reproduce into another --out"
+        " or delete that directory"
+    )
+
+
+def finished_summary(run_dir: Path, expected: dict) -> dict | None:
+    """The summary of a finished run of exactly these settings; None when there is none yet.
+    A run of other settings (another profile, or a recipe changed since) is refused, not reused."""
+    recorded = recorded_identity(run_dir)
+    if recorded is None:
+        return None
+    if recorded != expected:
+        refuse_other_run(run_dir, recorded)
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return summary if summary.get("recipe") == expected["recipe"] and "value" in summary else None
+
+
+def claim_run_directory(run_dir: Path, expected: dict) -> None:
+    """Make sure `run_dir` is ours for exactly this recipe, profile, seed and settings."""
+    recorded = recorded_identity(run_dir)
+    if recorded is not None and recorded != expected:
+        refuse_other_run(run_dir, recorded)
+    if recorded is None and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise D2lkitError(
+            f"{run_dir}: holds files `d2lkit reproduce` did not make; choose another --out"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(run_dir / IDENTITY, expected)
+
+
+def check_runnable(recipes: Sequence[Recipe], profile: str) -> None:
+    problems = [
+        f"{recipe.name} needs {', '.join(missing)}"
+        for recipe in recipes
+        if (missing := missing_requirements(recipe, profile))
+    ]
+    if problems:
+        raise D2lkitError(
+            "cannot run: " + "; ".join(problems) + " (not in this install yet); leave them out of"
+            " --only"
+        )
+
+
+def progress_line(position: str, recipe: Recipe, summary: dict, note: str) -> str:
+    book = recipe.book.text if recipe.book.value is None else f"{recipe.book.value:.4g}"
+    return (
+        f"{position} {recipe.name} ... {summary['value']:.4g} (book {book})"
+        f" {format_seconds(summary.get('recipe_wall_s'))}  {note}"
+    )
+
+
+def run_recipe_seed(recipe: Recipe, profile: str, seed: int, run_dir: Path) -> dict:
+    """Run one (recipe, seed) into run_dir and stamp its summary as finished."""
+    claim_run_directory(run_dir, identity(recipe, profile, seed))
+    (run_dir / FAILURE).unlink(missing_ok=True)
+    config = recipe_config(recipe, profile, seed, {"progress": False})
+    run = RecipeRun(recipe, profile, seed, run_dir, config, recipe_options(recipe, profile))
+    started = time.perf_counter()
+    try:
+        summary = get_kind(recipe.kind).run(run)
+    except TrainingFailed as err:
+        write_json_atomic(run_dir / FAILURE, {"recipe": recipe.name, "error": str(err)})
+        raise
+    if recipe.metric not in summary:
+        raise TrainingFailed(f"recipe {recipe.name!r}: its run reported no {recipe.metric!r}")
+    summary = {
+        **summary,
+        "recipe": recipe.name,
+        "profile": profile,
+        "seed": seed,
+        "value": summary[recipe.metric],
+        "recipe_wall_s": time.perf_counter() - started,
+    }
+    write_json_atomic(run_dir / "summary.json", summary)
+    return summary
+
+
+def judge(recipe: Recipe, profile: str, summary: dict) -> str:
+    if not recipe.comparable(profile):
+        return "not comparable"
+    checks_ok = all(summary.get("checks", {}).values())
+    return "pass" if recipe.band.contains(summary["value"]) and checks_ok else "BELOW BAND"
+
+
+def reproduce(
+    names: Sequence[str],
+    profile: str,
+    seeds: int,
+    out: Path,
+    say: Callable[[str], None] = print,
+) -> dict:
+    """Run the named recipes (finished runs in `out` are kept) and write the report."""
+    from d2lkit.report.results import collect_results, write_reports
+
+    if seeds < 1:
+        raise D2lkitError(f"--seeds must be at least 1, got {seeds}")
+    recipes = [get_recipe(name) for name in names]
+    check_runnable(recipes, profile)
+    out.mkdir(parents=True, exist_ok=True)
+    write_machine_facts(out)
+    for index, recipe in enumerate(recipes, start=1):
+        for seed in range(seeds):
+            position = f"[{index}/{len(recipes)}]" + (
+                f" seed {seed + 1}/{seeds}" if seeds > 1 else ""
+            )
+            run_dir = run_directory(out, recipe.name, seed, seeds)
+            summary = finished_summary(run_dir, identity(recipe, profile, seed))
+            if summary is not None:
+                say(progress_line(position, recipe, summary, "(finished earlier, kept)"))
+                continue
+            say(f"{position} {recipe.name}: {recipe.description} ({profile} profile) ...")
+            try:
+                summary = run_recipe_seed(recipe, profile, seed, run_dir)
+            except TrainingFailed as err:
+                say(f"{position} {recipe.name} ... FAILED: {err}")
+                continue
+            say(progress_line(position, recipe, summary, judge(recipe, profile, summary)))
+    results = collect_results(recipes, profile, seeds, out)
+    write_reports(results, out)
+    return results
+
+
+def write_machine_facts(out: Path) -> None:
+    from d2lkit.train.environment import environment_facts, resolve_device
+
+    facts = environment_facts(resolve_device("auto"))
+    facts["cpu_model"] = cpu_model()
+    facts["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    write_json_atomic(out / "machine.json", facts)
+
+
+def cpu_model() -> str | None:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return None

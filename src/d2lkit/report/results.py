@@ -1,0 +1,133 @@
+"""Gather finished recipe runs into one results dict (what DIR/results.json holds), judge each row
+against its band, and write the report files."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from d2lkit.errors import TrainingFailed
+from d2lkit.recipes import Recipe
+from d2lkit.recipes.kinds import write_json_atomic
+from d2lkit.report.reproduce import FAILURE, finished_summary, identity, run_directory
+
+FAILING = ("below band", "failed")
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
+
+
+def status_of(
+    recipe: Recipe, profile: str, mean: float | None, checks: dict, failures: list
+) -> str:
+    if failures:
+        return "failed"
+    if mean is None:
+        return "not run"
+    if not recipe.comparable(profile):
+        return "not comparable"
+    return "pass" if recipe.band.contains(mean) and all(checks.values()) else "below band"
+
+
+def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
+    summaries, failures = [], []
+    for seed in range(seeds):
+        run_dir = run_directory(out, recipe.name, seed, seeds)
+        summary = finished_summary(run_dir, identity(recipe, profile, seed))
+        if summary is not None:
+            summaries.append(summary)
+        elif (run_dir / FAILURE).is_file():
+            failures.append(json.loads((run_dir / FAILURE).read_text())["error"])
+    values = [s["value"] for s in summaries]
+    mean = statistics.fmean(values) if values else None
+    std = statistics.stdev(values) if len(values) > 1 else None
+    checks: dict[str, bool] = {}
+    for summary in summaries:  # a check holds only if it holds for every seed
+        for name, passed in summary.get("checks", {}).items():
+            checks[name] = checks.get(name, True) and bool(passed)
+    first = summaries[0] if summaries else {}
+    curves = run_directory(out, recipe.name, 0, seeds) / "curves.png"
+    return {
+        "recipe": recipe.name,
+        "description": recipe.description,
+        "kind": recipe.kind,
+        "tuned_from": recipe.tuned_from,
+        "metric": recipe.metric,
+        "metric_label": recipe.metric_label,
+        "book": {
+            "value": recipe.book.value,
+            "text": recipe.book.text,
+            "settings": recipe.book.settings,
+            "source": recipe.book.source,
+        },
+        "band": {
+            "minimum": recipe.band.minimum,
+            "maximum": recipe.band.maximum,
+            "text": recipe.band.describe(),
+        },
+        "comparable": recipe.comparable(profile),
+        "deviation": recipe.deviation_note(profile),
+        "values": values,
+        "mean": mean,
+        "std": std,
+        "checks": checks,
+        "details": first.get("details"),  # the run's own figures in words (seed 0's)
+        "failures": failures,
+        "status": status_of(recipe, profile, mean, checks, failures),
+        "epochs": first.get("epochs"),
+        "wall_s": _mean([s.get("recipe_wall_s") for s in summaries]),
+        "images_per_s": _mean([s.get("train_images_per_s") for s in summaries]),
+        "device": first.get("device"),
+        "precision": first.get("precision"),
+        "curves": str(curves.relative_to(out)) if curves.is_file() else None,
+    }
+
+
+def collect_results(recipes: Sequence[Recipe], profile: str, seeds: int, out: Path) -> dict:
+    machine_path = out / "machine.json"
+    rows = [collect_row(recipe, profile, seeds, out) for recipe in recipes]
+    return {
+        "profile": profile,
+        "seeds": seeds,
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": json.loads(machine_path.read_text()) if machine_path.is_file() else {},
+        "total_wall_s": sum((row["wall_s"] or 0.0) * len(row["values"]) for row in rows),
+        "rows": rows,
+    }
+
+
+def failing_rows(results: dict) -> list[dict]:
+    """Rows that make `d2lkit reproduce` fail: a comparable result below its band, or a run that
+    failed outright (diverged)."""
+    return [
+        row
+        for row in results["rows"]
+        if row["status"] == "failed" or (row["comparable"] and row["status"] == "below band")
+    ]
+
+
+def raise_if_failing(results: dict, report_path: Path) -> None:
+    failing = failing_rows(results)
+    if failing:
+        parts = [
+            f"{row['recipe']} {'failed' if row['mean'] is None else format(row['mean'], '.4g')}"
+            f" (band {row['band']['text']})"
+            for row in failing
+        ]
+        raise TrainingFailed(
+            f"{len(failing)} recipe(s) missed the book: {'; '.join(parts)}; see {report_path}"
+        )
+
+
+def write_reports(results: dict, out: Path) -> None:
+    from d2lkit.report.markdown import render_report
+    from d2lkit.report.summary_chart import plot_summary
+
+    write_json_atomic(out / "results.json", results)
+    chart = plot_summary(results, out / "summary.png")
+    (out / "REPORT.md").write_text(render_report(results, chart.name if chart else None))

@@ -1,0 +1,148 @@
+"""`d2lkit reproduce` resumes: finished recipes are kept, interrupted ones are run again, and a
+half-trained run continues from its checkpoint instead of starting over."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from d2lkit.cli import main
+from d2lkit.errors import D2lkitError
+from d2lkit.recipes import Recipe, get_recipe, recipe_config, registry
+from d2lkit.recipes.kinds import train_or_resume
+from d2lkit.report.reproduce import claim_run_directory, identity, reproduce
+from d2lkit.report.results import failing_rows
+from d2lkit.train.checkpoint import load_checkpoint
+from d2lkit.train.run import run_training
+
+
+def test_a_finished_recipe_is_not_rerun_after_an_interruption(fake_recipes, tmp_path):
+    fake_recipes.crash_on = {"fake-low"}
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(["fake-good", "fake-low"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-good", 0), ("fake-low", 0)]
+    assert not (tmp_path / "REPORT.md").exists()
+
+    lines: list[str] = []
+    results = reproduce(["fake-good", "fake-low"], "cpu", 1, tmp_path, say=lines.append)
+    assert fake_recipes.calls == [("fake-good", 0), ("fake-low", 0), ("fake-low", 0)]
+    assert lines[0].startswith("[1/2] fake-good ... 0.8 (book 0.79)")
+    assert lines[0].endswith("(finished earlier, kept)")
+    assert lines[-1].startswith("[2/2] fake-low ... 0.5 (book 0.79)")
+    assert lines[-1].endswith("BELOW BAND")
+    assert [row["status"] for row in results["rows"]] == ["pass", "below band"]
+    for name in ("REPORT.md", "results.json", "summary.png", "machine.json"):
+        assert (tmp_path / name).is_file()
+
+
+def test_several_seeds_run_into_their_own_directories(fake_recipes, tmp_path):
+    results = reproduce(["fake-good"], "cpu", 3, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-good", 0), ("fake-good", 1), ("fake-good", 2)]
+    for seed in range(3):
+        summary = json.loads((tmp_path / "fake-good" / f"seed{seed}" / "summary.json").read_text())
+        assert summary["seed"] == seed and summary["value"] == pytest.approx(0.8 + 0.01 * seed)
+    row = results["rows"][0]
+    assert row["mean"] == pytest.approx(0.81) and row["std"] == pytest.approx(0.01)
+    assert row["curves"] == "fake-good/seed0/curves.png"
+
+
+def test_a_run_directory_of_another_profile_is_refused(fake_recipes, tmp_path):
+    reproduce(["fake-smoke"], "cpu", 1, tmp_path, say=lambda line: None)
+    with pytest.raises(D2lkitError, match="holds a run of recipe 'fake-smoke' with profile 'cpu'"):
+        reproduce(["fake-smoke"], "book", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-smoke", 0)]
+
+
+def test_a_finished_run_of_since_changed_settings_is_not_reused(fake_recipes, tmp_path):
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    changed = dataclasses.replace(registry._RECIPES["fake-good"], options={"value": 0.85})
+    registry._RECIPES["fake-good"] = changed  # fake_recipes' monkeypatch restores the registry
+    with pytest.raises(D2lkitError, match="holds a run of recipe 'fake-good' .* other settings"):
+        reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-good", 0)]
+
+
+def test_a_directory_with_foreign_files_is_refused(fake_recipes, tmp_path):
+    (tmp_path / "fake-good").mkdir()
+    (tmp_path / "fake-good" / "notes.txt").write_text("mine")
+    with pytest.raises(D2lkitError, match="holds files `d2lkit reproduce` did not make"):
+        reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == []
+
+
+def test_a_diverged_run_is_recorded_then_retried(fake_recipes, tmp_path):
+    lines: list[str] = []
+    results = reproduce(["fake-diverges", "fake-good"], "cpu", 1, tmp_path, say=lines.append)
+    assert any("fake-diverges ... FAILED: non-finite loss" in line for line in lines)
+    assert [row["recipe"] for row in failing_rows(results)] == ["fake-diverges"]
+    assert "non-finite loss" in results["rows"][0]["failures"][0]
+    reproduce(["fake-diverges", "fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls.count(("fake-diverges", 0)) == 2
+    assert fake_recipes.calls.count(("fake-good", 0)) == 1
+
+
+def test_missing_models_stop_reproduce_before_anything_runs(fake_recipes, tmp_path, monkeypatch):
+    future = Recipe(
+        **{
+            **{f.name: getattr(get_recipe("lenet"), f.name) for f in dataclasses.fields(Recipe)},
+            "name": "future-net",
+            "train": {**get_recipe("lenet").train, "model": "future_net"},
+        }
+    )
+    monkeypatch.setitem(registry._RECIPES, "future-net", future)
+    with pytest.raises(D2lkitError, match="future-net needs model 'future_net'"):
+        reproduce(["fake-good", "future-net"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == []
+
+
+def test_the_exit_code_is_1_when_a_comparable_recipe_misses_its_band(
+    fake_recipes, tmp_path, capsys
+):
+    out = str(tmp_path)
+    assert (
+        main(["reproduce", "--only", "fake-good,fake-smoke", "--profile", "cpu", "--out", out]) == 0
+    )
+    # fake-smoke's 0.3 is far below the band, but its cpu profile is not comparable.
+    code = main(["reproduce", "--only", "fake-good,fake-low", "--profile", "cpu", "--out", out])
+    assert code == 1
+    assert "fake-low 0.5 (band >= 0.78)" in capsys.readouterr().err
+    assert main(["reproduce", "--report-only", "--profile", "cpu", "--out", out]) == 1
+    report = (tmp_path / "REPORT.md").read_text()
+    assert all(f"| {name} |" in report for name in ("fake-good", "fake-smoke", "fake-low"))
+
+
+def test_a_half_trained_recipe_continues_from_its_checkpoint(tmp_path):
+    """The "train" kind resumes exactly: the epoch already done is kept, and the weights equal a
+    run that was never interrupted."""
+    config = recipe_config(get_recipe("linreg"), "cpu", seed=0, overrides={"progress": False})
+    interrupted, straight = tmp_path / "interrupted", tmp_path / "straight"
+    run_training(dataclasses.replace(config, epochs=1, out=str(interrupted)))
+    first_epoch = (interrupted / "metrics.jsonl").read_text()
+
+    train_or_resume(config, interrupted)
+    train_or_resume(config, straight)
+    rows = (interrupted / "metrics.jsonl").read_text()
+    assert rows.startswith(first_epoch) and len(rows.splitlines()) == config.epochs
+    resumed = load_checkpoint(interrupted / "checkpoint.pt")["model"]
+    uninterrupted = load_checkpoint(straight / "checkpoint.pt")["model"]
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)
+
+
+def test_a_run_directory_is_reclaimed_by_the_same_settings(tmp_path):
+    """Settings holding tuples (e.g. `classes`) read back from recipe.json as lists; the same
+    recipe must still recognise its own directory."""
+    lenet = get_recipe("lenet")
+    recipe = Recipe(
+        **{
+            **{f.name: getattr(lenet, f.name) for f in dataclasses.fields(Recipe)},
+            "name": "lenet-five-classes",
+            "train": {**lenet.train, "classes": (0, 1, 2, 3, 4)},
+        }
+    )
+    claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 0))
+    claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 0))
+    with pytest.raises(D2lkitError, match="holds a run of recipe 'lenet-five-classes'"):
+        claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 1))
