@@ -89,7 +89,7 @@ def load_rgb(path: str):
         raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
 
 
-def train_transform(size: int) -> v2.Transform:
+def training_transform(size: int) -> v2.Transform:
     """The book's fine-tuning augmentation: a random crop of 8-100 % of the area resized to
     size x size, a random flip, then ImageNet normalisation."""
     return v2.Compose(
@@ -103,7 +103,7 @@ def train_transform(size: int) -> v2.Transform:
     )
 
 
-def test_transform(size: int) -> v2.Transform:
+def eval_transform(size: int) -> v2.Transform:
     """Resize the short side to 256/224 of the crop, then take the centre crop (the book's
     256 -> 224)."""
     return v2.Compose(
@@ -146,8 +146,8 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
     root = Path(argument)
     classes = check_tree(root)
     size = options.resize or DEFAULT_SIZE
-    train_set = ImageFolder(str(root / "train"), train_transform(size), loader=load_rgb)
-    test_set = ImageFolder(str(root / "test"), test_transform(size), loader=load_rgb)
+    train_set = ImageFolder(str(root / "train"), training_transform(size), loader=load_rgb)
+    test_set = ImageFolder(str(root / "test"), eval_transform(size), loader=load_rgb)
     workers = default_workers()
     common = dict(
         batch_size=options.batch_size,

@@ -32,7 +32,7 @@ def to_d2lkit_resnet(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
 
     def conv(source: str, target: str) -> None:
-        weight = state[source]
+        weight = state[f"{source}.weight"]
         out[f"{target}.weight"] = weight
         out[f"{target}.bias"] = torch.zeros(weight.shape[0], dtype=weight.dtype)
 
