@@ -34,6 +34,7 @@ class FinetuneOptions:
     target_classes: tuple[int, ...] = (5, 6, 7, 8, 9)
     train_per_class: int = 100  # target training images per class
     pretrain_epochs: int = 3
+    pretrain_per_class: int | None = None  # None: every source image (6000 per class)
     pretrain_batch_size: int = 256
     pretrain_lr: float | None = None  # None: the model's book learning rate
 
@@ -76,7 +77,8 @@ def run_finetune_experiment(
     if config.head_lr_mult == 1.0:
         raise D2lkitError("set head_lr_mult (the book uses 10): the new classifier learns faster")
     pretrain = dataclasses.replace(
-        config, classes=options.source_classes, train_per_class=None, init=None,
+        config, classes=options.source_classes, train_per_class=options.pretrain_per_class,
+        init=None,
         epochs=options.pretrain_epochs, batch_size=options.pretrain_batch_size,
         lr=options.pretrain_lr, optimizer=None, head_lr_mult=1.0, weight_decay=0.0,
         scheduler="none",
