@@ -113,7 +113,7 @@ def crop_flip(
     cols = offsets[1, :, None] + torch.arange(width, device=x.device)  # (B, W)
     # A flipped crop reads its columns right to left.
     cols = torch.where(flips[:, None], cols.flip(1), cols)
-    batch_index = torch.arange(batch, device=x.device)[:, None, None]
-    # Advanced indexing on dims 0, 2, 3 puts them first: (B, H, W, C) -> (B, C, H, W).
-    cropped = padded.permute(0, 2, 3, 1)[batch_index, rows[:, :, None], cols[:, None, :]]
-    return cropped.permute(0, 3, 1, 2).contiguous()
+    channels, padded_width = x.shape[1], padded.shape[-1]
+    # Two gathers, rows then columns (faster than one advanced-indexing gather on the CPU).
+    picked_rows = padded.gather(2, rows[:, None, :, None].expand(-1, channels, -1, padded_width))
+    return picked_rows.gather(3, cols[:, None, None, :].expand(-1, channels, height, -1))

@@ -40,10 +40,9 @@ DEFAULT_CROP = (320, 480)  # the book's (height, width)
 def colormap_to_label() -> torch.Tensor:
     """(256^3,) uint8 table: index r * 65536 + g * 256 + b -> class, 255 for other colours."""
     table = torch.full((256**3,), IGNORE_INDEX, dtype=torch.uint8)
-    colors = torch.tensor(VOC_COLORMAP)
-    table[(colors[:, 0] * 256 + colors[:, 1]) * 256 + colors[:, 2]] = torch.arange(len(colors)).to(
-        torch.uint8
-    )
+    colors = torch.tensor(VOC_COLORMAP)  # (21, 3)
+    classes = torch.arange(len(VOC_COLORMAP), dtype=torch.uint8)
+    table[(colors[:, 0] * 256 + colors[:, 1]) * 256 + colors[:, 2]] = classes
     return table
 
 
@@ -57,8 +56,8 @@ def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
     """Class indices (..., H, W) -> uint8 RGB (..., 3, H, W) in the VOC palette; 255 and other
     out-of-range values are drawn in the border colour."""
     palette = torch.tensor((*VOC_COLORMAP, BORDER_COLOR), dtype=torch.uint8)  # (22, 3)
-    index = labels.long().clamp(0, len(VOC_COLORMAP))
-    index = torch.where(labels.long() < len(VOC_COLORMAP), index, len(VOC_COLORMAP))
+    labels = labels.long()
+    index = torch.where((labels >= 0) & (labels < len(VOC_COLORMAP)), labels, len(VOC_COLORMAP))
     return palette[index].movedim(-1, -3)
 
 
