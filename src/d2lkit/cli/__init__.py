@@ -10,10 +10,10 @@ import sys
 from typing import NoReturn
 
 from d2lkit import __version__
-from d2lkit.cli import augment, data, models, train
+from d2lkit.cli import augment, data, models, optim, train
 from d2lkit.errors import D2lkitError, TrainingFailed
 
-COMMANDS = [data, train, models, augment]
+COMMANDS = [data, train, models, optim, augment]
 
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 
