@@ -135,3 +135,27 @@ def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
     (root / "ImageSets/Segmentation/val.txt").unlink()
     with pytest.raises(D2lkitError, match=r"val\.txt: missing"):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
+
+
+def test_fcn_resnet18_trains_on_a_voc_tree_and_reports_segmentation_metrics(tmp_path):
+    """The reader, the loss (255 ignored) and the segmentation meter, end to end."""
+    import json
+
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.run import run_training
+
+    root = tmp_path / "VOC2012"
+    for folder in ("ImageSets/Segmentation", "JPEGImages", "SegmentationClass"):
+        (root / folder).mkdir(parents=True)
+    for i, name in enumerate(("a", "b", "c")):
+        write_sample(root, name, 36, 40, seed=i)
+    (root / "ImageSets/Segmentation/train.txt").write_text("a\nb\n")
+    (root / "ImageSets/Segmentation/val.txt").write_text("c\n")
+    config = TrainConfig(
+        "fcn_resnet18", dataset=f"voc:{root}", resize=32, epochs=1, batch_size=2,
+        optimizer="sgd", lr=1e-3, out=str(tmp_path / "run"), progress=False,
+    )  # fmt: skip
+    summary = run_training(config)
+    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
+    assert 0 <= row["test_miou"] <= 1 and row["test_pixel_acc"] == row["test_acc"]
+    assert summary["test_miou"] == row["test_miou"]
