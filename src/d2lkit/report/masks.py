@@ -41,4 +41,17 @@ def save_mask_predictions(run, out: str | Path, count: int) -> Path:
         miou = scores_from_confusion(confusion)["miou"]
         cells += [images[i], true_masks[i], predicted_masks[i]]
         titles += [f"test image {i}", "true mask", f"predicted\nmIoU {miou:.2f}"]
-    return save_image_grid(torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW)
+    shown = torch.cat([y.flatten(), predicted.flatten()]).unique().tolist()
+    return save_image_grid(
+        torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW, legend=legend(run, shown)
+    )
+
+
+def legend(run, classes: list[int]) -> dict[str, tuple[float, float, float]]:
+    """Class name -> its VOC palette colour, for the classes that appear in the figure."""
+    names = run.data.class_names
+    colors = labels_to_colors(torch.tensor(classes)[:, None, None])[:, :, 0, 0].float() / 255
+    return {
+        names[c] if c < len(names) else "ignored": tuple(color.tolist())
+        for c, color in zip(classes, colors, strict=True)
+    }
