@@ -36,5 +36,10 @@ def run_augmentation_experiment(config: TrainConfig, out: str | Path) -> dict:
         "wall_s": plain["wall_s"] + augmented["wall_s"],
         "runs": {name: str(out / name) for name in ("plain", "augmented")},
     }
+    summary["details"] = (
+        f"with crop+flip {summary['test_acc']:.4f} vs without {summary['plain_test_acc']:.4f}"
+        f" ({summary['gain']:+.4f}); train-test gap {summary['generalisation_gap']:.4f} vs"
+        f" {summary['plain_generalisation_gap']:.4f}"
+    )
     write_summary(out / "summary.json", summary)
     return summary

@@ -110,5 +110,12 @@ def run_finetune_experiment(
         "wall_s": pretrained["wall_s"] + finetuned["wall_s"] + scratch["wall_s"],
         "runs": {name: str(out / name) for name in ("pretrain", "finetune", "scratch")},
     }
+    summary["details"] = (
+        f"fine-tuned {summary['finetune_acc']:.4f} vs from scratch {summary['scratch_acc']:.4f}"
+        f" ({summary['gain']:+.4f}) on classes {options.target_classes[0]}-"
+        f"{options.target_classes[-1]} with {options.train_per_class} training images per class;"
+        f" pretrained on classes {options.source_classes[0]}-{options.source_classes[-1]}"
+        f" (test acc {summary['pretrain_acc']:.4f})"
+    )
     write_summary(out / "summary.json", summary)
     return summary
