@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from d2lkit.experiments.common import train_once, write_summary
+from d2lkit.experiments.common import run_facts, train_once, write_summary
 from d2lkit.train.config import TrainConfig
 
 
@@ -33,7 +33,8 @@ def run_augmentation_experiment(config: TrainConfig, out: str | Path) -> dict:
         # Train minus test accuracy: how much each run overfits.
         "generalisation_gap": augmented["train_acc"] - augmented["test_acc"],
         "plain_generalisation_gap": plain["train_acc"] - plain["test_acc"],
-        "wall_s": plain["wall_s"] + augmented["wall_s"],
+        **run_facts(plain, augmented),
+        "checks": {"augmentation improves or matches": augmented["test_acc"] >= plain["test_acc"]},
         "runs": {name: str(out / name) for name in ("plain", "augmented")},
     }
     summary["details"] = (

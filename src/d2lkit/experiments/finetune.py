@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from d2lkit.errors import D2lkitError
-from d2lkit.experiments.common import train_once, write_summary
+from d2lkit.experiments.common import run_facts, train_once, write_summary
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.run import resolve
 
@@ -107,7 +107,8 @@ def run_finetune_experiment(
         "train_per_class": options.train_per_class,
         "pretrain_epochs": options.pretrain_epochs,
         "epochs": config.epochs,
-        "wall_s": pretrained["wall_s"] + finetuned["wall_s"] + scratch["wall_s"],
+        **run_facts(pretrained, finetuned, scratch),
+        "checks": {"fine-tuned beats from scratch": finetuned["test_acc"] > scratch["test_acc"]},
         "runs": {name: str(out / name) for name in ("pretrain", "finetune", "scratch")},
     }
     summary["details"] = (
