@@ -57,12 +57,19 @@ def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
     return decorate
 
 
+def _load_sources() -> None:
+    # Importing a source module registers its datasets; they import this module, so not at the top.
+    from d2lkit.data import imagefolder, scenes, voc  # noqa: F401
+
+
 def dataset_names() -> list[str]:
+    _load_sources()
     return sorted(_BUILDERS)
 
 
 def build_dataset(spec: str, options: DataOptions) -> DataBundle:
     """`spec` is a name or `name:ARGUMENT` (e.g. `imagefolder:/data/hotdog`)."""
+    _load_sources()
     name, _, argument = spec.partition(":")
     if name not in _BUILDERS:
         known = ", ".join(

@@ -4,6 +4,7 @@ from d2lkit.models import (  # noqa: F401  (imported to register)
     alexnet,
     densenet,
     fcn,
+    fcn_small,
     googlenet,
     lenet,
     mlp,
