@@ -6,6 +6,7 @@ import os
 import platform
 import random
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,18 @@ def cpu_flags() -> set[str]:
         if line.startswith("flags"):
             return set(line.split(":", 1)[1].split())
     return set()
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (None where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -73,18 +86,25 @@ def git_revision() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def environment_facts(device: torch.device) -> dict:
-    import torchvision
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
+
+def environment_facts(device: torch.device) -> dict:
     facts = {
         "d2lkit": __version__,
         "git_revision": git_revision(),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        # Read from the package metadata: importing torchvision costs a second and 160 MiB.
+        "torchvision": package_version("torchvision"),
         "numpy": np.__version__,
         "platform": platform.platform(),
         "processor": platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu_bf16": cpu_has_fast_bf16(),

@@ -106,7 +106,12 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         model.to(memory_format=torch.channels_last)
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
-        config.optimizer, groups, config.lr, config.momentum, config.weight_decay
+        config.optimizer,
+        groups,
+        config.lr,
+        config.momentum,
+        config.weight_decay,
+        fused=device.type == "cuda",
     )
     scheduler, per_step = build_scheduler(
         config.scheduler, optimizer, config.epochs, len(data.train)
