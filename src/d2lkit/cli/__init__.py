@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from d2lkit import __version__
-from d2lkit.cli import bench, data, train
+from d2lkit.cli import bench, data, speedrun, train
 from d2lkit.errors import D2lkitError, TrainingFailed
 
-COMMANDS = [data, train, bench]
+COMMANDS = [data, train, bench, speedrun]
 
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 
