@@ -44,15 +44,6 @@ def test_flip_tta_sums_the_logits_of_each_image_and_its_mirror():
     assert speedrun.accuracy(trainer, loader, flip_tta=True) == 1.0
 
 
-def test_precision_auto_is_bf16_only_where_the_hardware_has_it(monkeypatch):
-    cpu = torch.device("cpu")
-    monkeypatch.setattr("d2lkit.train.environment.cpu_has_fast_bf16", lambda: True)
-    assert speedrun.resolve_speedrun_precision("auto", cpu) == "bf16"
-    assert speedrun.resolve_speedrun_precision("fp32", cpu) == "fp32"
-    monkeypatch.setattr("d2lkit.train.environment.cpu_has_fast_bf16", lambda: False)
-    assert speedrun.resolve_speedrun_precision("auto", cpu) == "fp32"
-
-
 def test_weight_decay_spares_batchnorm():
     model = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.BatchNorm2d(2))
     groups = speedrun.build_optimizer(model, speedrun.SpeedrunConfig()).param_groups

@@ -72,7 +72,7 @@ def loss_function(task: str, label_smoothing: float) -> nn.Module:
 def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
     config = resolve(config.validate())
     device = resolve_device(config.device)
-    config.precision = resolve_precision(config.precision, device)
+    config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
     entry = get_entry(config.model)
     options = DataOptions(

@@ -43,7 +43,7 @@ class SpeedrunConfig:
     label_smoothing: float = 0.1
     warmup_fraction: float = 0.25  # of all steps, rising from lr/10
     flip_tta: bool = True
-    precision: str = "auto"  # bf16 where the hardware has it (see resolve_speedrun_precision)
+    precision: str = "auto"  # bf16 where the hardware has it (environment.CPU_BF16_MODELS)
     channels_last: bool = True
     device: str = "auto"
     threads: int | None = None  # torch.set_num_threads; None: PyTorch's default (the cores)
@@ -56,16 +56,6 @@ def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     `generator`, so a seed gives the same flips on any device)."""
     flips = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
     return torch.where(flips[:, None, None, None], x.flip(3), x)
-
-
-def resolve_speedrun_precision(name: str, device: torch.device) -> str:
-    """`auto`: bf16 on CUDA and on CPUs with bf16 instructions, where the bench measured SpeedNet
-    1.6x faster at equal accuracy; fp32 elsewhere."""
-    from d2lkit.train.environment import cpu_has_fast_bf16, resolve_precision
-
-    if name == "auto" and (device.type == "cuda" or cpu_has_fast_bf16()):
-        return resolve_precision("bf16", device)
-    return resolve_precision(name, device)
 
 
 def build_optimizer(model: nn.Module, config: SpeedrunConfig) -> torch.optim.Optimizer:
@@ -115,14 +105,14 @@ def train_once(config: SpeedrunConfig, seed: int) -> dict:
     from d2lkit.data import fashion_mnist
     from d2lkit.data.loader import TensorLoader
     from d2lkit.models.registry import create_model
-    from d2lkit.train.environment import resolve_device, seed_everything
+    from d2lkit.train.environment import resolve_device, resolve_precision, seed_everything
     from d2lkit.train.trainer import Trainer
 
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     times = {"imports_done": time.time()}
     device = resolve_device(config.device)
-    precision = resolve_speedrun_precision(config.precision, device)
+    precision = resolve_precision(config.precision, device, config.model)
     seed_everything(seed)
     data = fashion_mnist.load(config.data_dir)
     subset = slice(config.train_subset)
