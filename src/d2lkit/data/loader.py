@@ -88,9 +88,7 @@ class TensorLoader:
         """uint8 (B, C, H, W) -> float (B, C, R, R) scaled to [0, 1], augmented, normalised."""
         x = images.float() * self.scale
         if self.resize is not None and x.shape[-1] != self.resize:
-            x = F.interpolate(
-                x, size=(self.resize, self.resize), mode="bilinear", align_corners=False
-            )
+            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
         if self.augment is not None:
             x = self.augment(x, self.generator)
         if self.mean is not None:
