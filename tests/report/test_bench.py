@@ -43,6 +43,7 @@ def test_measure_variant_times_only_the_steps_after_warmup():
 def test_step_clock_counts_images_after_warmup():
     class FakeTrainer:
         device = torch.device("cpu")
+        train_loader = range(5)
 
     clock, trainer = throughput.StepClock(warmup=2), FakeTrainer()
     for step in range(1, 6):
@@ -160,3 +161,12 @@ def test_both_loops_run_for_real_and_report_their_epochs():
         assert side["epoch_s"] > side["train_s_per_epoch"] > side["measured_train_s"] > 0
     assert 100 < ours["peak_rss_mb"] < 4096
     assert 0 <= ours["test_acc"] <= 1
+
+
+def test_plans_by_device():
+    assert bench.choose_plan(True, torch.device("cpu")) is bench.QUICK
+    assert bench.choose_plan(True, torch.device("cuda")) is bench.QUICK_CUDA
+    assert bench.choose_plan(False, torch.device("cpu")) is bench.FULL
+    for plan in (bench.QUICK, bench.QUICK_CUDA, bench.FULL):
+        assert [m.name for m in plan.models] == ["lenet", "resnet18", "alexnet"]
+        assert all(set(m.variants) <= set(throughput.VARIANTS) for m in plan.models)

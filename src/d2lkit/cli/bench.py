@@ -31,14 +31,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
-    from d2lkit.report.bench import FULL, QUICK, run_bench
+    from d2lkit.report.bench import choose_plan, run_bench
     from d2lkit.report.bench_table import format_table
+    from d2lkit.train.environment import resolve_device
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     out = Path(args.out)
-    plan = QUICK if args.quick else FULL
+    plan = choose_plan(args.quick, resolve_device(args.device))
     results = run_bench(plan, out, device=args.device, data_dir=args.data_dir, log=log)
     print(format_table(results))
     print(f"wrote {out / 'bench.json'}")

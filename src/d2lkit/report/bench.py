@@ -57,6 +57,20 @@ QUICK = BenchPlan(
         ModelSetting("alexnet", (1, 224, 224), 16, 1, 2, EAGER_VARIANTS),
     ),
 )
+# --quick on a GPU: the book's batch sizes and enough steps to fill the device queue; compiled
+# bf16 + channels_last (CUDA graphs come with mode="max-autotune", not used: minutes to tune).
+QUICK_CUDA = BenchPlan(
+    quick=True,
+    book_steps=40,
+    matmul_size=8192,
+    models=(
+        ModelSetting("lenet", (1, 28, 28), 256, 5, 100, ALL_VARIANTS),
+        ModelSetting(
+            "resnet18", (1, 96, 96), 256, 3, 20, EAGER_VARIANTS + ("bf16_channels_last_compile",)
+        ),
+        ModelSetting("alexnet", (1, 224, 224), 128, 3, 10, EAGER_VARIANTS),
+    ),
+)
 FULL = BenchPlan(
     quick=False,
     book_steps=None,
@@ -67,6 +81,12 @@ FULL = BenchPlan(
         ModelSetting("alexnet", (1, 224, 224), 64, 2, 5, ALL_VARIANTS),
     ),
 )
+
+
+def choose_plan(quick: bool, device: torch.device) -> BenchPlan:
+    if not quick:
+        return FULL
+    return QUICK_CUDA if device.type == "cuda" else QUICK
 
 
 def peak_for(variant: str, peaks: dict) -> float:
@@ -124,9 +144,18 @@ def run_bench(
     data_dir: str | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict:
+    """Run every section of `plan`; bench.json is rewritten after each, so a run stopped by a
+    time limit keeps what it measured."""
     started = time.perf_counter()
     device_ = resolve_device(device)
     results: dict = {"quick": plan.quick, "environment": environment_facts(device_)}
+
+    def save() -> None:
+        results["wall_s"] = time.perf_counter() - started
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+
     log(f"matmul peak ({plan.matmul_size}^2) ...")
     peaks = {
         "fp32": throughput.matmul_peak(torch.float32, device_, plan.matmul_size),
@@ -134,16 +163,15 @@ def run_bench(
     }
     results["matmul_peak_gflops"] = peaks
     results["matmul_size"] = plan.matmul_size
+    save()
     results["book_vs_d2lkit"] = bench_book(plan.book_steps, data_dir, log)
+    save()
     registered = set(list_models())
     results["models"] = {}
     for setting in plan.models:
         if setting.name not in registered:
             results["models"][setting.name] = {"skipped": "model not registered"}
-            continue
-        results["models"][setting.name] = bench_model(setting, device_, peaks, log)
-    results["wall_s"] = time.perf_counter() - started
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+        else:
+            results["models"][setting.name] = bench_model(setting, device_, peaks, log)
+        save()
     return results
