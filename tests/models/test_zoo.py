@@ -133,6 +133,14 @@ EXPECTED_PARAMS = {
     "resnet18_small": lambda c, k: conv(c, 64, 3) + bn(64) + resnet18_stages_params(k),
     "densenet": densenet_params,
     "fcn_resnet18": fcn_params,
+    # 3x3 convs without bias, each followed by BatchNorm; a bias-free 64 -> k head.
+    "speednet": lambda c, k: (
+        sum(
+            conv(a, b, 3, bias=False) + bn(b)
+            for a, b in ((c, 16), (16, 32), (32, 32), (32, 64), (64, 64))
+        )
+        + 64 * k
+    ),
 }
 
 
