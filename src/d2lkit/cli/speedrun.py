@@ -21,6 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=GUIDE,
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--model", help="(default speednet; speednet_wide for the 93 %% stretch)")
     parser.add_argument("--epochs", type=int, help="(default 4)")
     parser.add_argument("--threads", type=int, help="torch threads (default: the cores)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="(default auto)")
@@ -43,10 +44,13 @@ def run_speedrun_command(args: argparse.Namespace) -> int:
         raise D2lkitError(f"--threads must be at least 1, got {args.threads}")
     given = {
         name: getattr(args, name)
-        for name in ("epochs", "threads", "device", "precision", "data_dir")
+        for name in ("model", "epochs", "threads", "device", "precision", "data_dir")
         if getattr(args, name) is not None
     }
     config = dataclasses.replace(SpeedrunConfig(), **given)
+    from d2lkit.models.registry import get_entry
+
+    get_entry(config.model)  # an unknown name is one line, before any child starts
     if config.device == "cuda":
         from d2lkit.train.environment import resolve_device
 
