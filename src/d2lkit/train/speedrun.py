@@ -53,8 +53,9 @@ class SpeedrunConfig:
 
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Flip each image of (B, C, H, W) left-right with probability 1/2 (drawn on the CPU from
-    `generator`, so a seed gives the same flips on any device)."""
-    flips = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
+    `generator`, so a seed gives the same flips on any device). The copy of the (B,) mask to a
+    GPU is non-blocking: a blocking copy would wait for the device's queue at every step."""
+    flips = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device, non_blocking=True)
     return torch.where(flips[:, None, None, None], x.flip(3), x)
 
 

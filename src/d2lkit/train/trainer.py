@@ -134,11 +134,20 @@ class Trainer:
             " were skipped); lower --lr or add --grad-clip; the last good checkpoint is kept"
         )
 
+    def gradient_norm(self, params: list[torch.Tensor]) -> torch.Tensor:
+        """The gradients' total norm, clipped to `grad_clip` when set; without clipping only
+        the norm is computed (clip_grad_norm_ would also rescale every gradient by 1)."""
+        if self.grad_clip is not None:
+            return torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        grads = [p.grad for p in params if p.grad is not None]
+        return (
+            torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+        )
+
     def train_epoch(self) -> dict:
         self.model.train()
         meter = make_meter(self.task, self.num_classes, self.device)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        max_norm = self.grad_clip if self.grad_clip is not None else math.inf
         on_device = self.skips_on_device()
         nonfinite_steps = torch.zeros((), dtype=torch.long, device=self.device)
         self.images_in_epoch = 0
@@ -151,7 +160,7 @@ class Trainer:
                     loss = self.loss_fn(outputs.float(), y)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+                grad_norm = self.gradient_norm(params)
                 finite = torch.isfinite(loss.detach() + grad_norm)
                 # A non-finite loss or gradient must never reach the parameters. On the CPU the
                 # check costs nothing: read it every step. On CUDA a read would stall the GPU
