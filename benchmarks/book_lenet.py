@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 
 import torch
@@ -65,6 +66,14 @@ class LeNet(nn.Module):
         return self.fc(feature.view(img.shape[0], -1))
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children (the DataLoader
+    workers, counted once they exit at the end of each pass over a loader)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def evaluate_accuracy(data_iter, net: nn.Module) -> float:
     device = list(net.parameters())[0].device
     acc_sum, n = 0.0, 0
@@ -85,6 +94,7 @@ def train_ch5(net, train_iter, test_iter, optimizer, device, num_epochs, max_ste
     epochs = []
     for epoch in range(num_epochs):
         train_l_sum, train_acc_sum, n, batch_count, start = 0.0, 0.0, 0, 0, time.time()
+        cpu_start = cpu_seconds()
         first_batch_s = None
         for X, y in train_iter:
             if first_batch_s is None:
@@ -103,6 +113,7 @@ def train_ch5(net, train_iter, test_iter, optimizer, device, num_epochs, max_ste
             if max_steps is not None and batch_count >= max_steps:
                 break
         train_s = time.time() - start
+        train_cpu_s = cpu_seconds() - cpu_start  # the loop's workers have exited by now
         test_acc = evaluate_accuracy(test_iter, net)
         epoch_s = time.time() - start
         print(
@@ -117,6 +128,7 @@ def train_ch5(net, train_iter, test_iter, optimizer, device, num_epochs, max_ste
                 "images": n,
                 "first_batch_s": first_batch_s,
                 "train_s": train_s,
+                "train_cpu_s": train_cpu_s,
                 "eval_s": epoch_s - train_s,
                 "epoch_s": epoch_s,
                 "train_loss": train_l_sum / batch_count,

@@ -70,10 +70,21 @@ def test_book_extrapolation_counts_worker_startup_once():
     assert book_compare.extrapolate_book(whole) == 30.0
 
 
+def test_book_cpu_extrapolation_counts_the_prefetched_batches():
+    # 10 steps done, 8 more batches prepared by the workers: 18 * 256 images cost 9 CPU-s.
+    epoch = {"images": 2560, "train_cpu_s": 9.0}
+    assert book_compare.extrapolate_book_cpu(epoch) == pytest.approx(9.0 * 60000 / (18 * 256))
+    assert book_compare.extrapolate_book_cpu({"images": 60000, "train_cpu_s": 40.0}) == 40.0
+
+
 def test_speedups_are_book_over_d2lkit():
-    book = {"train_s_per_epoch": 12.0, "epoch_s": 15.0}
-    ours = {"train_s_per_epoch": 2.0, "epoch_s": 3.0}
-    assert book_compare.compare(book, ours) == {"train_speedup": 6.0, "epoch_speedup": 5.0}
+    book = {"train_s_per_epoch": 12.0, "epoch_s": 15.0, "train_cpu_s_per_epoch": 30.0}
+    ours = {"train_s_per_epoch": 2.0, "epoch_s": 3.0, "train_cpu_s_per_epoch": 4.0}
+    assert book_compare.compare(book, ours) == {
+        "train_speedup": 6.0,
+        "epoch_speedup": 5.0,
+        "train_cpu_ratio": 7.5,
+    }
 
 
 def test_d2lkit_side_runs_the_train_command_with_the_book_settings(tmp_path):
@@ -113,6 +124,7 @@ def fake_book(monkeypatch):
     """The book-vs-d2lkit section without its two child processes."""
     book = {"steps": 2, "extrapolated": True, "train_s_per_epoch": 10.0, "epoch_s": 12.0}
     ours = {"steps": 2, "extrapolated": True, "train_s_per_epoch": 2.0, "epoch_s": 2.4}
+    book["train_cpu_s_per_epoch"], ours["train_cpu_s_per_epoch"] = 16.0, 2.0
     ours["peak_rss_mb"] = 700.0
     monkeypatch.setattr(book_compare, "run_book", lambda steps, data_dir: book)
     monkeypatch.setattr(book_compare, "run_d2lkit", lambda steps, data_dir: ours)
@@ -124,6 +136,7 @@ def test_bench_writes_every_section_and_skips_absent_models(tmp_path, fake_book)
     assert saved.keys() >= {"environment", "matmul_peak_gflops", "book_vs_d2lkit", "models"}
     assert saved["book_vs_d2lkit"]["train_speedup"] == 5.0
     assert saved["book_vs_d2lkit"]["epoch_speedup"] == 5.0
+    assert saved["book_vs_d2lkit"]["train_cpu_ratio"] == 8.0
     assert saved["models"]["no_such_model"] == {"skipped": "model not registered"}
     lenet = saved["models"]["lenet"]
     assert lenet["train_gflop_per_image"] == pytest.approx(LENET_TRAIN_FLOPS / 1e9)
@@ -137,7 +150,8 @@ def test_bench_writes_every_section_and_skips_absent_models(tmp_path, fake_book)
     assert fp32["achieved_gflops"] == pytest.approx(achieved)
     assert fp32["utilisation"] == pytest.approx(achieved / saved["matmul_peak_gflops"]["fp32"])
     table = format_table(results)
-    assert "5.0x" in table and "no_such_model" in table and "fp32_channels_last" in table
+    assert "5.0x" in table and "8.0x" in table and "train CPU-s" in table
+    assert "no_such_model" in table and "fp32_channels_last" in table
 
 
 def test_bench_command_prints_the_table(tmp_path, fake_book, monkeypatch, capsys):
@@ -159,6 +173,7 @@ def test_both_loops_run_for_real_and_report_their_epochs():
     for side in (book, ours):
         assert side["steps"] == 2 and side["extrapolated"]
         assert side["epoch_s"] > side["train_s_per_epoch"] > side["measured_train_s"] > 0
+        assert side["train_cpu_s_per_epoch"] > 0
     assert 100 < ours["peak_rss_mb"] < 4096
     assert 0 <= ours["test_acc"] <= 1
 

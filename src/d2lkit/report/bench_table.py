@@ -31,12 +31,16 @@ def book_lines(section: dict) -> list[str]:
     width = 44
     return [
         f"LeNet, the book's settings (Adam 1e-3, batch 256, fp32): {how}",
-        f"{'':{width}s} {'train s/epoch':>14s} {'epoch s':>9s}",
+        f"{'':{width}s} {'train s/epoch':>14s} {'epoch s':>9s} {'train CPU-s':>12s}",
         f"{'book: torchvision DataLoader(num_workers=4)':{width}s}"
-        f" {book['train_s_per_epoch']:14.2f} {book['epoch_s']:9.2f}",
-        f"{'d2lkit train lenet':{width}s} {ours['train_s_per_epoch']:14.2f} {ours['epoch_s']:9.2f}",
+        f" {book['train_s_per_epoch']:14.2f} {book['epoch_s']:9.2f}"
+        f" {book['train_cpu_s_per_epoch']:12.2f}",
+        f"{'d2lkit train lenet':{width}s}"
+        f" {ours['train_s_per_epoch']:14.2f} {ours['epoch_s']:9.2f}"
+        f" {ours['train_cpu_s_per_epoch']:12.2f}",
         f"{'speed-up (book / d2lkit)':{width}s}"
-        f" {section['train_speedup']:13.1f}x {section['epoch_speedup']:8.1f}x",
+        f" {section['train_speedup']:13.1f}x {section['epoch_speedup']:8.1f}x"
+        f" {section['train_cpu_ratio']:11.1f}x",
         f"d2lkit train lenet peak resident memory: {ours['peak_rss_mb']:.0f} MiB",
     ]
 
