@@ -10,10 +10,10 @@ import sys
 from typing import NoReturn
 
 from d2lkit import __version__
-from d2lkit.cli import bench, data, models, speedrun, train
+from d2lkit.cli import bench, data, models, optim, speedrun, train
 from d2lkit.errors import D2lkitError, TrainingFailed
 
-COMMANDS = [data, train, models, bench, speedrun]
+COMMANDS = [data, train, models, optim, bench, speedrun]
 
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 

@@ -48,7 +48,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--dataset", help="fashion-mnist (default), synthetic-linear, imagefolder:PATH, ...")
     add("--data-dir", help="look for the data here first")
     add("--epochs", type=int, help="epochs in total (default 10)")
-    add("--batch-size", type=int, help="batch size (default 256)")
+    add("--batch-size", type=int, help="batch size (default 256); under torchrun the global batch")
     add("--lr", type=float, help="learning rate (default: the book's for the model)")
     add("--optimizer", choices=OPTIMIZERS, help="default: the book's for the model")
     add("--momentum", type=float, help="for momentum/nesterov SGD (default 0.9)")
@@ -108,13 +108,15 @@ def print_summary(summary: dict) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from d2lkit.train.distributed import is_main
     from d2lkit.train.run import resume_training, run_training
 
     if args.resume:
         summary = resume_training(args.resume, epochs=args.epochs)
     else:
         summary = run_training(config_from_args(args))
-    print_summary(summary)
+    if is_main():  # under torchrun, one summary for the job
+        print_summary(summary)
     return 0
 
 

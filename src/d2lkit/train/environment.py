@@ -18,7 +18,7 @@ from d2lkit.errors import D2lkitError
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise D2lkitError("--device cuda: no CUDA device is available; use --device cpu or auto")
     if name.startswith("cuda") and os.environ.get("LOCAL_RANK") is not None:
