@@ -97,3 +97,5 @@ def test_speedrun_runs_each_seed_in_its_own_timed_process(tmp_path):
             run["startup_s"] + run["data_s"] + run["train_s"] + run["eval_s"]
         )
         assert 0.0 <= run["test_acc_without_tta"] <= 1.0 and 0.0 <= run["test_acc"] <= 1.0
+        assert run["cpu_s"] > 0 and len(run["load_average"]) == 2
+        assert speedrun.format_run(run).startswith(f"seed {run['seed']}: test acc")

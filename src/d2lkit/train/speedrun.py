@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -174,6 +176,7 @@ def run_child(config: SpeedrunConfig, seed: int, out: Path) -> dict:
     path = out / f"seed{seed}.json"
     command = [sys.executable, "-m", "d2lkit.train.speedrun", "--seed", str(seed)]
     command += ["--json", str(path), "--config", json.dumps(dataclasses.asdict(config))]
+    load_before, cpu_before = os.getloadavg()[0], children_cpu_seconds()
     spawned = time.time()
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -181,7 +184,16 @@ def run_child(config: SpeedrunConfig, seed: int, out: Path) -> dict:
         raise TrainingFailed(f"speedrun seed {seed} failed: {lines[-1]}")
     record = json.loads(path.read_text())
     record.update(phase_seconds(record, spawned))
+    # The child's CPU seconds and the machine's load around it: on a busy machine the wall time
+    # swells with the load, the CPU seconds barely move.
+    record["cpu_s"] = children_cpu_seconds() - cpu_before
+    record["load_average"] = [load_before, os.getloadavg()[0]]
     return record
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -217,11 +229,13 @@ def run_speedrun(config: SpeedrunConfig, seeds: int, out: Path, log=print) -> di
 
 
 def format_run(run: dict) -> str:
+    load_start, load_end = run["load_average"]
     return (
         f"seed {run['seed']}: test acc {100 * run['test_acc']:.2f} % (without flip TTA"
         f" {100 * run['test_acc_without_tta']:.2f} %) in {run['wall_s']:.1f} s from process start"
         f" (start-up {run['startup_s']:.1f}, data {run['data_s']:.1f}, train {run['train_s']:.1f},"
-        f" eval {run['eval_s']:.1f}; {run['precision']}, {run['device']}, {run['threads']} threads)"
+        f" eval {run['eval_s']:.1f}; {run['precision']}, {run['device']}, {run['threads']} threads;"
+        f" {run['cpu_s']:.0f} CPU-s; load average {load_start:.1f} -> {load_end:.1f})"
     )
 
 
