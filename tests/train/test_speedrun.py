@@ -99,3 +99,11 @@ def test_speedrun_runs_each_seed_in_its_own_timed_process(tmp_path):
         assert 0.0 <= run["test_acc_without_tta"] <= 1.0 and 0.0 <= run["test_acc"] <= 1.0
         assert run["cpu_s"] > 0 and len(run["load_average"]) == 2
         assert speedrun.format_run(run).startswith(f"seed {run['seed']}: test acc")
+
+
+def test_the_fused_optimiser_lets_a_cuda_trainer_skip_steps_on_the_device():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.BatchNorm2d(2))
+    fused = speedrun.build_optimizer(model, speedrun.SpeedrunConfig(), fused=True)
+    assert Trainer(model, fused, None, [], [], device="cuda").skips_on_device()
+    plain = speedrun.build_optimizer(model, speedrun.SpeedrunConfig())
+    assert not Trainer(model, plain, None, [], [], device="cuda").skips_on_device()
