@@ -110,12 +110,13 @@ def measure_variant(
     batch_size: int,
     warmup: int,
     steps: int,
-    device: torch.device,
+    device: torch.device | str,
 ) -> dict:
     """Images/s of `steps` training steps after `warmup` steps (which absorb one-off costs:
     oneDNN primitive creation, torch.compile), with the model's book optimiser and lr."""
     if warmup < 1 or steps < 1:
         raise ValueError("need at least one warm-up and one timed step")
+    device = torch.device(device)
     precision = resolve_precision(variant.precision, device)
     entry = get_entry(model_name)
     torch.manual_seed(0)
@@ -126,7 +127,12 @@ def measure_variant(
     images = torch.randint(0, 256, (count, *input_size), dtype=torch.uint8)
     targets = torch.randint(0, 10, (count,))
     loader = TensorLoader(images, targets, batch_size, mean=0.5, std=0.5, device=device)
-    optimizer = build_optimizer(entry.optimizer, [{"params": model.parameters()}], entry.lr)
+    optimizer = build_optimizer(
+        entry.optimizer,
+        [{"params": list(model.parameters())}],
+        entry.lr,
+        fused=device.type == "cuda",  # as `d2lkit train` builds it
+    )
     clock = StepClock(warmup)
     trainer = Trainer(
         torch.compile(model) if variant.compile else model,
