@@ -74,8 +74,17 @@ def resnet_row(summary: dict) -> tuple[str, str, str]:
     )
 
 
+def tests_row(out: Path) -> tuple[str, str, str]:
+    """The last line of pytest's output: how many GPU tests passed, failed, were skipped."""
+    try:
+        lines = (out / "gpu_tests.log").read_text().strip().splitlines()
+    except OSError:
+        lines = []
+    return ("GPU-only tests (pytest -m gpu)", lines[-1] if lines else "missing", "")
+
+
 def table(out: Path) -> str:
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str]] = [tests_row(out)]
     bench = read(out / "bench" / "bench.json")
     rows += bench_rows(bench) if bench else [("bench", "missing", f"see {out / 'bench.log'}")]
     speedrun = read(out / "speedrun" / "speedrun.json")

@@ -53,8 +53,10 @@ def test_table_reports_every_part(tmp_path, gpu_summary):
         {"epochs": 5, "precision": "bf16", "test_acc": 0.93, "wall_s": 40.0,
          "train_images_per_s": 9000.0},
     )  # fmt: skip
+    (tmp_path / "gpu_tests.log").write_text("....\n4 passed in 3.1s\n")
     table = gpu_summary.table(tmp_path)
     assert table.splitlines()[0] == "GPU check on Test GPU"
+    assert "4 passed in 3.1s" in table
     assert "10.0x (target >= 5x)" in table
     assert "best: bf16_channels_last" in table and "3.00x fp32" in table
     assert "alexnet train step" in table and "absent" in table

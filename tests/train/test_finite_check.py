@@ -30,11 +30,11 @@ def poisoned_loss(bad_steps: set[int]):
     return loss_fn
 
 
-def fused_trainer(loader, loss_fn) -> Trainer:
+def fused_trainer(loader, loss_fn, device: str = "cpu") -> Trainer:
     torch.manual_seed(0)
-    model = nn.Linear(4, 3)
+    model = nn.Linear(4, 3).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1, fused=True)
-    trainer = Trainer(model, optimizer, loss_fn, loader, [], device="cpu")
+    trainer = Trainer(model, optimizer, loss_fn, loader, [], device=device)
     trainer.epoch = 1
     return trainer
 
@@ -70,3 +70,20 @@ def test_only_cuda_with_a_fused_optimiser_defers_the_check():
     assert not Trainer(model, fused, None, [], [], device="cpu").skips_on_device()
     assert not Trainer(model, plain, None, [], [], device="cuda").skips_on_device()
     assert Trainer(model, fused, None, [], [], device="cuda").skips_on_device()
+
+
+@pytest.mark.gpu
+def test_on_cuda_a_skipped_step_leaves_the_run_as_if_its_batch_was_absent():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    data = [(X.cuda(), y.cuda()) for X, y in batches(5)]
+    poisoned = fused_trainer(data, poisoned_loss({3}), device="cuda")
+    assert poisoned.skips_on_device()
+    with pytest.raises(TrainingFailed, match="skipped"):
+        poisoned.train_epoch()
+    clean = fused_trainer(data[:2] + data[3:], poisoned_loss(set()), device="cuda")
+    clean.train_epoch()
+    for skipped, reference in zip(
+        poisoned.model.parameters(), clean.model.parameters(), strict=True
+    ):
+        assert torch.allclose(skipped, reference)

@@ -25,6 +25,16 @@ def test_random_flip_mirrors_about_half_the_images_reproducibly():
     assert 150 < int(mirrored.sum()) < 250
 
 
+@pytest.mark.gpu
+def test_random_flip_on_cuda_matches_the_cpu_for_a_seed():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    x = torch.randn(64, 1, 5, 5)
+    on_cpu = speedrun.random_flip(x, torch.Generator().manual_seed(1))
+    on_gpu = speedrun.random_flip(x.cuda(), torch.Generator().manual_seed(1))
+    assert torch.equal(on_gpu.cpu(), on_cpu)
+
+
 class LeftRightModel(nn.Module):
     """Logits read from the image's left column: class 0 if it is bright, class 1 otherwise."""
 
