@@ -127,6 +127,13 @@ def fcn_small_params(c: int, k: int, widths: tuple[int, ...] = (16, 32, 64, 128)
     return stem + stages + sum(conv(w, k, 1) for w in widths)  # + one score layer per scale
 
 
+def speednet_params(c: int, k: int, widths: tuple[int, int, int]) -> int:
+    # 3x3 convs without bias, each followed by BatchNorm; a bias-free head.
+    w0, w1, w2 = widths
+    pairs = ((c, w0), (w0, w1), (w1, w1), (w1, w2), (w2, w2))
+    return sum(conv(a, b, 3, bias=False) + bn(b) for a, b in pairs) + w2 * k
+
+
 EXPECTED_PARAMS = {
     "linreg": lambda c, k: linear(c, k),
     "softmax": lambda c, k: linear(c * 28 * 28, k),
@@ -143,6 +150,9 @@ EXPECTED_PARAMS = {
     "densenet": densenet_params,
     "fcn_resnet18": fcn_params,
     "fcn_small": fcn_small_params,
+    # 3x3 convs without bias, each followed by BatchNorm; a bias-free 64 -> k head.
+    "speednet": lambda c, k: speednet_params(c, k, (16, 32, 64)),
+    "speednet_wide": lambda c, k: speednet_params(c, k, (24, 48, 96)),
 }
 
 

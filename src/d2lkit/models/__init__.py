@@ -10,6 +10,7 @@ from d2lkit.models import (  # noqa: F401  (imported to register)
     mlp,
     nin,
     resnet,
+    speednet,
     vgg,
 )
 from d2lkit.models.init import init_model

@@ -73,7 +73,7 @@ def loss_function(task: str, label_smoothing: float) -> nn.Module:
 def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
     config = resolve(config.validate())
     device = resolve_device(config.device)
-    config.precision = resolve_precision(config.precision, device)
+    config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
     entry = get_entry(config.model)
     launch = distributed.active_launch()
@@ -110,7 +110,12 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         model.to(memory_format=torch.channels_last)
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
-        config.optimizer, groups, config.lr, config.momentum, config.weight_decay
+        config.optimizer,
+        groups,
+        config.lr,
+        config.momentum,
+        config.weight_decay,
+        fused=device.type == "cuda",
     )
     scheduler, per_step = build_scheduler(
         config.scheduler, optimizer, config.epochs, len(data.train)
