@@ -30,6 +30,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         return
     terminalreporter.write_line(
         f"guides: {tally.blocks_ran} code blocks ran in {len(tally.guides)} guides"
-        f" ({tally.blocks_compiled_only} no-run blocks compiled only);"
+        f" ({tally.blocks_compiled_only} no-run compiled only);"
         f" {tally.commands_parsed} d2lkit command lines parsed"
     )

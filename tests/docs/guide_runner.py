@@ -185,7 +185,8 @@ def d2lkit_argv(words: list[str]) -> list[str] | None:
 
 
 def check_command(parser: argparse.ArgumentParser, argv: list[str], where: str) -> None:
-    """Parse `argv` like `d2lkit` would (no handler runs); raise GuideError if argparse refuses."""
+    """Parse `argv` like `d2lkit` would (no handler runs) and check the model and dataset names it
+    gives; raise GuideError if argparse refuses it or a name is unknown."""
     errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
@@ -197,3 +198,24 @@ def check_command(parser: argparse.ArgumentParser, argv: list[str], where: str) 
             raise GuideError(
                 f"{where}: `d2lkit {shlex.join(argv)}` does not parse: {reason}"
             ) from None
+    unknown = unknown_names(argv)
+    if unknown:
+        raise GuideError(f"{where}: `d2lkit {shlex.join(argv)}` names {unknown}")
+
+
+def unknown_names(argv: list[str]) -> str | None:
+    """A model or dataset that a parsed command names but d2lkit does not know, or None."""
+    from d2lkit.data.datasets import dataset_names
+    from d2lkit.models.registry import list_models
+
+    model = None
+    if argv[:1] == ["train"] and len(argv) > 1 and not argv[1].startswith("-"):
+        model = argv[1]
+    elif argv[:2] == ["models", "summary"] and len(argv) > 2:
+        model = argv[2]
+    if model is not None and model not in list_models():
+        return f"the unknown model {model!r}"
+    for flag, value in zip(argv, argv[1:], strict=False):
+        if flag == "--dataset" and value.partition(":")[0] not in dataset_names():
+            return f"the unknown dataset {value!r}"
+    return None

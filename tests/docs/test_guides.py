@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from guide_runner import GuideError, check_command, command_lines, read_blocks, run_guide
+from guide_runner import (
+    GuideError,
+    check_command,
+    command_lines,
+    read_blocks,
+    run_guide,
+    unknown_names,
+)
 
 from d2lkit.cli import build_parser
 
@@ -119,3 +126,11 @@ def test_a_command_that_does_not_parse_is_an_error():
         check_command(parser, ["data", "show", "--colour", "red"], "t.md:4")
     with pytest.raises(GuideError, match="invalid choice"):
         check_command(parser, ["no-such-command"], "t.md:5")
+
+
+def test_unknown_model_and_dataset_names_are_caught():
+    assert unknown_names(["train", "lenet", "--dataset", "fashion-mnist"]) is None
+    assert unknown_names(["train", "--recipe", "lenet"]) is None
+    assert "'lenet_typo'" in unknown_names(["train", "lenet_typo"])
+    assert "'no-such-set:x'" in unknown_names(["train", "mlp", "--dataset", "no-such-set:x"])
+    assert "'nope'" in unknown_names(["models", "summary", "nope"])
