@@ -28,9 +28,14 @@ lint: install
 test: data lint
 	$(VENV)/bin/pytest -q
 
+# Train the book's LeNet on the CPU (about a minute on 2 cores), then show what it predicts.
 demo: data
 	$(VENV)/bin/d2lkit data info
-	$(VENV)/bin/d2lkit data show --out $(DEMO_OUT)/samples.png
+	rm -rf $(DEMO_OUT)
+	$(VENV)/bin/d2lkit data show --out $(DEMO_OUT)-samples.png
+	$(VENV)/bin/d2lkit train lenet --epochs 5 --out $(DEMO_OUT)
+	$(VENV)/bin/d2lkit predict $(DEMO_OUT) --out $(DEMO_OUT)/predictions.png
+	@echo "demo done: see $(DEMO_OUT)/ (curves.png, predictions.png, metrics.jsonl, checkpoint.pt)"
 
 bench: data
 	$(VENV)/bin/d2lkit bench --quick --out runs/bench

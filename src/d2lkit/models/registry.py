@@ -23,6 +23,8 @@ class ModelEntry:
     family: str  # the module that defines it, e.g. "resnet"
     input_size: tuple[int, int, int]  # default (C, H, W) the book feeds it
     task: str  # "classification", "segmentation" or "regression"
+    optimizer: str  # the optimiser the book trains it with ...
+    lr: float  # ... and its learning rate (used when `d2lkit train` is given none)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -33,6 +35,8 @@ def register_model(
     *,
     input_size: tuple[int, int, int] = (1, 28, 28),
     task: str = "classification",
+    optimizer: str = "adam",
+    lr: float = 1e-3,
 ):
     """Register a builder under its function name; usable bare or with keyword arguments."""
 
@@ -41,7 +45,7 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
         family = builder.__module__.rsplit(".", 1)[-1]
-        _REGISTRY[name] = ModelEntry(name, builder, family, tuple(input_size), task)
+        _REGISTRY[name] = ModelEntry(name, builder, family, tuple(input_size), task, optimizer, lr)
         return builder
 
     return decorate(fn) if fn is not None else decorate

@@ -30,7 +30,7 @@ def save_image_grid(
     n = images.shape[0]
     nrows = (n + ncols - 1) // ncols
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15), squeeze=False
+        nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.35), squeeze=False
     )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")

@@ -1,0 +1,148 @@
+"""`d2lkit train`, `d2lkit eval`, `d2lkit predict`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from d2lkit.errors import D2lkitError
+from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig
+from d2lkit.train.optim import OPTIMIZERS
+
+GUIDE = "Guide: docs/basics.md (training loop, run directories) and docs/cnn.md (models)."
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help="train a model; writes a run directory",
+        description="Train MODEL on a dataset. Unset flags take the book's setting for the model "
+        "(optimiser, learning rate, input size). --resume RUN continues RUN in place up to "
+        "--epochs epochs in total.",
+        epilog=GUIDE,
+    )
+    add_train_arguments(train)
+    train.set_defaults(handler=run_train)
+
+    evaluate = subparsers.add_parser(
+        "eval", help="evaluate a saved run on its test set", epilog=GUIDE
+    )
+    evaluate.add_argument("run", help="run directory or checkpoint file")
+    evaluate.set_defaults(handler=run_eval)
+
+    predict = subparsers.add_parser(
+        "predict", help="save test images with true and predicted labels", epilog=GUIDE
+    )
+    predict.add_argument("run", help="run directory or checkpoint file")
+    predict.add_argument("--out", required=True, help="PNG file to write")
+    predict.add_argument("--count", type=int, default=18, help="number of images (default 18)")
+    predict.set_defaults(handler=run_predict)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every TrainConfig field as a flag; None means "not given", so defaults stay in one place."""
+    parser.add_argument("model", nargs="?", help="model name (see `d2lkit models list`)")
+    add = parser.add_argument
+    add("--dataset", help="fashion-mnist (default), synthetic-linear, imagefolder:PATH, ...")
+    add("--data-dir", help="look for the data here first")
+    add("--epochs", type=int, help="epochs in total (default 10)")
+    add("--batch-size", type=int, help="batch size (default 256)")
+    add("--lr", type=float, help="learning rate (default: the book's for the model)")
+    add("--optimizer", choices=OPTIMIZERS, help="default: the book's for the model")
+    add("--momentum", type=float, help="for momentum/nesterov SGD (default 0.9)")
+    add("--weight-decay", type=float, help="L2 weight decay (default 0)")
+    add("--scheduler", choices=SCHEDULERS, help="learning-rate schedule (default none)")
+    add("--label-smoothing", type=float, help="(default 0)")
+    add("--grad-clip", type=float, help="clip the gradient norm to this value")
+    add("--resize", type=int, help="resize images to RxR (default: the model's input size)")
+    add("--augment", action="store_true", default=None, help="random crop and flip")
+    add("--weight-init", help="initialisation scheme: normal, xavier, ... (default: PyTorch's)")
+    add("--init", help="start from these weights (run directory, checkpoint or state_dict)")
+    add("--head-lr-mult", type=float, help="learning-rate multiplier of the last layer (default 1)")
+    add("--channels-last", action="store_true", default=None, help="NHWC memory layout")
+    add("--compile", action="store_true", default=None, help="torch.compile the model")
+    add("--device", choices=DEVICES, help="default auto: CUDA when present")
+    add("--precision", choices=PRECISIONS, help="default auto: bf16 on CUDA, fp32 on CPU")
+    add("--seed", type=int, help="(default 0)")
+    add("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
+    add("--train-subset", type=int, help="train on the first N images only (quick runs)")
+    add("--tensorboard", action="store_true", default=None, help="also log to OUT/tensorboard")
+    add(
+        "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
+    )
+    add("--resume", metavar="RUN", help="continue RUN in place")
+
+
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(args, f.name, None) is not None
+    }
+    if base is not None:
+        return dataclasses.replace(base, **given)
+    if "model" not in given:
+        raise D2lkitError("name a MODEL to train (see `d2lkit models list`) or pass --resume RUN")
+    return TrainConfig(**given)
+
+
+def print_summary(summary: dict) -> None:
+    out = Path(summary["run_dir"])
+    acc = summary.get("test_acc")
+    result = f"test acc {acc:.4f}" if acc is not None else f"test loss {summary['test_loss']:.4g}"
+    print(
+        f"{summary['model']} on {summary['dataset']}: {result} after {summary['epoch']} epochs,"
+        f" {summary['wall_s']:.1f} s, {summary['train_images_per_s']:.0f} images/s"
+        f" ({summary['device']}, {summary['precision']})"
+    )
+    print(
+        f"run directory: {out}  (curves: {out / 'curves.png'}, checkpoint: {out / 'checkpoint.pt'})"
+    )
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from d2lkit.train.run import resume_training, run_training
+
+    if args.resume:
+        summary = resume_training(args.resume, epochs=args.epochs)
+    else:
+        summary = run_training(config_from_args(args))
+    print_summary(summary)
+    return 0
+
+
+def recorded_metrics(run_dir: Path, epoch: int) -> dict:
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    return next((row for row in rows if row["epoch"] == epoch), {})
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from d2lkit.train.run import load_trained
+
+    run, state = load_trained(args.run)
+    metrics = run.trainer.evaluate()
+    recorded = recorded_metrics(run.out, state["epoch"])
+    parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
+    print(
+        f"{run.config.model} (epoch {state['epoch']}) on {run.config.dataset}: {', '.join(parts)}"
+    )
+    if recorded.get("test_acc") is not None and metrics.get("acc") is not None:
+        print(f"recorded test_acc {recorded['test_acc']:.4f}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from d2lkit.report.predictions import save_predictions
+    from d2lkit.train.run import load_trained
+
+    if args.count < 1:
+        raise D2lkitError(f"--count must be at least 1, got {args.count}")
+    run, _ = load_trained(args.run)
+    out = save_predictions(run, args.out, args.count)
+    print(f"wrote {out}")
+    return 0

@@ -1,0 +1,35 @@
+"""Training curves per epoch (the book's Animator: train loss, train acc, test acc)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
+    epochs = [row["epoch"] for row in history]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(epochs, [row["train_loss"] for row in history], "-o", ms=3, label="train loss")
+    if history and history[0].get("train_acc") is not None:
+        ax.plot(epochs, [row["train_acc"] for row in history], "--s", ms=3, label="train acc")
+        ax.plot(epochs, [row["test_acc"] for row in history], "-.^", ms=3, label="test acc")
+    else:
+        ax.plot(epochs, [row["test_loss"] for row in history], "-.^", ms=3, label="test loss")
+        ax.set_yscale("log")
+    for key in ("test_miou",):
+        if history and history[0].get(key) is not None:
+            ax.plot(epochs, [row[key] for row in history], ":d", ms=3, label=key.replace("_", " "))
+    ax.set_xlabel("epoch")
+    ax.set_xlim(0.8, max(epochs[-1], 2) + 0.2)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

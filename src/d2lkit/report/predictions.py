@@ -1,0 +1,34 @@
+"""The book's "predict" section: test images with their true and predicted labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from d2lkit.report.grids import save_image_grid
+
+
+def to_display(images: torch.Tensor) -> torch.Tensor:
+    """Stretch each normalised image (B, C, H, W) back to [0, 1] for display."""
+    flat = images.flatten(1)
+    low, high = flat.min(1).values, flat.max(1).values
+    return ((flat - low[:, None]) / (high - low).clamp_min(1e-8)[:, None]).reshape(images.shape)
+
+
+@torch.no_grad()
+def save_predictions(run, out: str | Path, count: int) -> Path:
+    trainer = run.trainer
+    trainer.model.eval()
+    X, y = next(iter(run.data.test))
+    X, y = trainer.prepare(X[:count], y[:count])
+    with trainer.autocast():
+        predicted = trainer.model(X).argmax(dim=1)
+    names = run.data.class_names
+    titles = [
+        f"{names[t]}\n{names[p]}" for t, p in zip(y.tolist(), predicted.tolist(), strict=True)
+    ]
+    colors = [
+        "black" if t == p else "red" for t, p in zip(y.tolist(), predicted.tolist(), strict=True)
+    ]
+    return save_image_grid(to_display(X.float()), titles, out, ncols=9, title_colors=colors)

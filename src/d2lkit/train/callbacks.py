@@ -1,0 +1,119 @@
+"""Small callbacks the trainer calls on its named events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from d2lkit.train.checkpoint import save_checkpoint
+
+
+class Callback:
+    """Override the events you need; each receives the trainer."""
+
+    def on_fit_start(self, trainer) -> None: ...
+    def on_epoch_start(self, trainer) -> None: ...
+    def on_batch_end(self, trainer) -> None: ...
+    def on_eval_end(self, trainer) -> None: ...
+    def on_epoch_end(self, trainer) -> None: ...
+    def on_fit_end(self, trainer) -> None: ...
+
+
+def format_metric(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+TABLE_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s")
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch with live loss, accuracy-free images/s (reading the loss is free:
+    the trainer syncs once per step anyway), and one table row per finished epoch."""
+
+    def __init__(self, enabled: bool = True, every: int = 10) -> None:
+        self.enabled = enabled
+        self.every = every
+        self.bar = None
+
+    def on_fit_start(self, trainer) -> None:
+        tqdm.write("  ".join(f"{c:>10s}" for c in TABLE_COLUMNS))
+
+    def on_epoch_start(self, trainer) -> None:
+        self.start = time.perf_counter()
+        self.bar = tqdm(
+            total=len(trainer.train_loader),
+            desc=f"epoch {trainer.epoch}/{trainer.epochs}",
+            leave=False,
+            disable=not self.enabled,
+            unit="batch",
+        )
+
+    def on_batch_end(self, trainer) -> None:
+        self.bar.update(1)
+        if trainer.step % self.every == 0 and self.enabled:
+            rate = trainer.images_in_epoch / (time.perf_counter() - self.start)
+            self.bar.set_postfix(loss=f"{trainer.batch_loss.item():.4f}", img_s=f"{rate:.0f}")
+
+    def on_epoch_end(self, trainer) -> None:
+        self.bar.close()
+        row = trainer.epoch_metrics
+        tqdm.write("  ".join(f"{format_metric(row.get(c)):>10s}" for c in TABLE_COLUMNS))
+
+
+class MetricsWriter(Callback):
+    """Appends one JSON object per epoch to metrics.jsonl."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_epoch_end(self, trainer) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(trainer.epoch_metrics) + "\n")
+
+
+class CheckpointSaver(Callback):
+    """Writes checkpoint.pt atomically after every epoch."""
+
+    def __init__(self, path: Path, make_state: Callable[[], dict]) -> None:
+        self.path = path
+        self.make_state = make_state
+
+    def on_epoch_end(self, trainer) -> None:
+        save_checkpoint(self.make_state(), self.path)
+
+
+class CurvePlotter(Callback):
+    """curves.png, redrawn after every epoch (the book's Animator, headless)."""
+
+    def __init__(self, path: Path, title: str = "") -> None:
+        self.path = path
+        self.title = title
+
+    def on_epoch_end(self, trainer) -> None:
+        from d2lkit.report.curves import plot_curves
+
+        plot_curves(trainer.history, self.path, self.title)
+
+
+class TensorBoardWriter(Callback):
+    """Epoch metrics as TensorBoard scalars (needs the `tensorboard` extra)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir=str(log_dir))
+
+    def on_epoch_end(self, trainer) -> None:
+        for key, value in trainer.epoch_metrics.items():
+            if key != "epoch" and isinstance(value, int | float):
+                self.writer.add_scalar(key, value, trainer.epoch)
+        self.writer.flush()
+
+    def on_fit_end(self, trainer) -> None:
+        self.writer.close()

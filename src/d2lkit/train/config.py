@@ -1,0 +1,98 @@
+"""`TrainConfig`: every setting of one training run, as plain typed values.
+
+The CLI's `d2lkit train` flags, recipes and `config.json` in a run directory all map onto it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from d2lkit.errors import D2lkitError
+
+SCHEDULERS = ("none", "cosine", "onecycle", "step")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    epochs: int = 10
+    batch_size: int = 256
+    optimizer: str | None = None  # None: the book's optimiser for this model (registry)
+    lr: float | None = None  # None: the book's learning rate for this model (registry)
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    scheduler: str = "none"
+    label_smoothing: float = 0.0
+    grad_clip: float | None = None
+    resize: int | None = None  # None: the model's default input size
+    augment: bool = False
+    weight_init: str | None = None  # one of the book's initialisation schemes
+    init: str | None = None  # a checkpoint or state_dict file to start from
+    head_lr_mult: float = 1.0
+    channels_last: bool = False
+    compile: bool = False
+    device: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    out: str | None = None
+    train_subset: int | None = None
+    classes: tuple[int, ...] | None = None
+    train_per_class: int | None = None
+    tensorboard: bool = False
+    progress: bool = True
+
+    def validate(self) -> TrainConfig:
+        """Raise `D2lkitError` (one line, exit 2) for values no run can use."""
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size}
+        for name, value in positive.items():
+            if value < 1:
+                raise D2lkitError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.lr is not None and not self.lr > 0:
+            raise D2lkitError(f"--lr must be positive, got {self.lr}")
+        non_negative = {
+            "weight_decay": self.weight_decay,
+            "label_smoothing": self.label_smoothing,
+            "momentum": self.momentum,
+        }
+        for name, value in non_negative.items():
+            if value < 0:
+                raise D2lkitError(f"--{name.replace('_', '-')} must not be negative, got {value}")
+        if self.label_smoothing >= 1:
+            raise D2lkitError(f"--label-smoothing must be below 1, got {self.label_smoothing}")
+        if self.resize is not None and self.resize < 8:
+            raise D2lkitError(f"--resize must be at least 8 pixels, got {self.resize}")
+        for name, value in (
+            ("train_subset", self.train_subset),
+            ("train_per_class", self.train_per_class),
+        ):
+            if value is not None and value < 1:
+                raise D2lkitError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        for name, value, allowed in (
+            ("scheduler", self.scheduler, SCHEDULERS),
+            ("device", self.device, DEVICES),
+            ("precision", self.precision, PRECISIONS),
+        ):
+            if value not in allowed:
+                raise D2lkitError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.head_lr_mult <= 0:
+            raise D2lkitError(f"--head-lr-mult must be positive, got {self.head_lr_mult}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise D2lkitError(f"unknown training settings: {', '.join(unknown)}")
+        values = dict(values)
+        if values.get("classes") is not None:
+            values["classes"] = tuple(values["classes"])
+        return cls(**values)

@@ -1,0 +1,53 @@
+"""Running metrics over an epoch, accumulated on the device (no host sync until `compute`).
+
+Each batch contributes its *mean* loss weighted by its size, so a short last batch counts for
+what it holds and the epoch's loss is the true mean over its samples.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class ClassificationMeter:
+    def __init__(self, device: torch.device) -> None:
+        self.loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        self.correct = torch.zeros((), device=device, dtype=torch.long)
+        self.count = 0
+
+    def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        """loss: batch mean; outputs (B, classes); targets (B,)."""
+        n = targets.shape[0]
+        self.loss_sum += loss.detach().double() * n
+        self.correct += (outputs.argmax(dim=1) == targets).sum()
+        self.count += n
+
+    def compute(self) -> dict[str, float]:
+        count = max(self.count, 1)
+        return {"loss": self.loss_sum.item() / count, "acc": self.correct.item() / count}
+
+
+class RegressionMeter:
+    """Loss only: accuracy means nothing for regression, so it is reported as None."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        self.count = 0
+
+    def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        n = targets.shape[0]
+        self.loss_sum += loss.detach().double() * n
+        self.count += n
+
+    def compute(self) -> dict[str, float | None]:
+        return {"loss": self.loss_sum.item() / max(self.count, 1), "acc": None}
+
+
+def make_meter(task: str, num_classes: int, device: torch.device):
+    if task == "regression":
+        return RegressionMeter(device)
+    if task == "segmentation":
+        from d2lkit.train.segmentation import SegmentationMeter
+
+        return SegmentationMeter(num_classes, device)
+    return ClassificationMeter(device)

@@ -1,0 +1,71 @@
+"""Optimisers and learning-rate schedules by name."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from d2lkit.errors import D2lkitError
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+
+
+def param_groups(model: nn.Module, lr: float, head_lr_mult: float = 1.0) -> list[dict]:
+    """One group for the body and, with `head_lr_mult != 1`, one for the head (the last module
+    that holds parameters, e.g. the classifier that fine-tuning replaces) at `lr * head_lr_mult`."""
+    if head_lr_mult == 1.0:
+        return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr}]
+    head = [m for m in model.modules() if list(m.parameters(recurse=False))][-1]
+    head_ids = {id(p) for p in head.parameters()}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    return [
+        {"params": body, "lr": lr},
+        {"params": list(head.parameters()), "lr": lr * head_lr_mult},
+    ]
+
+
+def build_optimizer(
+    name: str, groups: list[dict], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    common = {"lr": lr, "weight_decay": weight_decay}
+    if name == "sgd":
+        return torch.optim.SGD(groups, **common)
+    if name == "momentum":
+        return torch.optim.SGD(groups, momentum=momentum, **common)
+    if name == "nesterov":
+        return torch.optim.SGD(groups, momentum=momentum, nesterov=True, **common)
+    if name == "adam":
+        return torch.optim.Adam(groups, **common)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, **common)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(groups, **common)
+    if name == "adagrad":
+        return torch.optim.Adagrad(groups, **common)
+    if name == "adadelta":
+        return torch.optim.Adadelta(groups, **common)
+    raise D2lkitError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+
+
+def build_scheduler(
+    name: str, optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int
+) -> tuple[torch.optim.lr_scheduler.LRScheduler | None, bool]:
+    """The schedule and whether it steps per batch (True) or per epoch (False)."""
+    if name == "none":
+        return None, False
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=epochs * steps_per_epoch
+        ), True
+    if name == "onecycle":
+        max_lrs = [group["lr"] for group in optimizer.param_groups]
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=max_lrs, total_steps=epochs * steps_per_epoch, pct_start=0.25
+        )
+        return schedule, True
+    if name == "step":  # divide by 10 at 50 % and 75 % of training
+        milestones = [epochs // 2, (3 * epochs) // 4]
+        return torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=milestones, gamma=0.1
+        ), False
+    raise D2lkitError(f"unknown scheduler {name!r}")

@@ -1,0 +1,263 @@
+"""One training run from a `TrainConfig`: build data, model and optimiser, train, and keep the run
+directory (DESIGN.md §2): config.json, env.json, metrics.jsonl, summary.json, curves.png,
+checkpoint.pt."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from d2lkit.data.datasets import DataBundle, DataOptions, build_dataset
+from d2lkit.errors import D2lkitError
+from d2lkit.models.registry import create_model, get_entry
+from d2lkit.train import callbacks as cb
+from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.environment import (
+    environment_facts,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+)
+from d2lkit.train.optim import build_optimizer, build_scheduler, param_groups
+from d2lkit.train.trainer import Trainer
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class Run:
+    """Everything built for one training run."""
+
+    config: TrainConfig  # resolved: no None left where the model supplies a default
+    out: Path
+    data: DataBundle
+    model: nn.Module  # the plain module (its state_dict has no torch.compile prefixes)
+    trainer: Trainer
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Fill the settings left to the model's defaults: the book's optimiser, lr and input size."""
+    entry = get_entry(config.model)
+    native = entry.input_size[-1]
+    resize = config.resize
+    if resize is None and config.dataset == "fashion-mnist" and native != 28:
+        resize = native
+    return dataclasses.replace(
+        config,
+        optimizer=config.optimizer or entry.optimizer,
+        lr=config.lr if config.lr is not None else entry.lr,
+        resize=resize,
+    )
+
+
+def default_out(config: TrainConfig) -> Path:
+    return Path("runs") / f"{config.model}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def loss_function(task: str, label_smoothing: float) -> nn.Module:
+    if task == "regression":
+        return nn.MSELoss()
+    # Segmentation: the same loss per pixel; 255 marks VOC's object borders, which do not count.
+    return nn.CrossEntropyLoss(label_smoothing=label_smoothing, ignore_index=255)
+
+
+def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
+    config = resolve(config.validate())
+    device = resolve_device(config.device)
+    config.precision = resolve_precision(config.precision, device)
+    seed_everything(config.seed)
+    entry = get_entry(config.model)
+    options = DataOptions(
+        batch_size=config.batch_size,
+        data_dir=config.data_dir,
+        resize=config.resize,
+        augment=config.augment,
+        seed=config.seed,
+        device=str(device),
+        train_subset=config.train_subset,
+        classes=config.classes,
+        train_per_class=config.train_per_class,
+    )
+    data = build_dataset(config.dataset, options)
+    if entry.task != data.task:
+        raise D2lkitError(
+            f"model {config.model!r} is a {entry.task} model but dataset {config.dataset!r} is"
+            f" for {data.task}; pick a matching pair (see `d2lkit models list`)"
+        )
+    model = create_model(config.model, num_classes=data.num_classes, in_channels=data.in_channels)
+    if config.weight_init:
+        from d2lkit.models.init import init_model
+
+        init_model(model, config.weight_init)
+    if config.init:
+        from d2lkit.train.finetune import load_initial_weights
+
+        load_initial_weights(model, config.init)
+    model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    groups = param_groups(model, config.lr, config.head_lr_mult)
+    optimizer = build_optimizer(
+        config.optimizer, groups, config.lr, config.momentum, config.weight_decay
+    )
+    scheduler, per_step = build_scheduler(
+        config.scheduler, optimizer, config.epochs, len(data.train)
+    )
+    trainer = Trainer(
+        torch.compile(model) if config.compile else model,
+        optimizer,
+        loss_function(data.task, config.label_smoothing),
+        data.train,
+        data.test,
+        task=data.task,
+        num_classes=data.num_classes,
+        device=device,
+        precision=config.precision,
+        scheduler=scheduler,
+        scheduler_per_step=per_step,
+        grad_clip=config.grad_clip,
+        channels_last=config.channels_last,
+        callbacks=callbacks or [],
+    )
+    return Run(config, out, data, model, trainer)
+
+
+def checkpoint_state(run: Run, wall_s: float) -> dict:
+    trainer = run.trainer
+    return {
+        "model": run.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict() if trainer.scheduler else None,
+        "epoch": trainer.epoch,
+        "rng": capture_rng_state(),
+        "loader": run.data.train.state_dict() if hasattr(run.data.train, "state_dict") else None,
+        "config": run.config.to_dict(),
+        "wall_s": wall_s,
+    }
+
+
+def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
+    out = run.out
+    callbacks = [
+        cb.ProgressBar(enabled=run.config.progress),
+        cb.MetricsWriter(out / "metrics.jsonl"),
+        cb.CurvePlotter(out / "curves.png", f"{run.config.model} on {run.config.dataset}"),
+        cb.CheckpointSaver(
+            out / CHECKPOINT,
+            lambda: checkpoint_state(run, wall_before + time.perf_counter() - started),
+        ),
+    ]
+    if run.config.tensorboard:
+        callbacks.append(cb.TensorBoardWriter(out / "tensorboard"))
+    return callbacks
+
+
+def write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def summarize(run: Run, wall_s: float) -> dict:
+    history = run.trainer.history
+    last = dict(history[-1]) if history else {}
+    speeds = [row["train_images_per_s"] for row in history]
+    return {
+        **last,
+        "model": run.config.model,
+        "dataset": run.config.dataset,
+        "epochs": run.config.epochs,
+        "wall_s": wall_s,
+        "train_images_per_s": sum(speeds) / len(speeds) if speeds else None,
+        "best_test_acc": max(
+            (r["test_acc"] for r in history if r["test_acc"] is not None), default=None
+        ),
+        "device": str(run.trainer.device),
+        "precision": run.config.precision,
+        "params": sum(p.numel() for p in run.model.parameters()),
+        "run_dir": str(run.out),
+    }
+
+
+def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: list) -> dict:
+    started = time.perf_counter()
+    run.trainer.callbacks = standard_callbacks(run, started, wall_before) + list(extra_callbacks)
+    run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
+    summary = summarize(run, wall_before + time.perf_counter() - started)
+    write_json(run.out / "summary.json", summary)
+    return summary
+
+
+def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
+    """Train from scratch into `config.out` and return the summary."""
+    out = Path(config.out) if config.out else default_out(config)
+    if (out / CHECKPOINT).exists():
+        raise D2lkitError(
+            f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
+        )
+    run = build_run(config, out)
+    out.mkdir(parents=True, exist_ok=True)
+    run.config.out = str(out)
+    write_json(out / "config.json", run.config.to_dict())
+    write_json(out / "env.json", environment_facts(run.trainer.device))
+    (out / "metrics.jsonl").write_text("")
+    return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """A run directory or a checkpoint file -> the checkpoint file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise D2lkitError(
+            f"{path}: no checkpoint here; pass a run directory made by `d2lkit train`"
+        )
+    return path
+
+
+def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
+    """Continue a run in place, exactly: same batches in the same order, same RNG streams."""
+    checkpoint_path = find_checkpoint(run_dir)
+    state = load_checkpoint(checkpoint_path)
+    config = TrainConfig.from_dict(state["config"])
+    if epochs is not None:
+        config.epochs = epochs
+    out = checkpoint_path.parent
+    config.out = str(out)
+    run = build_run(config, out)
+    run.model.load_state_dict(state["model"])
+    run.trainer.optimizer.load_state_dict(state["optimizer"])
+    if run.trainer.scheduler is not None and state["scheduler"] is not None:
+        run.trainer.scheduler.load_state_dict(state["scheduler"])
+    if state["loader"] is not None:
+        run.data.train.load_state_dict(state["loader"])
+    restore_rng_state(state["rng"])
+    done = state["epoch"]
+    # Epochs logged after the checkpoint (a crash between the two writes) are redone.
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
+    run.trainer.history = [row for row in rows if row["epoch"] <= done]
+    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in run.trainer.history))
+    write_json(out / "config.json", run.config.to_dict())
+    if done >= run.config.epochs:
+        raise D2lkitError(
+            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
+        )
+    return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def load_trained(path: str | Path) -> tuple[Run, dict]:
+    """Rebuild a saved run (model weights loaded, no training) for eval and predict."""
+    checkpoint_path = find_checkpoint(path)
+    state = load_checkpoint(checkpoint_path)
+    config = TrainConfig.from_dict(state["config"])
+    config.init = None  # the weights come from the checkpoint
+    run = build_run(config, checkpoint_path.parent)
+    run.model.load_state_dict(state["model"])
+    return run, state

@@ -1,0 +1,155 @@
+"""The training loop, written once: train an epoch, evaluate, tell the callbacks.
+
+Features hang on named events (fit_start, epoch_start, batch_end, eval_end, epoch_end, fit_end)
+as small `Callback` classes (callbacks.py); the loop itself stays on one screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from d2lkit.errors import TrainingFailed
+from d2lkit.train.metrics import make_meter
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        train_loader: Iterable,
+        test_loader: Iterable,
+        *,
+        task: str = "classification",
+        num_classes: int = 10,
+        device: torch.device | str = "cpu",
+        precision: str = "fp32",
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        scheduler_per_step: bool = False,
+        grad_clip: float | None = None,
+        channels_last: bool = False,
+        callbacks: Sequence = (),
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.train_loader = train_loader
+        self.test_loader = test_loader
+        self.task = task
+        self.num_classes = num_classes
+        self.device = torch.device(device)
+        self.precision = precision
+        self.scheduler = scheduler
+        self.scheduler_per_step = scheduler_per_step
+        self.grad_clip = grad_clip
+        self.channels_last = channels_last
+        self.callbacks = list(callbacks)
+        self.epoch = 0  # 1-based number of the epoch in progress or last finished
+        self.step = 0  # 1-based step within the epoch
+        self.batch_loss = math.nan
+        self.history: list[dict] = []  # one metrics dict per finished epoch
+        self.epoch_metrics: dict = {}
+
+    # -- events ------------------------------------------------------------------------------
+
+    def emit(self, event: str) -> None:
+        for callback in self.callbacks:
+            getattr(callback, f"on_{event}")(self)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def fit(self, epochs: int, start_epoch: int = 0) -> list[dict]:
+        """Train epochs start_epoch+1 .. epochs (1-based), evaluating after each."""
+        self.epochs = epochs
+        self.emit("fit_start")
+        for epoch in range(start_epoch + 1, epochs + 1):
+            self.epoch = epoch
+            self.emit("epoch_start")
+            start = time.perf_counter()
+            train = self.train_epoch()
+            train_s = time.perf_counter() - start
+            start = time.perf_counter()
+            test = self.evaluate()
+            eval_s = time.perf_counter() - start
+            self.epoch_metrics = {
+                "epoch": epoch,
+                "train_loss": train.pop("loss"),
+                "train_acc": train.pop("acc"),
+                "test_loss": test.pop("loss"),
+                "test_acc": test.pop("acc"),
+                **{f"test_{k}": v for k, v in test.items()},
+                "train_s": train_s,
+                "eval_s": eval_s,
+                "train_images_per_s": self.images_in_epoch / train_s,
+                "lr": self.optimizer.param_groups[0]["lr"],
+            }
+            self.emit("eval_end")
+            if self.scheduler is not None and not self.scheduler_per_step:
+                self.scheduler.step()
+            self.history.append(self.epoch_metrics)
+            self.emit("epoch_end")
+        self.emit("fit_end")
+        return self.history
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def prepare(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        X, y = X.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        if self.channels_last and X.dim() == 4:
+            X = X.contiguous(memory_format=torch.channels_last)
+        return X, y
+
+    def train_epoch(self) -> dict:
+        self.model.train()
+        meter = make_meter(self.task, self.num_classes, self.device)
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        max_norm = self.grad_clip if self.grad_clip is not None else math.inf
+        self.images_in_epoch = 0
+        for step, (X, y) in enumerate(self.train_loader, start=1):
+            self.step = step
+            X, y = self.prepare(X, y)
+            with self.autocast():
+                outputs = self.model(X)
+                loss = self.loss_fn(outputs.float(), y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+            # One host sync per step: a non-finite loss or gradient must stop the run before
+            # the optimiser applies it.
+            if not torch.isfinite(loss + grad_norm).item():
+                raise TrainingFailed(
+                    f"non-finite {'loss' if not torch.isfinite(loss) else 'gradient'}"
+                    f" ({loss.item():.4g}) at epoch {self.epoch} step {self.step}; lower --lr or"
+                    " add --grad-clip; the last good checkpoint is kept"
+                )
+            self.optimizer.step()
+            if self.scheduler is not None and self.scheduler_per_step:
+                self.scheduler.step()
+            meter.update(loss, outputs, y)
+            self.batch_loss = loss
+            self.images_in_epoch += y.shape[0]
+            self.emit("batch_end")
+        return meter.compute()
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable | None = None) -> dict:
+        """Loss and accuracy (plus task metrics) of the model on `loader` (default: test set)."""
+        self.model.eval()
+        meter = make_meter(self.task, self.num_classes, self.device)
+        for X, y in self.test_loader if loader is None else loader:
+            X, y = self.prepare(X, y)
+            with self.autocast():
+                outputs = self.model(X)
+                loss = self.loss_fn(outputs.float(), y)
+            meter.update(loss, outputs, y)
+        return meter.compute()
