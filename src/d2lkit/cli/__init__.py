@@ -9,10 +9,10 @@ import argparse
 import sys
 
 from d2lkit import __version__
-from d2lkit.cli import data, train
+from d2lkit.cli import data, models, train
 from d2lkit.errors import D2lkitError, TrainingFailed
 
-COMMANDS = [data, train]
+COMMANDS = [data, train, models]
 
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 

@@ -23,3 +23,29 @@ def lenet(num_classes: int = 10, in_channels: int = 1) -> nn.Module:
         nn.Sigmoid(),
         nn.Linear(84, num_classes),
     )
+
+
+@register_model
+def lenet_bn(num_classes: int = 10, in_channels: int = 1) -> nn.Module:
+    """LeNet with batch norm after each conv and hidden linear layer, before the sigmoid.
+
+    Same shapes as `lenet`; BatchNorm2d normalises per channel, BatchNorm1d per feature.
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 6, kernel_size=5),  # (B, 6, 24, 24)
+        nn.BatchNorm2d(6),
+        nn.Sigmoid(),
+        nn.MaxPool2d(kernel_size=2, stride=2),  # (B, 6, 12, 12)
+        nn.Conv2d(6, 16, kernel_size=5),  # (B, 16, 8, 8)
+        nn.BatchNorm2d(16),
+        nn.Sigmoid(),
+        nn.MaxPool2d(kernel_size=2, stride=2),  # (B, 16, 4, 4)
+        nn.Flatten(),
+        nn.Linear(16 * 4 * 4, 120),
+        nn.BatchNorm1d(120),
+        nn.Sigmoid(),
+        nn.Linear(120, 84),
+        nn.BatchNorm1d(84),
+        nn.Sigmoid(),
+        nn.Linear(84, num_classes),
+    )

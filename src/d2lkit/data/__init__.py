@@ -1,0 +1,1 @@
+"""Dataset sources (files on disk, downloads) and the loaders that batch them."""

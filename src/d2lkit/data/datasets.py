@@ -1,0 +1,126 @@
+"""Dataset names -> train and test loaders (DESIGN.md §2 names: `fashion-mnist`,
+`imagefolder:PATH`, `voc:PATH`, `fashion-scenes`, `synthetic-linear`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from d2lkit.data import fashion_mnist
+from d2lkit.data.loader import BatchAugment, TensorLoader
+from d2lkit.data.synthetic import synthetic_linear
+from d2lkit.errors import D2lkitError
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What the trainer asks of a dataset; each builder uses the fields that apply to it."""
+
+    batch_size: int = 256
+    data_dir: str | None = None
+    resize: int | None = None
+    augment: bool = False
+    seed: int = 0
+    device: str = "cpu"
+    rank: int = 0
+    world_size: int = 1
+    train_subset: int | None = None  # keep only the first N training samples (smoke runs)
+    classes: tuple[int, ...] | None = None  # keep only these classes, relabelled 0..k-1
+    train_per_class: int | None = None  # keep only the first N training images of each class
+
+
+@dataclass
+class DataBundle:
+    train: Iterable  # yields (inputs, targets) batches; has __len__
+    test: Iterable
+    num_classes: int
+    in_channels: int
+    class_names: list[str]
+    task: str = "classification"  # or "segmentation", "regression"
+    extra: dict = field(default_factory=dict)
+
+
+DatasetBuilder = Callable[[str | None, DataOptions], DataBundle]
+_BUILDERS: dict[str, DatasetBuilder] = {}
+
+
+def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
+    def decorate(builder: DatasetBuilder) -> DatasetBuilder:
+        _BUILDERS[name] = builder
+        return builder
+
+    return decorate
+
+
+def dataset_names() -> list[str]:
+    return sorted(_BUILDERS)
+
+
+def build_dataset(spec: str, options: DataOptions) -> DataBundle:
+    """`spec` is a name or `name:ARGUMENT` (e.g. `imagefolder:/data/hotdog`)."""
+    name, _, argument = spec.partition(":")
+    if name not in _BUILDERS:
+        known = ", ".join(n + (":PATH" if n in ("imagefolder", "voc") else "") for n in dataset_names())
+        raise D2lkitError(f"unknown dataset {spec!r}; known: {known}")
+    return _BUILDERS[name](argument or None, options)
+
+
+def select_classes(
+    images: torch.Tensor, labels: torch.Tensor, classes: tuple[int, ...], per_class: int | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep `classes` (relabelled 0..k-1 in the given order), at most `per_class` of each."""
+    keep = []
+    for new_label, old_label in enumerate(classes):
+        index = (labels == old_label).nonzero().flatten()
+        keep.append(index[:per_class] if per_class else index)
+    index = torch.cat(keep).sort().values
+    remap = torch.full((int(labels.max()) + 1,), -1, dtype=torch.long)
+    remap[list(classes)] = torch.arange(len(classes))
+    return images[index], remap[labels[index]]
+
+
+def fashion_augment(enabled: bool) -> BatchAugment | None:
+    if not enabled:
+        return None
+    from d2lkit.data.augment import crop_flip  # the batched augmentations
+
+    return crop_flip
+
+
+@register_dataset("fashion-mnist")
+def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBundle:
+    data = fashion_mnist.load(options.data_dir)
+    train_x, train_y = data.train.images, data.train.labels
+    test_x, test_y = data.test.images, data.test.labels
+    names = list(data.classes)
+    if options.classes is not None:
+        train_x, train_y = select_classes(train_x, train_y, options.classes, options.train_per_class)
+        test_x, test_y = select_classes(test_x, test_y, options.classes, None)
+        names = [names[c] for c in options.classes]
+    elif options.train_per_class is not None:
+        all_classes = tuple(range(len(names)))
+        train_x, train_y = select_classes(train_x, train_y, all_classes, options.train_per_class)
+    if options.train_subset is not None:
+        train_x, train_y = train_x[: options.train_subset], train_y[: options.train_subset]
+    common = dict(resize=options.resize, device=options.device)
+    train = TensorLoader(
+        train_x, train_y, options.batch_size, shuffle=True, seed=options.seed,
+        augment=fashion_augment(options.augment), rank=options.rank,
+        world_size=options.world_size, **common,
+    )  # fmt: skip
+    test = TensorLoader(test_x, test_y, 4 * options.batch_size * options.world_size, **common)
+    return DataBundle(train, test, num_classes=len(names), in_channels=1, class_names=names)
+
+
+@register_dataset("synthetic-linear")
+def synthetic_linear_dataset(argument: str | None, options: DataOptions) -> DataBundle:
+    """The book's 1000 training examples (plus 1000 held out) of y = 2 x1 - 3.4 x2 + 4.2."""
+    X, y = synthetic_linear(2000, seed=options.seed)
+    train = TensorLoader(
+        X[:1000], y[:1000], options.batch_size, shuffle=True, seed=options.seed,
+        scale=1.0, device=options.device, rank=options.rank, world_size=options.world_size,
+    )  # fmt: skip
+    test = TensorLoader(X[1000:], y[1000:], 1000, scale=1.0, device=options.device)
+    return DataBundle(train, test, num_classes=1, in_channels=2, class_names=[], task="regression")

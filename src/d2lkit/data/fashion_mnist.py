@@ -1,0 +1,238 @@
+"""Fashion-MNIST: find it on disk, verify it, download it if absent, parse it.
+
+Look-up order (DESIGN.md §3): `--data-dir`, `$D2LKIT_DATA`, `~/.cache/d2lkit/fashion-mnist`,
+`/usr/share/datasets/fashion-mnist` (Debian's `dataset-fashion-mnist`). Both `.gz` and raw IDX
+files are accepted; the SHA-256 checked is that of the *decompressed* bytes, because Debian
+recompresses the `.gz` files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from d2lkit.data.idx import parse_idx, read_bytes
+from d2lkit.errors import D2lkitError
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    stem: str  # file name without ".gz"
+    sha256: str  # of the decompressed bytes
+    ndim: int  # 3 for images, 1 for labels
+
+
+@dataclass(frozen=True)
+class IdxSource:
+    """A dataset made of four IDX files, declared as data (subclasses only change data)."""
+
+    name: str
+    train_images: IdxFile
+    train_labels: IdxFile
+    test_images: IdxFile
+    test_labels: IdxFile
+    mirrors: tuple[str, ...]
+    classes: tuple[str, ...]
+
+    @property
+    def files(self) -> tuple[IdxFile, ...]:
+        return (self.train_images, self.train_labels, self.test_images, self.test_labels)
+
+
+# Checksums of the decompressed files, computed from Debian's dataset-fashion-mnist
+# 0.0~git20200523.55506a9-1 (zalandoresearch/fashion-mnist at commit 55506a9).
+FASHION_MNIST = IdxSource(
+    name="fashion-mnist",
+    train_images=IdxFile(
+        "train-images-idx3-ubyte",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        3,
+    ),
+    train_labels=IdxFile(
+        "train-labels-idx1-ubyte",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        1,
+    ),
+    test_images=IdxFile(
+        "t10k-images-idx3-ubyte",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        3,
+    ),
+    test_labels=IdxFile(
+        "t10k-labels-idx1-ubyte",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        1,
+    ),
+    mirrors=(
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    ),
+    classes=(
+        "t-shirt", "trouser", "pullover", "dress", "coat",
+        "sandal", "shirt", "sneaker", "bag", "ankle boot",
+    ),
+)  # fmt: skip
+
+SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@dataclass
+class ImageSplit:
+    images: torch.Tensor  # (N, H, W) uint8
+    labels: torch.Tensor  # (N,) int64
+
+
+@dataclass
+class LoadedIdxDataset:
+    train: ImageSplit
+    test: ImageSplit
+    classes: tuple[str, ...]
+    root: Path
+
+
+def cache_dir(source: IdxSource = FASHION_MNIST) -> Path:
+    return Path.home() / ".cache" / "d2lkit" / source.name
+
+
+def candidate_dirs(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> list[Path]:
+    """Where the files are looked for, in order."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(Path(data_dir))
+    if os.environ.get("D2LKIT_DATA"):
+        dirs.append(Path(os.environ["D2LKIT_DATA"]))
+    dirs.append(cache_dir(source))
+    if source is FASHION_MNIST:
+        dirs.append(SYSTEM_DIR)
+    # A data dir may hold the files directly or in a sub-folder named after the dataset.
+    return [d2 for d in dirs for d2 in (d, d / source.name)]
+
+
+def file_path(directory: Path, file: IdxFile) -> Path | None:
+    """The `.gz` or raw version of `file` inside `directory`, whichever exists."""
+    for name in (file.stem + ".gz", file.stem):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def locate(data_dir: str | Path | None = None, source: IdxSource = FASHION_MNIST) -> Path | None:
+    """The first candidate folder that holds all of the source's files, or None."""
+    for directory in candidate_dirs(data_dir, source):
+        if all(file_path(directory, f) for f in source.files):
+            return directory
+    return None
+
+
+def check_sha256(data: bytes, file: IdxFile, path: Path) -> None:
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != file.sha256:
+        raise D2lkitError(
+            f"{path}: SHA-256 of the decompressed data is {digest[:12]}..., expected"
+            f" {file.sha256[:12]}...; the file is corrupt or not {file.stem}: delete it and run"
+            " `d2lkit data download`"
+        )
+
+
+def read_file(directory: Path, file: IdxFile, verify: bool = True) -> torch.Tensor:
+    path = file_path(directory, file)
+    if path is None:
+        raise D2lkitError(f"{directory / file.stem}.gz: missing; run `d2lkit data download`")
+    data = read_bytes(path)
+    if verify:
+        check_sha256(data, file, path)
+    return parse_idx(data, path, file.ndim)
+
+
+def _split(images: torch.Tensor, labels: torch.Tensor, img_path: str, lbl_path: str) -> ImageSplit:
+    if images.shape[0] != labels.shape[0]:
+        raise D2lkitError(
+            f"{img_path}: holds {images.shape[0]} images but {lbl_path} holds"
+            f" {labels.shape[0]} labels; the two files do not belong together"
+        )
+    return ImageSplit(images, labels.long())
+
+
+def load(
+    data_dir: str | Path | None = None,
+    source: IdxSource = FASHION_MNIST,
+    download: bool = True,
+    verify: bool = True,
+) -> LoadedIdxDataset:
+    """Load the whole dataset as uint8 tensors, downloading it into the cache if it is absent."""
+    directory = locate(data_dir, source)
+    if directory is None:
+        if not download:
+            raise D2lkitError(missing_message(data_dir, source))
+        directory = download_to(cache_dir(source), source)
+    tensors = [read_file(directory, f, verify) for f in source.files]
+    train = _split(tensors[0], tensors[1], source.train_images.stem, source.train_labels.stem)
+    test = _split(tensors[2], tensors[3], source.test_images.stem, source.test_labels.stem)
+    return LoadedIdxDataset(train, test, source.classes, directory)
+
+
+def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> str:
+    looked = ", ".join(str(d) for d in candidate_dirs(data_dir, source)[::2])
+    return (
+        f"{source.name} not found (looked in {looked}); run `d2lkit data download`, install the"
+        " Debian package dataset-fashion-mnist, or pass --data-dir"
+    )
+
+
+# -- download -------------------------------------------------------------------------------------
+
+Fetch = Callable[[str, Path], None]
+
+
+def fetch_url(url: str, dest: Path) -> None:
+    """Stream `url` into `dest` with a progress bar."""
+    with urllib.request.urlopen(url, timeout=30) as response, open(dest, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                bar.update(len(chunk))
+
+
+def download_to(
+    directory: Path, source: IdxSource = FASHION_MNIST, fetch: Fetch = fetch_url
+) -> Path:
+    """Download every missing file into `directory`, trying each mirror in turn.
+
+    Each file goes to a temporary file in the same folder and is renamed into place only after
+    its decompressed checksum verified, so an interrupted download never looks complete.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for file in source.files:
+        if file_path(directory, file):
+            continue
+        final = directory / (file.stem + ".gz")
+        errors = []
+        for mirror in source.mirrors:
+            fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{file.stem}.", suffix=".part")
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                fetch(mirror + file.stem + ".gz", tmp)
+                check_sha256(read_bytes(tmp), file, final)
+                os.replace(tmp, final)
+                break
+            except (OSError, urllib.error.URLError, D2lkitError) as err:
+                errors.append(f"{mirror}: {err}")
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            raise D2lkitError(
+                f"{final}: could not download {file.stem}.gz ({'; '.join(errors)}); check the"
+                " network or copy the files into that folder by hand"
+            )
+    return directory
