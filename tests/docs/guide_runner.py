@@ -204,7 +204,7 @@ def check_command(parser: argparse.ArgumentParser, argv: list[str], where: str) 
 
 
 def unknown_names(argv: list[str]) -> str | None:
-    """A model or dataset that a parsed command names but d2lkit does not know, or None."""
+    """A model, dataset or recipe that a parsed command names but d2lkit does not know, or None."""
     from d2lkit.data.datasets import dataset_names
     from d2lkit.models.registry import list_models
 
@@ -218,4 +218,11 @@ def unknown_names(argv: list[str]) -> str | None:
     for flag, value in zip(argv, argv[1:], strict=False):
         if flag == "--dataset" and value.partition(":")[0] not in dataset_names():
             return f"the unknown dataset {value!r}"
+        if flag == "--recipe" or (argv[:1] == ["reproduce"] and flag == "--only"):
+            # Only reached once `--recipe` / `reproduce` parse, i.e. once the recipes exist.
+            from d2lkit.recipes import list_recipes
+
+            unknown = [name for name in value.split(",") if name not in list_recipes()]
+            if unknown:
+                return f"the unknown recipes {unknown}"
     return None

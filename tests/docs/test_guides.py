@@ -130,7 +130,14 @@ def test_a_command_that_does_not_parse_is_an_error():
 
 def test_unknown_model_and_dataset_names_are_caught():
     assert unknown_names(["train", "lenet", "--dataset", "fashion-mnist"]) is None
-    assert unknown_names(["train", "--recipe", "lenet"]) is None
+    assert unknown_names(["train", "--resume", "runs/lenet"]) is None
     assert "'lenet_typo'" in unknown_names(["train", "lenet_typo"])
     assert "'no-such-set:x'" in unknown_names(["train", "mlp", "--dataset", "no-such-set:x"])
     assert "'nope'" in unknown_names(["models", "summary", "nope"])
+
+
+def test_unknown_recipe_names_are_caught():
+    pytest.importorskip("d2lkit.recipes", reason="the recipes are not merged yet")
+    assert unknown_names(["train", "--recipe", "lenet"]) is None
+    assert unknown_names(["reproduce", "--only", "lenet,softmax", "--out", "r"]) is None
+    assert "['lenet-typo']" in unknown_names(["reproduce", "--only", "softmax,lenet-typo"])
