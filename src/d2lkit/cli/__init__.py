@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from d2lkit import __version__
 from d2lkit.cli import data, models, train
@@ -17,8 +18,16 @@ COMMANDS = [data, train, models]
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose bad-flag message is one line (DESIGN.md §2), not a usage block that
+    buries it; subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="d2lkit",
         description="Dive into Deep Learning (PyTorch) as a tool: data, models, training, "
         "the book's experiments.",

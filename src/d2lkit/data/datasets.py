@@ -62,7 +62,9 @@ def build_dataset(spec: str, options: DataOptions) -> DataBundle:
     """`spec` is a name or `name:ARGUMENT` (e.g. `imagefolder:/data/hotdog`)."""
     name, _, argument = spec.partition(":")
     if name not in _BUILDERS:
-        known = ", ".join(n + (":PATH" if n in ("imagefolder", "voc") else "") for n in dataset_names())
+        known = ", ".join(
+            n + (":PATH" if n in ("imagefolder", "voc") else "") for n in dataset_names()
+        )
         raise D2lkitError(f"unknown dataset {spec!r}; known: {known}")
     return _BUILDERS[name](argument or None, options)
 
@@ -72,7 +74,7 @@ def select_classes(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Keep `classes` (relabelled 0..k-1 in the given order), at most `per_class` of each."""
     keep = []
-    for new_label, old_label in enumerate(classes):
+    for old_label in classes:
         index = (labels == old_label).nonzero().flatten()
         keep.append(index[:per_class] if per_class else index)
     index = torch.cat(keep).sort().values
@@ -96,7 +98,9 @@ def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBun
     test_x, test_y = data.test.images, data.test.labels
     names = list(data.classes)
     if options.classes is not None:
-        train_x, train_y = select_classes(train_x, train_y, options.classes, options.train_per_class)
+        train_x, train_y = select_classes(
+            train_x, train_y, options.classes, options.train_per_class
+        )
         test_x, test_y = select_classes(test_x, test_y, options.classes, None)
         names = [names[c] for c in options.classes]
     elif options.train_per_class is not None:

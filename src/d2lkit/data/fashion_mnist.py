@@ -153,7 +153,9 @@ def read_file(directory: Path, file: IdxFile, verify: bool = True) -> torch.Tens
     return parse_idx(data, path, file.ndim)
 
 
-def _split(images: torch.Tensor, labels: torch.Tensor, img_path: str, lbl_path: str) -> ImageSplit:
+def _split(
+    images: torch.Tensor, labels: torch.Tensor, img_path: Path, lbl_path: Path
+) -> ImageSplit:
     if images.shape[0] != labels.shape[0]:
         raise D2lkitError(
             f"{img_path}: holds {images.shape[0]} images but {lbl_path} holds"
@@ -175,8 +177,9 @@ def load(
             raise D2lkitError(missing_message(data_dir, source))
         directory = download_to(cache_dir(source), source)
     tensors = [read_file(directory, f, verify) for f in source.files]
-    train = _split(tensors[0], tensors[1], source.train_images.stem, source.train_labels.stem)
-    test = _split(tensors[2], tensors[3], source.test_images.stem, source.test_labels.stem)
+    paths = [file_path(directory, f) for f in source.files]
+    train = _split(tensors[0], tensors[1], paths[0], paths[1])
+    test = _split(tensors[2], tensors[3], paths[2], paths[3])
     return LoadedIdxDataset(train, test, source.classes, directory)
 
 
@@ -223,7 +226,8 @@ def download_to(
             tmp = Path(tmp_name)
             try:
                 fetch(mirror + file.stem + ".gz", tmp)
-                check_sha256(read_bytes(tmp), file, final)
+                # The temporary name does not end in .gz, so say that its bytes are gzip.
+                check_sha256(read_bytes(tmp, compressed=True), file, final)
                 os.replace(tmp, final)
                 break
             except (OSError, urllib.error.URLError, D2lkitError) as err:

@@ -19,14 +19,17 @@ from d2lkit.errors import D2lkitError
 UINT8_TYPE = 0x08
 
 
-def read_bytes(path: Path) -> bytes:
-    """The decompressed bytes of `path` (a `.gz` file or a raw IDX file)."""
+def read_bytes(path: Path, compressed: bool | None = None) -> bytes:
+    """The decompressed bytes of `path`: gzip when `compressed` (default: the name ends in .gz)."""
+    if compressed is None:
+        compressed = path.suffix == ".gz"
     try:
         raw = path.read_bytes()
-        return gzip.decompress(raw) if path.suffix == ".gz" else raw
+        return gzip.decompress(raw) if compressed else raw
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise D2lkitError(
-            f"{path}: corrupt or truncated gzip file ({err}); delete it so d2lkit can fetch it again"
+            f"{path}: corrupt or truncated gzip file ({err});"
+            " delete it so d2lkit can fetch it again"
         ) from None
     except OSError as err:
         raise D2lkitError(f"{path}: cannot read ({err.strerror})") from None
@@ -36,8 +39,8 @@ def parse_idx(data: bytes, path: Path, expected_ndim: int) -> torch.Tensor:
     """Parse IDX bytes into a uint8 tensor of `expected_ndim` dimensions (1 labels, 3 images)."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != UINT8_TYPE:
         raise D2lkitError(
-            f"{path}: bad magic number {data[:4].hex() or 'empty'} (expected 0000 08 0{expected_ndim});"
-            " not an IDX uint8 file"
+            f"{path}: bad magic number {data[:4].hex() or 'empty'}"
+            f" (expected 0000 08 0{expected_ndim}); not an IDX uint8 file"
         )
     ndim = data[3]
     if ndim != expected_ndim:

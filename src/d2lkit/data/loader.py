@@ -51,7 +51,8 @@ class TensorLoader:
         self.drop_last = drop_last
         self.resize = resize
         self.scale = scale
-        # Per-channel statistics shaped (C, 1, 1) to broadcast over (B, C, H, W); None: no normalising.
+        # Per-channel statistics shaped (C, 1, 1) to broadcast over (B, C, H, W);
+        # None: no normalising.
         self.mean = None if mean is None else self._per_channel(mean)
         self.std = None if std is None else self._per_channel(std)
         self.augment = augment
@@ -80,15 +81,21 @@ class TensorLoader:
         order = order.to(self.device)
         for start in range(0, len(self) * self.global_batch_size, self.global_batch_size):
             global_batch = order[start : start + self.global_batch_size]
-            # This rank's share of the global batch; a short last batch is split as evenly as possible.
+            # This rank's share of the global batch; a short last batch is split as evenly
+            # as possible.
             index = global_batch.tensor_split(self.world_size)[self.rank]
-            yield self.transform(self.images[index]), self.targets[index]
+            # index_select, not images[index]: the advanced-indexing gather is ~20x slower on
+            # (B, 1, 28, 28) uint8 (330 vs 17 us per batch of 256 on one core here).
+            images = self.images.index_select(0, index)
+            yield self.transform(images), self.targets.index_select(0, index)
 
     def transform(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (B, C, H, W) -> float (B, C, R, R) scaled to [0, 1], augmented, normalised."""
         x = images.float() * self.scale
         if self.resize is not None and x.shape[-1] != self.resize:
-            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x, size=(self.resize, self.resize), mode="bilinear", align_corners=False
+            )
         if self.augment is not None:
             x = self.augment(x, self.generator)
         if self.mean is not None:

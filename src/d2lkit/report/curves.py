@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
@@ -24,6 +25,7 @@ def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
         if history and history[0].get(key) is not None:
             ax.plot(epochs, [row[key] for row in history], ":d", ms=3, label=key.replace("_", " "))
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(0.8, max(epochs[-1], 2) + 0.2)
     ax.grid(alpha=0.3)
     ax.legend()

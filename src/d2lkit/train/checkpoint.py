@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    # Temporary files left by a process killed mid-write are debris now that a newer
+    # checkpoint is in place.
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     # Make the rename itself durable.
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -48,11 +53,17 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe content"
-        raise D2lkitError(
-            f"{path}: refused: the checkpoint holds objects that only arbitrary code could"
-            f" rebuild ({first_line[:160]}); only load files you trust with plain tensors"
-        ) from None
+        # torch's message is a paragraph; the name of the refused callable is what matters.
+        refused = re.search(r"GLOBAL ([\w.]+)", str(err))
+        if refused:
+            raise D2lkitError(
+                f"{path}: refused: loading it would call {refused.group(1)}, which only"
+                " arbitrary code needs (nothing of it was run); load only files you trust"
+                " that hold plain tensors"
+            ) from None
+        opcode = re.search(r"Unsupported operand \d+", str(err))
+        detail = opcode.group(0) if opcode else "not written by torch.save"
+        raise D2lkitError(f"{path}: not a readable checkpoint ({detail})") from None
     except (RuntimeError, EOFError, OSError) as err:
         raise D2lkitError(f"{path}: not a readable checkpoint ({str(err)[:160]})") from None
 

@@ -64,7 +64,9 @@ def build_scheduler(
         )
         return schedule, True
     if name == "step":  # divide by 10 at 50 % and 75 % of training
-        milestones = [epochs // 2, (3 * epochs) // 4]
+        # A milestone of 0 would take effect at construction, lowering the very first epoch
+        # (a 1-epoch run trained at lr / 100): keep only milestones after the first epoch.
+        milestones = [m for m in (epochs // 2, (3 * epochs) // 4) if m > 0]
         return torch.optim.lr_scheduler.MultiStepLR(
             optimizer, milestones=milestones, gamma=0.1
         ), False

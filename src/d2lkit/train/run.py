@@ -225,12 +225,18 @@ def find_checkpoint(path: str | Path) -> Path:
 def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
     """Continue a run in place, exactly: same batches in the same order, same RNG streams."""
     checkpoint_path = find_checkpoint(run_dir)
-    state = load_checkpoint(checkpoint_path)
+    state = load_run_checkpoint(checkpoint_path)
     config = TrainConfig.from_dict(state["config"])
     if epochs is not None:
         config.epochs = epochs
     out = checkpoint_path.parent
     config.out = str(out)
+    done = state["epoch"]
+    # Refuse before anything in the run directory is rewritten.
+    if done >= config.epochs:
+        raise D2lkitError(
+            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
+        )
     run = build_run(config, out)
     run.model.load_state_dict(state["model"])
     run.trainer.optimizer.load_state_dict(state["optimizer"])
@@ -239,23 +245,29 @@ def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: l
     if state["loader"] is not None:
         run.data.train.load_state_dict(state["loader"])
     restore_rng_state(state["rng"])
-    done = state["epoch"]
     # Epochs logged after the checkpoint (a crash between the two writes) are redone.
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
     run.trainer.history = [row for row in rows if row["epoch"] <= done]
     (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in run.trainer.history))
     write_json(out / "config.json", run.config.to_dict())
-    if done >= run.config.epochs:
-        raise D2lkitError(
-            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
-        )
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def load_run_checkpoint(checkpoint_path: Path) -> dict:
+    """A checkpoint written by `d2lkit train`, not any file torch can load."""
+    state = load_checkpoint(checkpoint_path)
+    if not isinstance(state, dict) or not {"config", "model", "epoch"} <= state.keys():
+        raise D2lkitError(
+            f"{checkpoint_path}: not a d2lkit checkpoint (no config, model and epoch); pass a run"
+            " directory made by `d2lkit train` (plain state_dicts go to `--init`)"
+        )
+    return state
 
 
 def load_trained(path: str | Path) -> tuple[Run, dict]:
     """Rebuild a saved run (model weights loaded, no training) for eval and predict."""
     checkpoint_path = find_checkpoint(path)
-    state = load_checkpoint(checkpoint_path)
+    state = load_run_checkpoint(checkpoint_path)
     config = TrainConfig.from_dict(state["config"])
     config.init = None  # the weights come from the checkpoint
     run = build_run(config, checkpoint_path.parent)

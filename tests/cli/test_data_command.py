@@ -1,0 +1,93 @@
+"""`d2lkit data info | show`: output on real data, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import d2lkit
+from d2lkit.cli import main
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("d2lkit: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_info_reports_where_and_what(capsys):
+    code, out, _ = run_cli(["data", "info"], capsys)
+    assert code == 0
+    assert "SHA-256 verified" in out
+    assert "(60000, 28, 28) uint8" in out and "(10000, 28, 28) uint8" in out
+    assert "per class 6000-6000" in out and "per class 1000-1000" in out
+    assert "t-shirt" in out and "ankle boot" in out
+
+
+def test_show_writes_a_png(tmp_path, capsys):
+    out_file = tmp_path / "grids" / "samples.png"
+    code, out, _ = run_cli(["data", "show", "--out", str(out_file), "--count", "5"], capsys)
+    assert code == 0
+    assert str(out_file) in out
+    assert out_file.read_bytes()[:8] == PNG_SIGNATURE
+    assert out_file.stat().st_size > 2000
+
+
+def test_info_without_data_is_one_line(tmp_path, isolated_home, capsys):
+    code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path / "none")], capsys)
+    assert_one_line_error(code, err, "fashion-mnist not found", str(tmp_path / "none"))
+
+
+def test_corrupt_data_is_one_line(tmp_path, isolated_home, capsys):
+    from d2lkit.data.fashion_mnist import FASHION_MNIST
+
+    for file in FASHION_MNIST.files:
+        (tmp_path / (file.stem + ".gz")).write_bytes(b"\x1f\x8b not really gzip")
+    code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, str(tmp_path / "train-images-idx3-ubyte.gz"), "gzip")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["data", "show", "--out", "x.png", "--count", "0"], "--count must be at least 1"),
+        (["data", "show", "voc:/nowhere", "--out", "x.png"], "draws fashion-mnist only"),
+    ],
+)
+def test_show_bad_input(args, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(args, capsys)
+    assert_one_line_error(code, err, fragment)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_entry_point_exit_code_and_no_traceback(tmp_path):
+    """Through `python -m d2lkit`, as a user runs it."""
+    env = dict(os.environ, PYTHONPATH=str(Path(d2lkit.__file__).parents[1]))
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "d2lkit", "data", "show", "--out", "x.png", "--count", "-3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "d2lkit: error: --count must be at least 1, got -3"
+    assert result.stdout == ""

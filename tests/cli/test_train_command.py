@@ -1,0 +1,122 @@
+"""`d2lkit train | eval | predict`: bad input is one line on stderr and exit code 2, and
+nothing is written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from d2lkit.cli import main
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error: " in lines[0] and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+TRAIN = ["train", "--no-progress", "--batch-size", "64"]
+
+
+@pytest.mark.parametrize(
+    "flags, fragments",
+    [
+        (["lenet", "--epochs", "-1"], ["--epochs must be at least 1, got -1"]),
+        (["lenet", "--epochs", "0"], ["--epochs must be at least 1, got 0"]),
+        (["lenet", "--batch-size", "0"], ["--batch-size must be at least 1"]),
+        (["lenet", "--lr", "-0.1"], ["--lr must be positive"]),
+        (["lenet", "--weight-decay", "-1"], ["--weight-decay must not be negative"]),
+        (["lenet", "--label-smoothing", "1"], ["--label-smoothing must be below 1"]),
+        (["lenet", "--resize", "4"], ["--resize must be at least 8 pixels"]),
+        (["lenet", "--head-lr-mult", "0"], ["--head-lr-mult must be positive"]),
+        (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
+        (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
+        (["mlp_dropuot"], ["did you mean mlp_dropout"]),
+        (["qqqq"], ["unknown model 'qqqq'", "d2lkit models list"]),
+        (["lenet", "--dataset", "cifar10"], ["unknown dataset 'cifar10'", "fashion-mnist"]),
+        (["softmax", "--dataset", "synthetic-linear"], ["classification model", "regression"]),
+        ([], ["name a MODEL"]),
+        (["lenet", "--optimizer", "lbfgs"], ["invalid choice: 'lbfgs'", "d2lkit train --help"]),
+        (["lenet", "--epochs", "two"], ["invalid int value: 'two'"]),
+    ],
+)
+def test_bad_train_flags(flags, fragments, tmp_path, tiny_fashion, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli([*TRAIN, *flags, "--out", str(out)], capsys)
+    assert_one_line_error(code, err, *fragments)
+    assert not out.exists()  # nothing was written for a refused run
+
+
+def test_out_that_already_holds_a_run(tmp_path, tiny_fashion, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)], capsys)
+    assert_one_line_error(code, err, "already holds a run", f"--resume {out}")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["eval", "{run}"], ["predict", "{run}", "--out", "x.png"], ["train", "--resume", "{run}"]],
+    ids=["eval", "predict", "resume"],
+)
+def test_missing_run(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "no-such-run"
+    code, _, err = run_cli([arg.format(run=missing) for arg in command], capsys)
+    assert_one_line_error(code, err, f"{missing}: no checkpoint here")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_run_directory_without_checkpoint(tmp_path, capsys):
+    code, _, err = run_cli(["eval", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, f"{tmp_path / 'checkpoint.pt'}: no checkpoint here")
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path, tiny_fashion, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "2", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    for extra in ([], ["--epochs", "1"], ["--epochs", "2"]):
+        code, _, err = run_cli(["train", "--resume", str(out), *extra], capsys)
+        assert_one_line_error(code, err, "already trained for 2 epochs", "--epochs N with N > 2")
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_resume_continues_to_more_epochs(tmp_path, tiny_fashion, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "3"]) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == [1, 2, 3]
+    assert json.loads((out / "config.json").read_text())["epochs"] == 3
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 3
+    assert "after 3 epochs" in capsys.readouterr().out
+
+
+def test_predict_count_must_be_positive(tmp_path, capsys):
+    code, _, err = run_cli(["predict", str(tmp_path), "--out", "x.png", "--count", "0"], capsys)
+    assert_one_line_error(code, err, "--count must be at least 1")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu(tmp_path, tiny_fashion, capsys):
+    code, _, err = run_cli([*TRAIN, "lenet", "--device", "cuda", "--out", str(tmp_path)], capsys)
+    assert_one_line_error(code, err, "--device cuda: no CUDA device")

@@ -1,0 +1,168 @@
+"""Fashion-MNIST's source on generated fixtures: verification, look-up order, missing files."""
+
+from __future__ import annotations
+
+import gzip
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+from idx_fixtures import TEST_COUNT, TRAIN_COUNT, idx_bytes, tiny_arrays, tiny_source, write_dataset
+
+from d2lkit.data import fashion_mnist
+from d2lkit.errors import D2lkitError
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gz", "raw"])
+def test_load_verifies_and_returns_the_written_tensors(tmp_path, isolated_home, gz):
+    arrays = tiny_arrays()
+    write_dataset(tmp_path / "data", arrays, gz=gz)
+    data = fashion_mnist.load(tmp_path / "data", tiny_source(arrays), download=False)
+    assert data.root == tmp_path / "data"
+    assert data.train.images.shape == (TRAIN_COUNT, 4, 4)
+    assert data.test.images.shape == (TEST_COUNT, 4, 4)
+    assert data.train.images.dtype == torch.uint8
+    assert data.train.labels.dtype == torch.int64
+    assert torch.equal(data.train.images, torch.from_numpy(arrays["train-images-idx3-ubyte"]))
+    assert data.test.labels.tolist() == arrays["t10k-labels-idx1-ubyte"].tolist()
+    assert data.classes == ("zero", "one", "two")
+
+
+def test_checksum_is_of_the_decompressed_bytes(tmp_path, isolated_home):
+    """A recompressed .gz (as Debian ships) still verifies: only the content counts."""
+    arrays = tiny_arrays()
+    write_dataset(tmp_path / "data", arrays, gz=True)
+    path = tmp_path / "data" / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=1, mtime=7))
+    data = fashion_mnist.load(tmp_path / "data", tiny_source(arrays), download=False)
+    assert data.train.images.shape[0] == TRAIN_COUNT
+
+
+def test_wrong_checksum_names_the_file_and_the_fix(tmp_path, isolated_home):
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    other = dict(arrays, **{"t10k-images-idx3-ubyte": arrays["t10k-images-idx3-ubyte"] ^ 1})
+    write_dataset(tmp_path / "data", other)  # well-formed, but not the expected content
+    with pytest.raises(D2lkitError) as err:
+        fashion_mnist.load(tmp_path / "data", source, download=False)
+    message = str(err.value)
+    assert str(tmp_path / "data" / "t10k-images-idx3-ubyte.gz") in message
+    assert "SHA-256" in message
+    assert source.test_images.sha256[:12] in message
+    assert "delete it" in message and "d2lkit data download" in message
+    # verify=False is the explicit way past the check.
+    data = fashion_mnist.load(tmp_path / "data", source, download=False, verify=False)
+    assert torch.equal(data.test.images, torch.from_numpy(other["t10k-images-idx3-ubyte"]))
+
+
+def test_image_and_label_counts_must_agree(tmp_path, isolated_home):
+    arrays = tiny_arrays()
+    arrays["train-labels-idx1-ubyte"] = arrays["train-labels-idx1-ubyte"][:-1]  # one label short
+    write_dataset(tmp_path / "data", arrays)
+    with pytest.raises(D2lkitError) as err:
+        fashion_mnist.load(tmp_path / "data", tiny_source(arrays), download=False)
+    message = str(err.value)
+    assert f"{TRAIN_COUNT} images" in message and f"{TRAIN_COUNT - 1} labels" in message
+    assert str(tmp_path / "data" / "train-images-idx3-ubyte") in message
+    assert "train-labels-idx1-ubyte" in message
+
+
+def test_images_file_with_label_layout_is_refused(tmp_path, isolated_home):
+    arrays = tiny_arrays()
+    wrong = dict(arrays, **{"train-images-idx3-ubyte": np.zeros(TRAIN_COUNT, np.uint8)})  # 1-d
+    write_dataset(tmp_path / "data", wrong)
+    with pytest.raises(D2lkitError, match="has 1 dimensions, expected 3"):
+        fashion_mnist.load(tmp_path / "data", tiny_source(arrays), download=False, verify=False)
+
+
+def test_missing_dataset_lists_where_it_looked(tmp_path, isolated_home):
+    source = tiny_source(tiny_arrays())
+    with pytest.raises(D2lkitError) as err:
+        fashion_mnist.load(tmp_path / "nowhere", source, download=False)
+    message = str(err.value)
+    assert "tiny not found" in message
+    assert str(tmp_path / "nowhere") in message
+    assert str(isolated_home / ".cache" / "d2lkit" / "tiny") in message
+    assert "d2lkit data download" in message and "--data-dir" in message
+
+
+def test_a_folder_missing_one_file_is_not_used(tmp_path, isolated_home):
+    arrays = tiny_arrays()
+    write_dataset(tmp_path / "data", arrays)
+    (tmp_path / "data" / "t10k-labels-idx1-ubyte.gz").unlink()
+    source = tiny_source(arrays)
+    assert fashion_mnist.locate(tmp_path / "data", source) is None
+    with pytest.raises(D2lkitError, match="not found"):
+        fashion_mnist.load(tmp_path / "data", source, download=False)
+
+
+def test_read_file_names_a_missing_file(tmp_path):
+    source = tiny_source(tiny_arrays())
+    with pytest.raises(D2lkitError, match="missing") as err:
+        fashion_mnist.read_file(tmp_path, source.train_labels)
+    assert str(tmp_path / "train-labels-idx1-ubyte") in str(err.value)
+
+
+def test_absent_dataset_is_downloaded_into_the_cache(tmp_path, isolated_home, monkeypatch):
+    """With nothing on disk, load() goes to the (here unreachable) mirrors of the cache folder."""
+    source = tiny_source(tiny_arrays())
+
+    def unreachable(url, timeout):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    with pytest.raises(D2lkitError, match="could not download") as err:
+        fashion_mnist.load(None, source)
+    message = str(err.value)
+    assert (
+        str(isolated_home / ".cache" / "d2lkit" / "tiny" / "train-images-idx3-ubyte.gz") in message
+    )
+    assert "http://mirror-a.invalid/: <urlopen error no route to host>" in message
+    assert list((isolated_home / ".cache" / "d2lkit" / "tiny").iterdir()) == []
+
+
+# -- look-up order: --data-dir, $D2LKIT_DATA, ~/.cache/d2lkit/fashion-mnist, the system folder ----
+
+
+def fake_fashion_dir(directory):
+    """Empty files with Fashion-MNIST's names: enough for `locate`, which checks presence only."""
+    directory.mkdir(parents=True)
+    for file in fashion_mnist.FASHION_MNIST.files:
+        (directory / (file.stem + ".gz")).write_bytes(b"")
+    return directory
+
+
+def test_lookup_order(tmp_path, isolated_home, monkeypatch):
+    explicit = fake_fashion_dir(tmp_path / "explicit")
+    env = fake_fashion_dir(tmp_path / "env")
+    cache = fake_fashion_dir(isolated_home / ".cache" / "d2lkit" / "fashion-mnist")
+    system = fake_fashion_dir(fashion_mnist.SYSTEM_DIR)
+    monkeypatch.setenv("D2LKIT_DATA", str(env))
+
+    assert fashion_mnist.locate(explicit) == explicit
+    assert fashion_mnist.locate(None) == env
+    assert fashion_mnist.locate(tmp_path / "empty") == env  # an empty --data-dir falls through
+    monkeypatch.delenv("D2LKIT_DATA")
+    assert fashion_mnist.locate(None) == cache
+    for file in cache.iterdir():
+        file.unlink()
+    assert fashion_mnist.locate(None) == system
+    for file in system.iterdir():
+        file.unlink()
+    assert fashion_mnist.locate(None) is None
+
+
+def test_data_dir_may_hold_a_folder_named_after_the_dataset(tmp_path, isolated_home):
+    nested = fake_fashion_dir(tmp_path / "datasets" / "fashion-mnist")
+    assert fashion_mnist.locate(tmp_path / "datasets") == nested
+
+
+def test_raw_files_are_found_too(tmp_path, isolated_home):
+    arrays = tiny_arrays()
+    write_dataset(tmp_path / "data", arrays, gz=False)
+    assert fashion_mnist.locate(tmp_path / "data", tiny_source(arrays)) == tmp_path / "data"
+    path = fashion_mnist.file_path(tmp_path / "data", tiny_source(arrays).train_images)
+    assert path.name == "train-images-idx3-ubyte"
+    assert path.read_bytes() == idx_bytes(arrays["train-images-idx3-ubyte"])

@@ -1,0 +1,124 @@
+"""Exact resume: a run killed with SIGKILL mid-epoch and continued with `d2lkit train --resume`
+ends bit-identical to the same run trained straight through."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import torch
+
+import d2lkit
+from d2lkit.train.checkpoint import load_checkpoint
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.run import run_training
+
+SRC = str(Path(d2lkit.__file__).parents[1])
+# Must match tests/conftest.py, which runs this process on one thread.
+ENV = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+TIMING_KEYS = {"train_s", "eval_s", "train_images_per_s"}
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from d2lkit.train.callbacks import Callback
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.run import run_training
+
+    class KillAt(Callback):
+        def __init__(self, epoch, step):
+            self.epoch, self.step = epoch, step
+
+        def on_batch_end(self, trainer):
+            if (trainer.epoch, trainer.step) == (self.epoch, self.step):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    run_training(TrainConfig(**json.loads(sys.argv[1])), callbacks=[KillAt(epoch=2, step=3)])
+    """
+)
+
+
+def settings(out: Path) -> dict:
+    # Dropout draws from the global RNG, Adam has state tensors, the cosine schedule has state,
+    # the loader reshuffles: everything an exact resume has to restore.
+    return dict(
+        model="mlp_dropout",
+        optimizer="adam",
+        lr=1e-3,
+        scheduler="cosine",
+        train_subset=512,
+        batch_size=64,
+        epochs=2,
+        seed=3,
+        out=str(out),
+        progress=False,
+    )
+
+
+def assert_identical(a, b, where: str = "checkpoint") -> None:
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype, where
+        assert torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_identical(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+def metrics(out: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in rows]
+
+
+def test_killed_and_resumed_run_equals_straight_run(tmp_path, fashion):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    run_training(TrainConfig(**settings(straight)))
+
+    script = tmp_path / "killed_run.py"
+    script.write_text(KILLED_RUN)
+    result = subprocess.run(
+        [sys.executable, str(script), json.dumps(settings(killed))],
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == -9, result.stderr  # SIGKILL, in epoch 2 step 3
+    assert load_checkpoint(killed / "checkpoint.pt")["epoch"] == 1
+    assert [row["epoch"] for row in metrics(killed)] == [1]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "d2lkit", "train", "--resume", str(killed)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(killed) in result.stdout
+
+    a = load_checkpoint(straight / "checkpoint.pt")
+    b = load_checkpoint(killed / "checkpoint.pt")
+    assert a["epoch"] == b["epoch"] == 2
+    assert a["model"].keys() == b["model"].keys()
+    for name in a["model"]:
+        assert torch.equal(a["model"][name], b["model"][name]), name
+    state_tensors = [
+        (k, v) for s in a["optimizer"]["state"].values() for k, v in s.items() if v.dim() > 0
+    ]
+    assert len(state_tensors) == 2 * len(a["model"])  # exp_avg and exp_avg_sq per parameter
+    for key in ("optimizer", "scheduler", "loader", "rng"):
+        assert_identical(a[key], b[key], key)
+    a["config"].pop("out"), b["config"].pop("out")
+    assert a["config"] == b["config"]
+    assert metrics(straight) == metrics(killed)
+    summary = json.loads((killed / "summary.json").read_text())
+    assert summary["epoch"] == 2 and summary["test_acc"] == metrics(straight)[-1]["test_acc"]

@@ -1,0 +1,112 @@
+"""A real (small) run on Fashion-MNIST: the run directory of DESIGN.md §2, `d2lkit eval`
+reproducing the recorded accuracy exactly, and `d2lkit predict`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pytest
+
+from d2lkit.cli import main
+from d2lkit.report import curves
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.run import load_trained, run_training
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+METRIC_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s"}
+SUMMARY_KEYS = {"model", "dataset", "epochs", "wall_s", "train_images_per_s", "device"}
+SUMMARY_KEYS |= {"precision", "params"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "mlp"
+    config = TrainConfig("mlp", train_subset=512, batch_size=64, epochs=2, out=str(out))
+    run_training(TrainConfig(**{**config.to_dict(), "progress": False}))
+    return out
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_directory_holds_every_file(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    expected = {"config.json", "env.json", "metrics.jsonl", "summary.json", "curves.png"}
+    assert expected | {"checkpoint.pt"} == names
+
+
+def test_config_is_the_resolved_configuration(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "mlp" and config["dataset"] == "fashion-mnist"
+    assert config["optimizer"] == "sgd" and config["lr"] == 0.5  # the book's, filled in
+    assert config["precision"] == "fp32" and config["out"] == str(run_dir)
+    assert TrainConfig.from_dict(config).train_subset == 512
+
+
+def test_env_records_versions_and_device(run_dir):
+    import torch
+
+    env = json.loads((run_dir / "env.json").read_text())
+    assert env["torch"] == torch.__version__ and env["device"] == "cpu"
+    assert {"d2lkit", "python", "torchvision", "numpy", "git_revision", "cpu_count"} <= env.keys()
+
+
+def test_metrics_one_row_per_epoch(run_dir):
+    rows = read_metrics(run_dir)
+    assert [row["epoch"] for row in rows] == [1, 2]
+    for row in rows:
+        assert row.keys() >= METRIC_KEYS
+        assert 0 <= row["train_acc"] <= 1 and 0 <= row["test_acc"] <= 1
+        assert row["train_loss"] > 0 and row["train_s"] > 0 and row["eval_s"] > 0
+    assert rows[1]["train_loss"] < rows[0]["train_loss"]
+    assert rows[1]["test_acc"] > 0.25  # chance is 0.1: it learnt from 512 images
+
+
+def test_summary_is_the_last_epoch_plus_run_facts(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary.keys() >= SUMMARY_KEYS | METRIC_KEYS
+    last = read_metrics(run_dir)[-1]
+    assert all(summary[k] == last[k] for k in METRIC_KEYS)
+    assert summary["model"] == "mlp" and summary["dataset"] == "fashion-mnist"
+    assert summary["epochs"] == 2 and summary["device"] == "cpu"
+    assert summary["precision"] == "fp32"
+    assert summary["params"] == 784 * 256 + 256 + 256 * 10 + 10
+    assert summary["wall_s"] >= last["train_s"] + last["eval_s"]
+    assert summary["train_images_per_s"] > 0
+
+
+def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, monkeypatch):
+    assert (run_dir / "curves.png").read_bytes()[:8] == PNG_SIGNATURE
+    figures = []
+    monkeypatch.setattr(curves.plt, "close", figures.append)
+    curves.plot_curves(read_metrics(run_dir), tmp_path / "curves.png")
+    lines = figures[0].axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["train loss", "train acc", "test acc"]
+    rows = read_metrics(run_dir)
+    assert list(lines[2].get_ydata()) == [row["test_acc"] for row in rows]
+    plt.close(figures[0])
+
+
+def test_eval_reproduces_the_recorded_test_accuracy_exactly(run_dir, capsys):
+    recorded = read_metrics(run_dir)[-1]
+    run, state = load_trained(run_dir)
+    result = run.trainer.evaluate()
+    assert state["epoch"] == 2
+    assert result["acc"] == recorded["test_acc"]
+    assert result["loss"] == recorded["test_loss"]
+
+    for target in (run_dir, run_dir / "checkpoint.pt"):
+        assert main(["eval", str(target)]) == 0
+        out = capsys.readouterr().out
+        assert f"test_acc {recorded['test_acc']:.4f}" in out
+        assert f"recorded test_acc {recorded['test_acc']:.4f}" in out
+
+
+def test_predict_writes_a_labelled_grid(run_dir, tmp_path, capsys):
+    out = tmp_path / "predictions.png"
+    assert main(["predict", str(run_dir), "--out", str(out), "--count", "6"]) == 0
+    assert out.read_bytes()[:8] == PNG_SIGNATURE
+    assert str(out) in capsys.readouterr().out
