@@ -67,14 +67,16 @@ register_kind(Kind(name="augmentation", run=run_augmentation, trains=True, singl
 register_recipes(
     Recipe(
         name="augmentation",
-        description="random crop (2-pixel padding) + horizontal flip vs none, equal epochs",
+        description="random crop (2-pixel padding) + horizontal flip vs none, equal epochs,"
+        " on 500 training images per class",
         kind="augmentation",
         metric="test_acc",
         metric_label="test accuracy with augmentation",
         train={
             "model": "speednet",
             "dataset": "fashion-mnist",
-            "epochs": 10,
+            "train_per_class": 500,
+            "epochs": 30,
             "batch_size": 256,
             "optimizer": "nesterov",
             "lr": 0.2,
@@ -82,16 +84,17 @@ register_recipes(
             "weight_decay": 5e-4,
             "label_smoothing": 0.1,
             "scheduler": "onecycle",
-        },  # fmt: skip
+        },
         book=BookFigure(
             None,
             "augmentation narrows the train-test gap",
             "ResNet-18 on CIFAR-10, flips, 10 ep",
             f"{D2L} 14.1",
         ),
-        band=Band(minimum=0.90),
-        deviation="Fashion-MNIST and speednet instead of CIFAR-10 and ResNet-18; the run"
-        " without augmentation is the baseline it must match or beat",
+        band=Band(minimum=0.86),
+        deviation="Fashion-MNIST and speednet instead of CIFAR-10 and ResNet-18, on a twelfth"
+        " of the training images, where overfitting (what augmentation fights) shows within"
+        " 30 epochs; the run without augmentation is the baseline it must match or beat",
     ),
     Recipe(
         name="finetune",
@@ -110,7 +113,7 @@ register_recipes(
             "lr": 0.01,
             "weight_decay": 1e-3,
             "head_lr_mult": 10.0,
-        },  # fmt: skip
+        },
         options={"pretrain_epochs": 2},
         book=BookFigure(
             0.929,
@@ -136,7 +139,7 @@ register_recipes(
             "optimizer": "adam",
             "lr": 3e-3,
             "scheduler": "onecycle",
-        },  # fmt: skip
+        },
         book=BookFigure(
             None,
             "pixel accuracy 0.85 on VOC2012",
