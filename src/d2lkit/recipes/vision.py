@@ -134,7 +134,7 @@ register_recipes(
         train={
             "model": "fcn_small",
             "dataset": "fashion-scenes",
-            "epochs": 3,
+            "epochs": 2,
             "batch_size": 64,
             "optimizer": "adam",
             "lr": 3e-3,
