@@ -118,6 +118,22 @@ def fcn_params(c: int, k: int) -> int:
     return body + conv(512, k, 1) + k * k * 64 * 64 + k  # + transposed conv (k, k, 64, 64) + bias
 
 
+def fcn_small_params(c: int, k: int, widths: tuple[int, ...] = (16, 32, 64, 128)) -> int:
+    def conv_bn(c_in: int, c_out: int) -> int:  # 3x3 convolution without bias, then batch norm
+        return conv(c_in, c_out, 3, bias=False) + bn(c_out)
+
+    stem = conv_bn(c, widths[0])
+    stages = sum(conv_bn(a, b) + conv_bn(b, b) for a, b in zip(widths, widths[1:], strict=False))
+    return stem + stages + sum(conv(w, k, 1) for w in widths)  # + one score layer per scale
+
+
+def speednet_params(c: int, k: int, widths: tuple[int, int, int]) -> int:
+    # 3x3 convs without bias, each followed by BatchNorm; a bias-free head.
+    w0, w1, w2 = widths
+    pairs = ((c, w0), (w0, w1), (w1, w1), (w1, w2), (w2, w2))
+    return sum(conv(a, b, 3, bias=False) + bn(b) for a, b in pairs) + w2 * k
+
+
 EXPECTED_PARAMS = {
     "linreg": lambda c, k: linear(c, k),
     "softmax": lambda c, k: linear(c * 28 * 28, k),
@@ -133,6 +149,10 @@ EXPECTED_PARAMS = {
     "resnet18_small": lambda c, k: conv(c, 64, 3) + bn(64) + resnet18_stages_params(k),
     "densenet": densenet_params,
     "fcn_resnet18": fcn_params,
+    "fcn_small": fcn_small_params,
+    # 3x3 convs without bias, each followed by BatchNorm; a bias-free 64 -> k head.
+    "speednet": lambda c, k: speednet_params(c, k, (16, 32, 64)),
+    "speednet_wide": lambda c, k: speednet_params(c, k, (24, 48, 96)),
 }
 
 

@@ -20,7 +20,7 @@ from d2lkit.train.run import run_training
 SRC = str(Path(d2lkit.__file__).parents[1])
 # Must match tests/conftest.py, which runs this process on one thread.
 ENV = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-TIMING_KEYS = {"train_s", "eval_s", "train_images_per_s"}
+TIMING_KEYS = {"train_s", "eval_s", "train_cpu_s", "train_images_per_s"}
 
 KILLED_RUN = textwrap.dedent(
     """

@@ -48,7 +48,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--dataset", help="fashion-mnist (default), synthetic-linear, imagefolder:PATH, ...")
     add("--data-dir", help="look for the data here first")
     add("--epochs", type=int, help="epochs in total (default 10)")
-    add("--batch-size", type=int, help="batch size (default 256)")
+    add("--batch-size", type=int, help="batch size (default 256); under torchrun the global batch")
     add("--lr", type=float, help="learning rate (default: the book's for the model)")
     add("--optimizer", choices=OPTIMIZERS, help="default: the book's for the model")
     add("--momentum", type=float, help="for momentum/nesterov SGD (default 0.9)")
@@ -61,7 +61,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--weight-init", help="initialisation scheme: normal, xavier, ... (default: PyTorch's)")
     add("--init", help="start from these weights (run directory, checkpoint or state_dict)")
     add("--head-lr-mult", type=float, help="learning-rate multiplier of the last layer (default 1)")
-    add("--channels-last", action="store_true", default=None, help="NHWC memory layout")
+    add(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="NHWC memory layout (default on: faster for every conv net measured)",
+    )
     add("--compile", action="store_true", default=None, help="torch.compile the model")
     add("--device", choices=DEVICES, help="default auto: CUDA when present")
     add("--precision", choices=PRECISIONS, help="default auto: bf16 on CUDA, fp32 on CPU")
@@ -110,6 +115,7 @@ def print_summary(summary: dict) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from d2lkit.train.distributed import is_main
     from d2lkit.train.run import resume_training, run_training
 
     if args.resume and args.recipe:
@@ -124,9 +130,10 @@ def run_train(args: argparse.Namespace) -> int:
         summary = finish_single_run(recipe, profile, config, run_training(config))
     else:
         summary = run_training(config_from_args(args))
-    print_summary(summary)
-    if args.recipe:
-        print(book_comparison(recipe, profile, summary))
+    if is_main():  # under torchrun, one summary for the job
+        print_summary(summary)
+        if args.recipe:
+            print(book_comparison(recipe, profile, summary))
     return 0
 
 

@@ -10,6 +10,7 @@ import torch
 
 from d2lkit.data import fashion_mnist
 from d2lkit.data.loader import BatchAugment, TensorLoader
+from d2lkit.data.sharding import evaluation_slice
 from d2lkit.data.synthetic import synthetic_linear
 from d2lkit.errors import D2lkitError
 
@@ -24,6 +25,8 @@ class DataOptions:
     augment: bool = False
     seed: int = 0
     device: str = "cpu"
+    # Data-parallel training: this process's rank among world_size; batch_size is then per
+    # rank, and each rank tests on its part of the test set.
     rank: int = 0
     world_size: int = 1
     train_subset: int | None = None  # keep only the first N training samples (smoke runs)
@@ -54,12 +57,19 @@ def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
     return decorate
 
 
+def _load_sources() -> None:
+    # Importing a source module registers its datasets; they import this module, so not at the top.
+    from d2lkit.data import imagefolder, scenes, voc  # noqa: F401
+
+
 def dataset_names() -> list[str]:
+    _load_sources()
     return sorted(_BUILDERS)
 
 
 def build_dataset(spec: str, options: DataOptions) -> DataBundle:
     """`spec` is a name or `name:ARGUMENT` (e.g. `imagefolder:/data/hotdog`)."""
+    _load_sources()
     name, _, argument = spec.partition(":")
     if name not in _BUILDERS:
         known = ", ".join(
@@ -114,7 +124,8 @@ def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBun
         augment=fashion_augment(options.augment), rank=options.rank,
         world_size=options.world_size, **common,
     )  # fmt: skip
-    test = TensorLoader(test_x, test_y, 4 * options.batch_size * options.world_size, **common)
+    part = evaluation_slice(len(test_x), options.rank, options.world_size)
+    test = TensorLoader(test_x[part], test_y[part], 4 * options.batch_size, **common)
     return DataBundle(train, test, num_classes=len(names), in_channels=1, class_names=names)
 
 
@@ -126,5 +137,6 @@ def synthetic_linear_dataset(argument: str | None, options: DataOptions) -> Data
         X[:1000], y[:1000], options.batch_size, shuffle=True, seed=options.seed,
         scale=1.0, device=options.device, rank=options.rank, world_size=options.world_size,
     )  # fmt: skip
-    test = TensorLoader(X[1000:], y[1000:], 1000, scale=1.0, device=options.device)
+    part = evaluation_slice(1000, options.rank, options.world_size)
+    test = TensorLoader(X[1000:][part], y[1000:][part], 1000, scale=1.0, device=options.device)
     return DataBundle(train, test, num_classes=1, in_channels=2, class_names=[], task="regression")

@@ -44,7 +44,10 @@ def register_model(
         name = builder.__name__
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
-        family = builder.__module__.rsplit(".", 1)[-1]
+        # The defining module names the family ("d2lkit.models.resnet" -> "resnet"); a package's
+        # `models` module takes the package name ("d2lkit.scratch.models" -> "scratch").
+        *package, module = builder.__module__.split(".")
+        family = package[-1] if module == "models" and package else module
         _REGISTRY[name] = ModelEntry(name, builder, family, tuple(input_size), task, optimizer, lr)
         return builder
 

@@ -49,7 +49,7 @@ class Kind:
 
 
 _KINDS: dict[str, Kind] = {}
-BUILTIN_KIND_MODULES = ("d2lkit.recipes.experiments",)
+BUILTIN_KIND_MODULES = ("d2lkit.recipes.experiments", "d2lkit.recipes.vision")
 
 
 def register_kind(kind: Kind) -> Kind:

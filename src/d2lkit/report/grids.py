@@ -18,8 +18,10 @@ def save_image_grid(
     ncols: int = 8,
     scale: float = 1.6,
     title_colors: list[str] | None = None,
+    legend: dict[str, tuple[float, float, float]] | None = None,
 ) -> Path:
-    """Save images (N, H, W) or (N, C, H, W) in [0, 1] or uint8 as a grid with one title each."""
+    """Save images (N, H, W) or (N, C, H, W) in [0, 1] or uint8 as a grid with one title each;
+    `legend` maps names to RGB colours in [0, 1] (e.g. the classes of segmentation masks)."""
     images = images.detach().cpu()
     if images.dtype == torch.uint8:
         images = images.float() / 255
@@ -29,16 +31,24 @@ def save_image_grid(
             images = images[..., 0]
     n = images.shape[0]
     nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.35), squeeze=False
-    )
+    # Room at the bottom for the legend's rows, if any (about a quarter inch each).
+    legend_inches = 0.25 * ((len(legend) + 5) // 6) + 0.15 if legend else 0.0
+    height = nrows * scale * 1.35 + legend_inches
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, height), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i].clamp(0, 1).numpy(), cmap="gray" if images[i].dim() == 2 else None)
             color = title_colors[i] if title_colors else "black"
             ax.set_title(titles[i], fontsize=8, color=color)
-    fig.tight_layout()
+    if legend:
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=color, label=name) for name, color in legend.items()]
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=8)
+        fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
+    else:
+        fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)

@@ -1,4 +1,5 @@
-"""The book's "predict" section: test images with their true and predicted labels."""
+"""The book's "predict" section: test images with their true and predicted labels (masks for
+segmentation runs, see masks.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def to_display(images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def save_predictions(run, out: str | Path, count: int) -> Path:
+    if run.data.task == "segmentation":
+        from d2lkit.report.masks import save_mask_predictions
+
+        return save_mask_predictions(run, out, count)
     trainer = run.trainer
     trainer.model.eval()
     X, y = next(iter(run.data.test))

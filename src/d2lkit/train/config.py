@@ -34,7 +34,9 @@ class TrainConfig:
     weight_init: str | None = None  # one of the book's initialisation schemes
     init: str | None = None  # a checkpoint or state_dict file to start from
     head_lr_mult: float = 1.0
-    channels_last: bool = False
+    # NHWC: measured faster for every convolutional model of the zoo (d2lkit bench, DESIGN.md §6);
+    # a no-op for models without 4-D inputs.
+    channels_last: bool = True
     compile: bool = False
     device: str = "auto"
     precision: str = "auto"

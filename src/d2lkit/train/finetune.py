@@ -1,7 +1,11 @@
-"""Start a model from saved weights: a d2lkit run or checkpoint, or a plain state_dict file.
+"""Start a model from saved weights: a d2lkit run or checkpoint, or a plain state_dict file such
+as torchvision's ResNet-18 (`torch.save(resnet18().state_dict(), path)`).
 
 Tensors whose name and shape match are copied; the rest (typically the classifier, when the
-class count differs) keep their fresh initialisation, which is what fine-tuning wants.
+class count differs) keep their fresh initialisation, which is what fine-tuning wants: the book
+replaces the output layer and trains it with a larger learning rate (`--head-lr-mult`).
+torchvision names are first translated to d2lkit's (torchvision_weights.py), and an RGB first
+convolution is summed over its colour channels when the model reads gray images.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from torch import nn
 
 from d2lkit.errors import D2lkitError
 from d2lkit.train.checkpoint import load_checkpoint
+from d2lkit.train.torchvision_weights import convert_for, is_torchvision_resnet
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -27,11 +32,23 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def fit_input_channels(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """An RGB convolution weight (out, 3, k, k) used on gray images (out, 1, k, k): a gray image
+    is RGB with three equal channels, so summing the weights over colour gives the same output."""
+    rgb_to_gray = tensor.dim() == 4 and tensor.shape[1] == 3 and shape[1] == 1
+    if rgb_to_gray and tensor.shape[0] == shape[0] and tensor.shape[2:] == shape[2:]:
+        return tensor.sum(dim=1, keepdim=True)
+    return tensor
+
+
 def load_initial_weights(model: nn.Module, path: str | Path) -> list[str]:
     """Copy matching tensors from `path` into `model`; return the names left as initialised."""
     source = read_state_dict(path)
     target = model.state_dict()
-    matched = {k: v for k, v in source.items() if k in target and target[k].shape == v.shape}
+    if is_torchvision_resnet(source):
+        source = convert_for(source, set(target))
+    source = {k: fit_input_channels(v, target[k].shape) for k, v in source.items() if k in target}
+    matched = {k: v for k, v in source.items() if target[k].shape == v.shape}
     if not matched:
         raise D2lkitError(
             f"{path}: none of its tensors fit model {type(model).__name__} (names or shapes"

@@ -1,12 +1,16 @@
 """Running metrics over an epoch, accumulated on the device (no host sync until `compute`).
 
 Each batch contributes its *mean* loss weighted by its size, so a short last batch counts for
-what it holds and the epoch's loss is the true mean over its samples.
+what it holds and the epoch's loss is the true mean over its samples. A meter's tensors and its
+`count` are sums over batches, so data-parallel ranks can add theirs up
+(distributed.SummedAcrossRanks).
 """
 
 from __future__ import annotations
 
 import torch
+
+from d2lkit.train.distributed import summed_across_ranks
 
 
 class ClassificationMeter:
@@ -44,6 +48,11 @@ class RegressionMeter:
 
 
 def make_meter(task: str, num_classes: int, device: torch.device):
+    """The task's meter; under data-parallel training its sums are added up across ranks."""
+    return summed_across_ranks(task_meter(task, num_classes, device))
+
+
+def task_meter(task: str, num_classes: int, device: torch.device):
     if task == "regression":
         return RegressionMeter(device)
     if task == "segmentation":

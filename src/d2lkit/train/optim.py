@@ -24,10 +24,23 @@ def param_groups(model: nn.Module, lr: float, head_lr_mult: float = 1.0) -> list
     ]
 
 
+# Optimisers with a fused step (one kernel for all parameters) that can skip a non-finite step on
+# the device (`found_inf`, see Trainer.train_epoch).
+FUSED = ("sgd", "momentum", "nesterov", "adam", "adamw")
+
+
 def build_optimizer(
-    name: str, groups: list[dict], lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+    name: str,
+    groups: list[dict],
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    fused: bool = False,
 ) -> torch.optim.Optimizer:
+    """`fused=True` (meant for CUDA) selects the fused step where `name` has one."""
     common = {"lr": lr, "weight_decay": weight_decay}
+    if fused and name in FUSED:
+        common["fused"] = True
     if name == "sgd":
         return torch.optim.SGD(groups, **common)
     if name == "momentum":

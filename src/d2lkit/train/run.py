@@ -18,6 +18,7 @@ from d2lkit.data.datasets import DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model, get_entry
 from d2lkit.train import callbacks as cb
+from d2lkit.train import distributed
 from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.environment import (
@@ -72,16 +73,19 @@ def loss_function(task: str, label_smoothing: float) -> nn.Module:
 def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
     config = resolve(config.validate())
     device = resolve_device(config.device)
-    config.precision = resolve_precision(config.precision, device)
+    config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
     entry = get_entry(config.model)
+    launch = distributed.active_launch()
     options = DataOptions(
-        batch_size=config.batch_size,
+        batch_size=distributed.rank_batch_size(config.batch_size),
         data_dir=config.data_dir,
         resize=config.resize,
         augment=config.augment,
         seed=config.seed,
         device=str(device),
+        rank=launch.rank,
+        world_size=launch.world_size,
         train_subset=config.train_subset,
         classes=config.classes,
         train_per_class=config.train_per_class,
@@ -106,15 +110,21 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         model.to(memory_format=torch.channels_last)
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
-        config.optimizer, groups, config.lr, config.momentum, config.weight_decay
+        config.optimizer,
+        groups,
+        config.lr,
+        config.momentum,
+        config.weight_decay,
+        fused=device.type == "cuda",
     )
     scheduler, per_step = build_scheduler(
         config.scheduler, optimizer, config.epochs, len(data.train)
     )
+    trained = distributed.wrap_model(model, device)  # DDP under torchrun
     trainer = Trainer(
-        torch.compile(model) if config.compile else model,
+        torch.compile(trained) if config.compile else trained,
         optimizer,
-        loss_function(data.task, config.label_smoothing),
+        distributed.shard_weighted(loss_function(data.task, config.label_smoothing)),
         data.train,
         data.test,
         task=data.task,
@@ -141,6 +151,7 @@ def checkpoint_state(run: Run, wall_s: float) -> dict:
         "loader": run.data.train.state_dict() if hasattr(run.data.train, "state_dict") else None,
         "config": run.config.to_dict(),
         "wall_s": wall_s,
+        "launch": distributed.launch_id(),  # lets a torchrun restart find its own checkpoint
     }
 
 
@@ -187,27 +198,48 @@ def summarize(run: Run, wall_s: float) -> dict:
 
 def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: list) -> dict:
     started = time.perf_counter()
-    run.trainer.callbacks = standard_callbacks(run, started, wall_before) + list(extra_callbacks)
+    # Under torchrun only rank 0 writes, shows progress and saves; every rank runs the rest.
+    writers = standard_callbacks(run, started, wall_before) if distributed.is_main() else []
+    run.trainer.callbacks = (
+        distributed.rank_callbacks(run.config.seed) + writers + list(extra_callbacks)
+    )
     run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
     summary = summarize(run, wall_before + time.perf_counter() - started)
-    write_json(run.out / "summary.json", summary)
+    if distributed.is_main():
+        write_json(run.out / "summary.json", summary)
     return summary
+
+
+def choose_out(config: TrainConfig) -> tuple[Path, bool]:
+    """The run directory, and whether to continue its checkpoint (after a torchrun restart)."""
+    distributed.require_out_for_restarts(config.out)
+    out = Path(config.out) if config.out else default_out(config)
+    if (out / CHECKPOINT).exists():
+        restarted = distributed.current_launch().restart_count > 0
+        if restarted and distributed.continues_this_launch(load_checkpoint(out / CHECKPOINT)):
+            return out, True
+        raise D2lkitError(
+            f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
+        )
+    return out, False
 
 
 def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
     """Train from scratch into `config.out` and return the summary."""
-    out = Path(config.out) if config.out else default_out(config)
-    if (out / CHECKPOINT).exists():
-        raise D2lkitError(
-            f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
-        )
-    run = build_run(config, out)
-    out.mkdir(parents=True, exist_ok=True)
-    run.config.out = str(out)
-    write_json(out / "config.json", run.config.to_dict())
-    write_json(out / "env.json", environment_facts(run.trainer.device))
-    (out / "metrics.jsonl").write_text("")
-    return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
+    with distributed.process_group():
+        # Rank 0 decides, so that every rank agrees on a directory named after its clock.
+        out, restarted = distributed.on_main(lambda: choose_out(config))
+        if restarted:
+            return resume_training(out, epochs=config.epochs, callbacks=callbacks)
+        run = build_run(config, out)
+        run.config.out = str(out)
+        if distributed.is_main():
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(out / "config.json", run.config.to_dict())
+            facts = environment_facts(run.trainer.device) | distributed.facts()
+            write_json(out / "env.json", facts)
+            (out / "metrics.jsonl").write_text("")
+        return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
 
 
 def find_checkpoint(path: str | Path) -> Path:
@@ -222,18 +254,37 @@ def find_checkpoint(path: str | Path) -> Path:
     return path
 
 
-def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
-    """Continue a run in place, exactly: same batches in the same order, same RNG streams."""
+def read_run(run_dir: str | Path) -> tuple[Path, dict, list[dict]]:
+    """A run's checkpoint file, its state and its metrics rows."""
     checkpoint_path = find_checkpoint(run_dir)
     state = load_run_checkpoint(checkpoint_path)
+    metrics = checkpoint_path.parent / "metrics.jsonl"
+    text = metrics.read_text() if metrics.is_file() else ""
+    return checkpoint_path, state, [json.loads(line) for line in text.splitlines() if line]
+
+
+def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
+    """Continue a run in place, exactly: same batches in the same order, same RNG streams.
+    Under torchrun, with any number of ranks that divides the batch size."""
+    with distributed.process_group():
+        # Only rank 0 reads the run directory (other machines may not see it).
+        checkpoint_path, state, rows = distributed.on_main(lambda: read_run(run_dir))
+        return continue_run(checkpoint_path, state, rows, epochs, callbacks)
+
+
+def continue_run(
+    checkpoint_path: Path, state: dict, rows: list[dict], epochs: int | None, callbacks: list
+) -> dict:
     config = TrainConfig.from_dict(state["config"])
     if epochs is not None:
         config.epochs = epochs
     out = checkpoint_path.parent
     config.out = str(out)
     done = state["epoch"]
-    # Refuse before anything in the run directory is rewritten.
-    if done >= config.epochs:
+    # Refuse before anything in the run directory is rewritten; but a torchrun restart after the
+    # last checkpoint of a finished run only completes the summary.
+    finished = done >= config.epochs
+    if finished and not distributed.on_main(lambda: distributed.continues_this_launch(state)):
         raise D2lkitError(
             f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
         )
@@ -246,10 +297,11 @@ def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: l
         run.data.train.load_state_dict(state["loader"])
     restore_rng_state(state["rng"])
     # Epochs logged after the checkpoint (a crash between the two writes) are redone.
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
     run.trainer.history = [row for row in rows if row["epoch"] <= done]
-    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in run.trainer.history))
-    write_json(out / "config.json", run.config.to_dict())
+    if distributed.is_main():
+        lines = "".join(json.dumps(r) + "\n" for r in run.trainer.history)
+        (out / "metrics.jsonl").write_text(lines)
+        write_json(out / "config.json", run.config.to_dict())
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
 

@@ -17,6 +17,9 @@ from torch import nn
 from d2lkit.errors import TrainingFailed
 from d2lkit.train.metrics import make_meter
 
+# On CUDA, how often (in steps) the device's count of skipped non-finite steps is read.
+FINITE_CHECK_EVERY = 50
+
 
 class Trainer:
     def __init__(
@@ -72,9 +75,12 @@ class Trainer:
         for epoch in range(start_epoch + 1, epochs + 1):
             self.epoch = epoch
             self.emit("epoch_start")
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             train = self.train_epoch()
             train_s = time.perf_counter() - start
+            # CPU seconds of this process (all threads): unlike train_s, barely moved by other
+            # work on a shared machine, so runs on a busy machine stay comparable.
+            train_cpu_s = time.process_time() - cpu_start
             start = time.perf_counter()
             test = self.evaluate()
             eval_s = time.perf_counter() - start
@@ -87,6 +93,7 @@ class Trainer:
                 **{f"test_{k}": v for k, v in test.items()},
                 "train_s": train_s,
                 "eval_s": eval_s,
+                "train_cpu_s": train_cpu_s,
                 "train_images_per_s": self.images_in_epoch / train_s,
                 "lr": self.optimizer.param_groups[0]["lr"],
             }
@@ -109,36 +116,81 @@ class Trainer:
             X = X.contiguous(memory_format=torch.channels_last)
         return X, y
 
+    def skips_on_device(self) -> bool:
+        """Whether non-finite steps can be skipped on the device, with no host sync per step:
+        on CUDA with an optimiser whose fused step honours `found_inf` (as under GradScaler)."""
+        fused = all(group.get("fused") for group in self.optimizer.param_groups)
+        return (
+            self.device.type == "cuda"
+            and fused
+            and getattr(self.optimizer, "_step_supports_amp_scaling", False)
+        )
+
+    def nonfinite_error(self, what: str) -> TrainingFailed:
+        return TrainingFailed(
+            f"non-finite {what} at epoch {self.epoch} step {self.step}; lower --lr or add"
+            " --grad-clip; the last good checkpoint is kept"
+        )
+
+    def skipped_error(self) -> TrainingFailed:
+        return TrainingFailed(
+            f"non-finite loss or gradient in epoch {self.epoch} by step {self.step} (those updates"
+            " were skipped); lower --lr or add --grad-clip; the last good checkpoint is kept"
+        )
+
+    def gradient_norm(self, params: list[torch.Tensor]) -> torch.Tensor:
+        """The gradients' total norm, clipped to `grad_clip` when set; without clipping only
+        the norm is computed (clip_grad_norm_ would also rescale every gradient by 1)."""
+        if self.grad_clip is not None:
+            return torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        grads = [p.grad for p in params if p.grad is not None]
+        return (
+            torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+        )
+
     def train_epoch(self) -> dict:
         self.model.train()
         meter = make_meter(self.task, self.num_classes, self.device)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        max_norm = self.grad_clip if self.grad_clip is not None else math.inf
+        on_device = self.skips_on_device()
+        nonfinite_steps = torch.zeros((), dtype=torch.long, device=self.device)
         self.images_in_epoch = 0
-        for step, (X, y) in enumerate(self.train_loader, start=1):
-            self.step = step
-            X, y = self.prepare(X, y)
-            with self.autocast():
-                outputs = self.model(X)
-                loss = self.loss_fn(outputs.float(), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-            # One host sync per step: a non-finite loss or gradient must stop the run before
-            # the optimiser applies it.
-            if not torch.isfinite(loss + grad_norm).item():
-                raise TrainingFailed(
-                    f"non-finite {'loss' if not torch.isfinite(loss) else 'gradient'}"
-                    f" ({loss.item():.4g}) at epoch {self.epoch} step {self.step}; lower --lr or"
-                    " add --grad-clip; the last good checkpoint is kept"
-                )
-            self.optimizer.step()
-            if self.scheduler is not None and self.scheduler_per_step:
-                self.scheduler.step()
-            meter.update(loss, outputs, y)
-            self.batch_loss = loss
-            self.images_in_epoch += y.shape[0]
-            self.emit("batch_end")
+        try:
+            for step, (X, y) in enumerate(self.train_loader, start=1):
+                self.step = step
+                X, y = self.prepare(X, y)
+                with self.autocast():
+                    outputs = self.model(X)
+                    loss = self.loss_fn(outputs.float(), y)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = self.gradient_norm(params)
+                finite = torch.isfinite(loss.detach() + grad_norm)
+                # A non-finite loss or gradient must never reach the parameters. On the CPU the
+                # check costs nothing: read it every step. On CUDA a read would stall the GPU
+                # queue, so the fused step skips the update on the device and the count of
+                # skipped steps is read every `FINITE_CHECK_EVERY` steps and at the epoch's end.
+                if on_device:
+                    self.optimizer.found_inf = (~finite).float()
+                    nonfinite_steps += ~finite
+                    if step % FINITE_CHECK_EVERY == 0 and nonfinite_steps.item():
+                        raise self.skipped_error()
+                elif not finite.item():
+                    raise self.nonfinite_error(
+                        f"{'loss' if not torch.isfinite(loss) else 'gradient'} ({loss.item():.4g})"
+                    )
+                self.optimizer.step()
+                if self.scheduler is not None and self.scheduler_per_step:
+                    self.scheduler.step()
+                meter.update(loss, outputs, y)
+                self.batch_loss = loss
+                self.images_in_epoch += y.shape[0]
+                self.emit("batch_end")
+            if on_device and nonfinite_steps.item():
+                raise self.skipped_error()
+        finally:
+            if on_device and hasattr(self.optimizer, "found_inf"):
+                del self.optimizer.found_inf
         return meter.compute()
 
     @torch.no_grad()

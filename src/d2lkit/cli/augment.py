@@ -1,0 +1,100 @@
+"""`d2lkit augment [IMAGE] --out grid.png`: the book's augmentations side by side."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from d2lkit.errors import D2lkitError
+
+GUIDE = "Guide: docs/vision.md (image augmentation)."
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "augment",
+        help="show an image and augmented versions of it, one row per method",
+        description="Draw IMAGE (default: a Fashion-MNIST sample) and COUNT augmented copies per "
+        "method of the book (flips, random resized crop, colour jitter, their composition). "
+        "The same --seed gives the same images.",
+        epilog=GUIDE,
+    )
+    parser.add_argument("image", nargs="?", help="an image file (default: a Fashion-MNIST sample)")
+    parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument("--count", type=int, default=4, help="augmented copies per method")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--methods", help="comma-separated subset of the methods (default: all of them)"
+    )
+    parser.add_argument("--data-dir", help="where to look for Fashion-MNIST first")
+    parser.set_defaults(handler=run_augment)
+
+
+def read_image(path: str | Path) -> torch.Tensor:
+    """An image file as uint8 (3, H, W); a missing or unreadable file is a one-line error."""
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2.functional import pil_to_tensor
+
+    path = Path(path)
+    if not path.is_file():
+        raise D2lkitError(f"{path}: no such image file")
+    try:
+        with Image.open(path) as image:
+            return pil_to_tensor(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise D2lkitError(
+            f"{path}: not a readable image ({err}); pass a PNG or JPEG file"
+        ) from None
+
+
+def default_image(data_dir: str | None) -> tuple[torch.Tensor, str]:
+    """The first Fashion-MNIST test image, as RGB uint8 (3, 28, 28), and its class."""
+    from d2lkit.data import fashion_mnist
+
+    data = fashion_mnist.load(data_dir)
+    image = data.test.images[0].expand(3, -1, -1).contiguous()
+    return image, data.classes[int(data.test.labels[0])]
+
+
+def augmentation_grid(
+    image: torch.Tensor, methods: list[str], count: int, seed: int
+) -> tuple[list[torch.Tensor], list[str]]:
+    """One row per method: the original, then `count` augmented copies (float (3, H, W))."""
+    from torchvision.transforms import v2
+
+    from d2lkit.data.augment import CROP_SIZE, apply_seeded, pipeline
+
+    # Every cell is shown at the crop's size, so crops and originals sit in one grid.
+    to_cell = v2.Resize(CROP_SIZE, antialias=True)
+    cells, titles = [], []
+    for method in methods:
+        transform = pipeline(method)
+        copies = apply_seeded(transform, image, count, seed)
+        cells += [to_cell(picture).float() / 255 for picture in [image, *copies]]
+        titles += [f"{method}\noriginal"] + [f"{method} {i + 1}" for i in range(count)]
+    return cells, titles
+
+
+def run_augment(args: argparse.Namespace) -> int:
+    from d2lkit.data.augment import PIPELINES
+    from d2lkit.report.grids import save_image_grid
+
+    if args.count < 1:
+        raise D2lkitError(f"--count must be at least 1, got {args.count}")
+    methods = args.methods.split(",") if args.methods else list(PIPELINES)
+    unknown = [m for m in methods if m not in PIPELINES]
+    if unknown:
+        raise D2lkitError(
+            f"unknown augmentation {', '.join(unknown)}; known: {', '.join(PIPELINES)}"
+        )
+    if args.image:
+        image, source = read_image(args.image), args.image
+    else:
+        image, label = default_image(args.data_dir)
+        source = f"Fashion-MNIST test image 0 ({label})"
+    cells, titles = augmentation_grid(image, methods, args.count, args.seed)
+    out = save_image_grid(torch.stack(cells), titles, args.out, ncols=args.count + 1)
+    print(f"wrote {out}: {source}, {len(methods)} methods x {args.count} copies, seed {args.seed}")
+    return 0

@@ -1,0 +1,46 @@
+"""`d2lkit bench [--quick] [--out DIR]`: d2lkit against the book's loop and the machine's limit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+GUIDE = "Guide: docs/performance.md (what each figure means, how defaults follow from them)."
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="time d2lkit against the book's loop and the machine's matmul peak",
+        description="In one run: seconds per LeNet epoch of the book's loop (torchvision "
+        "DataLoader) and of `d2lkit train lenet`; the measured fp32/bf16 matmul peak; per model "
+        "(lenet, resnet18 at 96, alexnet at 224) images/s, GFLOP/s and utilisation in fp32, bf16, "
+        "channels_last and torch.compile; peak memory of a LeNet run. Writes OUT/bench.json.",
+        epilog=GUIDE,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="time a fixed number of steps and extrapolate per epoch (a few minutes)",
+    )
+    parser.add_argument("--out", default="runs/bench", help="folder for bench.json")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--data-dir", help="look for Fashion-MNIST here first")
+    parser.set_defaults(handler=run_bench_command)
+
+
+def run_bench_command(args: argparse.Namespace) -> int:
+    from d2lkit.report.bench import choose_plan, run_bench
+    from d2lkit.report.bench_table import format_table
+    from d2lkit.train.environment import resolve_device
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    out = Path(args.out)
+    plan = choose_plan(args.quick, resolve_device(args.device))
+    results = run_bench(plan, out, device=args.device, data_dir=args.data_dir, log=log)
+    print(format_table(results))
+    print(f"wrote {out / 'bench.json'}")
+    return 0

@@ -1,0 +1,61 @@
+"""`d2lkit speedrun [--seeds 3]`: the fastest way to >= 92 % Fashion-MNIST test accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from d2lkit.errors import D2lkitError
+
+GUIDE = "Guide: docs/performance.md (the speedrun: what each trick buys)."
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "speedrun",
+        help="train SpeedNet to >= 92 %% test accuracy as fast as possible, over several seeds",
+        description="Each seed runs in a fresh process, timed from its start (imports and data "
+        "loading included) to its test accuracy; prints each seed and the mean ± std. "
+        "Writes OUT/speedrun.json.",
+        epilog=GUIDE,
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--model", help="(default speednet; speednet_wide for the 93 %% stretch)")
+    parser.add_argument("--epochs", type=int, help="(default 4)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: the cores)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="(default auto)")
+    parser.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), help="(default auto: bf16 if it is fast)"
+    )
+    parser.add_argument("--data-dir", help="look for Fashion-MNIST here first")
+    parser.add_argument("--out", default="runs/speedrun", help="folder for speedrun.json")
+    parser.set_defaults(handler=run_speedrun_command)
+
+
+def run_speedrun_command(args: argparse.Namespace) -> int:
+    from d2lkit.train.speedrun import SpeedrunConfig, format_summary, run_speedrun
+
+    if args.seeds < 1:
+        raise D2lkitError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.epochs is not None and args.epochs < 1:
+        raise D2lkitError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.threads is not None and args.threads < 1:
+        raise D2lkitError(f"--threads must be at least 1, got {args.threads}")
+    given = {
+        name: getattr(args, name)
+        for name in ("model", "epochs", "threads", "device", "precision", "data_dir")
+        if getattr(args, name) is not None
+    }
+    config = dataclasses.replace(SpeedrunConfig(), **given)
+    from d2lkit.models.registry import get_entry
+
+    get_entry(config.model)  # an unknown name is one line, before any child starts
+    if config.device == "cuda":
+        from d2lkit.train.environment import resolve_device
+
+        resolve_device("cuda")  # one clear line when there is no GPU, before any child starts
+    summary = run_speedrun(config, args.seeds, Path(args.out))
+    print(format_summary(summary))
+    print(f"wrote {Path(args.out) / 'speedrun.json'}")
+    return 0

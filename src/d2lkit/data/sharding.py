@@ -1,0 +1,129 @@
+"""How data-parallel ranks share the data: one seeded permutation for all, each rank a slice.
+
+Training: every rank draws the same permutation each epoch, cuts it into global batches of
+`batch_size * world_size` samples, and takes the `rank`-th of `world_size` near-equal parts of each
+global batch. Over all ranks, step k covers exactly the samples of step k of one process whose batch
+is the global batch, so N ranks with batch B/N follow that process's trajectory. The fast loader
+(loader.py) and the torchvision DataLoader path (`ShardedDataLoader`) share this code.
+
+Evaluation: every sample counts once, in any order, so each rank takes one contiguous part of the
+set (`evaluation_slice`) and the metric sums are added up across ranks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+
+def num_global_batches(
+    num_samples: int, global_batch_size: int, world_size: int = 1, drop_last: bool = False
+) -> int:
+    full, rest = divmod(num_samples, global_batch_size)
+    if drop_last or rest == 0:
+        return full
+    # A last batch with fewer samples than ranks would leave some rank an empty batch, whose mean
+    # loss is undefined: those few samples sit this epoch out (one process keeps them; the only
+    # case where N ranks and one process see different data).
+    return full + (rest >= world_size)
+
+
+def rank_batches(
+    order: torch.Tensor,
+    batch_size: int,
+    rank: int = 0,
+    world_size: int = 1,
+    drop_last: bool = False,
+) -> Iterator[torch.Tensor]:
+    """This rank's index batches from `order` (N,): its part of each global batch."""
+    global_batch_size = batch_size * world_size
+    count = num_global_batches(len(order), global_batch_size, world_size, drop_last)
+    for start in range(0, count * global_batch_size, global_batch_size):
+        # A short last batch is split as evenly as possible (sizes differ by at most one).
+        yield order[start : start + global_batch_size].tensor_split(world_size)[rank]
+
+
+def evaluation_slice(num_samples: int, rank: int = 0, world_size: int = 1) -> slice:
+    """The contiguous part of an evaluation set that `rank` evaluates."""
+    bounds = torch.arange(num_samples).tensor_split(world_size)[rank]
+    start = int(bounds[0]) if len(bounds) else num_samples
+    return slice(start, start + len(bounds))
+
+
+class ShardedBatchSampler(Sampler[list[int]]):
+    """Index batches for a DataLoader: a seeded permutation per epoch, this rank's share of each
+    global batch. `state_dict` holds the generator, so a resumed run draws the same orders."""
+
+    def __init__(
+        self,
+        num_samples: int,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside a world of {world_size}")
+        self.num_samples = num_samples
+        self.batch_size = batch_size  # per rank
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.rank = rank
+        self.world_size = world_size
+        # Same seed on every rank -> same permutation on every rank.
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return num_global_batches(
+            self.num_samples, self.batch_size * self.world_size, self.world_size, self.drop_last
+        )
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self.shuffle:
+            order = torch.randperm(self.num_samples, generator=self.generator)
+        else:
+            order = torch.arange(self.num_samples)
+        for index in rank_batches(
+            order, self.batch_size, self.rank, self.world_size, self.drop_last
+        ):
+            yield index.tolist()
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+
+class ShardedDataLoader(DataLoader):
+    """A torchvision-style DataLoader (per-sample transforms, workers) whose batches come from a
+    `ShardedBatchSampler`; with `rank=0, world_size=1` it is a plain seeded, resumable loader."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+        **loader_options,
+    ) -> None:
+        sampler = ShardedBatchSampler(
+            len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last,
+            rank=rank, world_size=world_size,
+        )  # fmt: skip
+        super().__init__(dataset, batch_sampler=sampler, **loader_options)
+
+    def state_dict(self) -> dict:
+        return self.batch_sampler.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batch_sampler.load_state_dict(state)

@@ -1,0 +1,164 @@
+"""`voc:PATH`: the Pascal VOC2012 semantic-segmentation layout, read as the book reads it.
+
+PATH holds `ImageSets/Segmentation/{train,val}.txt` (one image name per line), `JPEGImages/
+NAME.jpg` and `SegmentationClass/NAME.png` (the label drawn in colours, one per class). Colours
+become class indices through a 256^3 lookup table (the book's `voc_colormap2label`); VOC's
+object borders (224, 224, 192) and any colour outside the palette become 255, which the loss and
+the metrics ignore. Training images are randomly cropped together with their labels; images
+smaller than the crop are left out (as in the book), and the test images are centre-cropped so
+evaluation is the same every time. Normalised with ImageNet's mean and std like the book.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.errors import D2lkitError
+from d2lkit.train.segmentation import IGNORE_INDEX
+
+VOC_CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
+    "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "potted plant",
+    "sheep", "sofa", "train", "tv/monitor",
+)  # fmt: skip
+VOC_COLORMAP = (
+    (0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 0, 128),
+    (0, 128, 128), (128, 128, 128), (64, 0, 0), (192, 0, 0), (64, 128, 0), (192, 128, 0),
+    (64, 0, 128), (192, 0, 128), (64, 128, 128), (192, 128, 128), (0, 64, 0), (128, 64, 0),
+    (0, 192, 0), (128, 192, 0), (0, 64, 128),
+)  # fmt: skip
+BORDER_COLOR = (224, 224, 192)  # VOC draws object outlines in this colour; they are ignored
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_CROP = (320, 480)  # the book's (height, width)
+
+
+def colormap_to_label() -> torch.Tensor:
+    """(256^3,) uint8 table: index r * 65536 + g * 256 + b -> class, 255 for other colours."""
+    table = torch.full((256**3,), IGNORE_INDEX, dtype=torch.uint8)
+    colors = torch.tensor(VOC_COLORMAP)  # (21, 3)
+    classes = torch.arange(len(VOC_COLORMAP), dtype=torch.uint8)
+    table[(colors[:, 0] * 256 + colors[:, 1]) * 256 + colors[:, 2]] = classes
+    return table
+
+
+def colors_to_labels(image: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """uint8 RGB (3, H, W) -> class indices (H, W) int64 (255 outside the palette)."""
+    rgb = image.long()
+    return table[(rgb[0] * 256 + rgb[1]) * 256 + rgb[2]].long()
+
+
+def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
+    """Class indices (..., H, W) -> uint8 RGB (..., 3, H, W) in the VOC palette; 255 and other
+    out-of-range values are drawn in the border colour."""
+    palette = torch.tensor((*VOC_COLORMAP, BORDER_COLOR), dtype=torch.uint8)  # (22, 3)
+    labels = labels.long()
+    index = torch.where((labels >= 0) & (labels < len(VOC_COLORMAP)), labels, len(VOC_COLORMAP))
+    return palette[index].movedim(-1, -3)
+
+
+def read_rgb(path: Path) -> torch.Tensor:
+    """An image file as uint8 (3, H, W); palette PNGs are converted through their palette."""
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2.functional import pil_to_tensor
+
+    if not path.is_file():
+        raise D2lkitError(f"{path}: missing; every name in the image list needs this file")
+    try:
+        with Image.open(path) as image:
+            return pil_to_tensor(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as err:
+        raise D2lkitError(f"{path}: not a readable image ({err})") from None
+
+
+def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
+    """Every image (uint8 (3, H, W)) and label map (uint8 (H, W)) listed for `split`."""
+    listing = root / "ImageSets" / "Segmentation" / f"{split}.txt"
+    if not listing.is_file():
+        raise D2lkitError(
+            f"{listing}: missing; voc:PATH must point at a VOC2012 folder (ImageSets/,"
+            " JPEGImages/, SegmentationClass/)"
+        )
+    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    if not names:
+        raise D2lkitError(f"{listing}: lists no images")
+    table = colormap_to_label()
+    images, labels = [], []
+    for name in names:
+        images.append(read_rgb(root / "JPEGImages" / f"{name}.jpg"))
+        label = read_rgb(root / "SegmentationClass" / f"{name}.png")
+        if label.shape[1:] != images[-1].shape[1:]:
+            raise D2lkitError(
+                f"{root / 'SegmentationClass' / name}.png: {tuple(label.shape[1:])} pixels but its"
+                f" image is {tuple(images[-1].shape[1:])}"
+            )
+        labels.append(colors_to_labels(label, table).to(torch.uint8))
+    return images, labels, names
+
+
+class VOCSegmentation(Dataset):
+    """Images at least `crop` in size, cropped with their labels: randomly for training,
+    centred for testing. Items: (float (3, h, w) normalised, int64 (h, w))."""
+
+    def __init__(self, root: str | Path, split: str, crop: tuple[int, int], train: bool) -> None:
+        images, labels, names = read_split(Path(root), split)
+        height, width = crop
+        keep = [i for i, x in enumerate(images) if x.shape[1] >= height and x.shape[2] >= width]
+        if not keep:
+            raise D2lkitError(
+                f"{root}: no {split} image is at least {height}x{width}; pass a smaller --resize"
+            )
+        self.images = [images[i] for i in keep]
+        self.labels = [labels[i] for i in keep]
+        self.names = [names[i] for i in keep]
+        self.crop = crop
+        self.train = train
+        self.mean = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, label = self.images[index], self.labels[index]
+        height, width = self.crop
+        if self.train:  # from torch's generator, which the loader seeds and checkpoints keep
+            top = int(torch.randint(0, image.shape[1] - height + 1, ()))
+            left = int(torch.randint(0, image.shape[2] - width + 1, ()))
+        else:
+            top, left = (image.shape[1] - height) // 2, (image.shape[2] - width) // 2
+        image = image[:, top : top + height, left : left + width]
+        label = label[top : top + height, left : left + width]
+        return (image.float() / 255 - self.mean) / self.std, label.long()
+
+
+@register_dataset("voc")
+def voc_dataset(argument: str | None, options: DataOptions) -> DataBundle:
+    """`voc:PATH`; `--resize R` crops RxR instead of the book's 320x480."""
+    if argument is None:
+        raise D2lkitError("voc needs the dataset folder: --dataset voc:PATH/VOC2012")
+    root = Path(argument)
+    if not root.is_dir():
+        raise D2lkitError(f"{root}: no such folder; pass the VOC2012 folder as voc:PATH")
+    crop = (options.resize, options.resize) if options.resize else DEFAULT_CROP
+    train_set = VOCSegmentation(root, "train", crop, train=True)
+    test_set = VOCSegmentation(root, "val", crop, train=False)
+    # The images are already in memory and a crop is one slice: worker processes would only add
+    # start-up time, so batches are made in the training process.
+    # Like the book, the last short batch is dropped (batch norm on 1 image fails), unless it is
+    # the only one.
+    generator = torch.Generator().manual_seed(options.seed)
+    drop_last = len(train_set) > options.batch_size
+    train = DataLoader(
+        train_set, options.batch_size, shuffle=True, drop_last=drop_last, generator=generator
+    )
+    test = DataLoader(test_set, options.batch_size)
+    return DataBundle(
+        train, test, num_classes=len(VOC_CLASSES), in_channels=3,
+        class_names=list(VOC_CLASSES), task="segmentation",
+        extra={"train_images": len(train_set), "test_images": len(test_set)},
+    )  # fmt: skip

@@ -1,0 +1,57 @@
+"""The book's segmentation "predict" figure: image, true mask and predicted mask, side by side,
+the masks drawn in the VOC palette."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from d2lkit.data.voc import labels_to_colors
+from d2lkit.report.grids import save_image_grid
+from d2lkit.train.segmentation import confusion_matrix, scores_from_confusion
+
+TRIPLETS_PER_ROW = 3
+
+
+def stretch_to_unit(images: torch.Tensor) -> torch.Tensor:
+    """Each normalised image (B, C, H, W) stretched back to [0, 1] and shown in RGB."""
+    flat = images.flatten(1)
+    low, high = flat.min(1).values, flat.max(1).values
+    unit = ((flat - low[:, None]) / (high - low).clamp_min(1e-8)[:, None]).reshape(images.shape)
+    return unit.expand(-1, 3, -1, -1) if unit.shape[1] == 1 else unit
+
+
+@torch.no_grad()
+def save_mask_predictions(run, out: str | Path, count: int) -> Path:
+    """The first `count` test images, each followed by its true and its predicted mask, with
+    the image's own mIoU in the title."""
+    trainer = run.trainer
+    trainer.model.eval()
+    X, y = next(iter(run.data.test))
+    X, y = trainer.prepare(X[:count], y[:count])
+    with trainer.autocast():
+        predicted = trainer.model(X).argmax(dim=1)  # (B, H, W)
+    images = stretch_to_unit(X.float().cpu())
+    true_masks = labels_to_colors(y.cpu()).float() / 255  # (B, 3, H, W)
+    predicted_masks = labels_to_colors(predicted.cpu()).float() / 255
+    cells, titles = [], []
+    for i in range(X.shape[0]):
+        confusion = confusion_matrix(predicted[i], y[i], run.data.num_classes)
+        miou = scores_from_confusion(confusion)["miou"]
+        cells += [images[i], true_masks[i], predicted_masks[i]]
+        titles += [f"test image {i}", "true mask", f"predicted\nmIoU {miou:.2f}"]
+    shown = torch.cat([y.flatten(), predicted.flatten()]).unique().tolist()
+    return save_image_grid(
+        torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW, legend=legend(run, shown)
+    )
+
+
+def legend(run, classes: list[int]) -> dict[str, tuple[float, float, float]]:
+    """Class name -> its VOC palette colour, for the classes that appear in the figure."""
+    names = run.data.class_names
+    colors = labels_to_colors(torch.tensor(classes)[:, None, None])[:, :, 0, 0].float() / 255
+    return {
+        names[c] if c < len(names) else "ignored": tuple(color.tolist())
+        for c, color in zip(classes, colors, strict=True)
+    }

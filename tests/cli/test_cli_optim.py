@@ -1,0 +1,58 @@
+"""`d2lkit optim trace | weight-decay` through the CLI's main()."""
+
+import re
+
+import pytest
+from PIL import Image
+
+from d2lkit.cli import main
+
+
+def assert_valid_png(path):
+    assert path.stat().st_size > 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+
+
+def test_trace_without_the_real_task_writes_the_trajectory_png(tmp_path, capsys):
+    assert main(["optim", "trace", "--out", str(tmp_path / "out"), "--skip-real"]) == 0
+    assert_valid_png(tmp_path / "out" / "trajectories.png")
+    assert not (tmp_path / "out" / "loss_curves.png").exists()
+    printed = capsys.readouterr().out
+    for name in ["GD", "SGD", "Momentum", "AdaGrad", "RMSProp", "AdaDelta", "Adam"]:
+        assert re.search(rf"^{name}\s", printed, re.MULTILINE), name
+
+
+def test_weight_decay_prints_the_table(capsys):
+    assert main(["optim", "weight-decay", "--lambd", "0", "3", "--epochs", "30"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    norms = {float(row[0]): float(row[3]) for row in rows}
+    assert set(norms) == {0.0, 3.0}
+    assert norms[3.0] < norms[0.0] / 10
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["optim", "weight-decay", "--lambd", "-1"], "--lambd"),
+        (["optim", "weight-decay", "--epochs", "0"], "--epochs"),
+        (["optim", "trace", "--out", "{tmp}", "--steps", "0", "--skip-real"], "--steps"),
+        (["optim", "trace", "--out", "{file}", "--skip-real"], "is a file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, argv, message):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    argv = [arg.format(tmp=tmp_path, file=a_file) for arg in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_quick_trace_writes_both_pngs_from_fashion_mnist(tmp_path, capsys):
+    assert main(["optim", "trace", "--out", str(tmp_path), "--quick"]) == 0
+    assert_valid_png(tmp_path / "trajectories.png")
+    assert_valid_png(tmp_path / "loss_curves.png")
+    assert "softmax regression" in capsys.readouterr().out

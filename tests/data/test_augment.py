@@ -1,0 +1,125 @@
+"""Augmentations: the batched crop-and-flip against an exhaustive search, seeds, the CLI."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from d2lkit.cli import main
+from d2lkit.cli.augment import augmentation_grid
+from d2lkit.data.augment import PIPELINES, apply_seeded, crop_flip, pipeline
+
+
+def batch(n: int = 6, channels: int = 1, size: int = 28) -> torch.Tensor:
+    return torch.rand(n, channels, size, size, generator=torch.Generator().manual_seed(7))
+
+
+def all_crops(image: torch.Tensor, padding: int) -> list[torch.Tensor]:
+    """Every crop of the zero-padded image, flipped and not: what crop_flip may return."""
+    _, height, width = image.shape
+    padded = F.pad(image, (padding,) * 4)
+    crops = []
+    for top in range(2 * padding + 1):
+        for left in range(2 * padding + 1):
+            crop = padded[:, top : top + height, left : left + width]
+            crops += [crop, crop.flip(-1)]
+    return crops
+
+
+@pytest.mark.parametrize(("channels", "size", "padding"), [(1, 28, 2), (3, 32, 4)])
+def test_each_output_is_a_padded_crop_of_its_own_input(channels, size, padding):
+    x = batch(5, channels, size)
+    out = crop_flip(x, torch.Generator().manual_seed(0))  # default padding for this size
+    assert out.shape == x.shape and out.dtype == x.dtype
+    for image, result in zip(x, out, strict=True):
+        assert any(torch.equal(result, crop) for crop in all_crops(image, padding))
+
+
+def test_crops_and_flips_vary_across_the_batch():
+    x = batch(64)
+    out = crop_flip(x, torch.Generator().manual_seed(0), padding=0)
+    flipped = [
+        torch.equal(o, i.flip(-1)) and not torch.equal(o, i) for o, i in zip(out, x, strict=True)
+    ]
+    assert 10 < sum(flipped) < 54  # about half flipped, never all or none
+    shifted = crop_flip(x, torch.Generator().manual_seed(0), padding=2)
+    assert sum(not torch.equal(s, o) for s, o in zip(shifted, out, strict=True)) > 32
+
+
+def test_same_seed_same_images_and_different_seed_differs():
+    x = batch(16)
+    first = crop_flip(x, torch.Generator().manual_seed(3))
+    again = crop_flip(x, torch.Generator().manual_seed(3))
+    other = crop_flip(x, torch.Generator().manual_seed(4))
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+@pytest.mark.gpu
+def test_on_cuda_matches_cpu_for_the_same_seed():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    x = batch(8)
+    on_cpu = crop_flip(x, torch.Generator().manual_seed(1))
+    on_gpu = crop_flip(x.cuda(), torch.Generator().manual_seed(1))
+    assert torch.equal(on_gpu.cpu(), on_cpu)
+
+
+def test_book_pipelines_are_reproducible_per_seed_and_leave_global_rng_alone():
+    image = torch.randint(0, 256, (3, 40, 50), dtype=torch.uint8)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    for name in PIPELINES:
+        first = apply_seeded(pipeline(name), image, 3, seed=5)
+        again = apply_seeded(pipeline(name), image, 3, seed=5)
+        assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), name
+    assert torch.equal(torch.get_rng_state(), before)
+    crops = apply_seeded(pipeline("resized-crop"), image, 4, seed=5)
+    assert {tuple(c.shape) for c in crops} == {(3, 200, 200)}
+    other = apply_seeded(pipeline("combined"), image, 3, seed=6)
+    first = apply_seeded(pipeline("combined"), image, 3, seed=5)
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_flip_pipeline_only_ever_returns_the_image_or_its_mirror():
+    image = torch.randint(0, 256, (3, 9, 11), dtype=torch.uint8)
+    copies = apply_seeded(pipeline("flip-lr"), image, 20, seed=0)
+    assert all(torch.equal(c, image) or torch.equal(c, image.flip(-1)) for c in copies)
+    assert any(not torch.equal(c, image) for c in copies)
+
+
+def test_grid_cells_are_identical_for_the_same_seed():
+    image = torch.randint(0, 256, (3, 30, 30), dtype=torch.uint8)
+    cells, titles = augmentation_grid(image, ["color", "resized-crop"], 2, seed=9)
+    again, _ = augmentation_grid(image, ["color", "resized-crop"], 2, seed=9)
+    assert len(cells) == len(titles) == 6  # (original + 2) per method
+    assert all(torch.equal(a, b) for a, b in zip(cells, again, strict=True))
+
+
+def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys):
+    from PIL import Image
+
+    source = tmp_path / "cat.png"
+    Image.fromarray(torch.randint(0, 256, (24, 32, 3), dtype=torch.uint8).numpy()).save(source)
+    out = tmp_path / "grid.png"
+    code = main(["augment", str(source), "--out", str(out), "--count", "2", "--methods", "hue"])
+    assert code == 0 and out.stat().st_size > 0
+    assert "1 methods x 2 copies" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [None, b"not an image at all"])
+def test_cli_bad_image_is_one_line_and_exit_2(tmp_path, capsys, content):
+    path = tmp_path / "missing.png"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["augment", str(path), "--out", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_cli_default_image_is_a_fashion_mnist_sample(tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main(["augment", "--out", str(out), "--count", "1", "--methods", "flip-ud"]) == 0
+    assert "Fashion-MNIST" in capsys.readouterr().out and out.is_file()

@@ -1,0 +1,105 @@
+"""imagefolder:PATH on generated trees: batches, transforms, and a clear error for each defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from d2lkit.data.datasets import DataOptions, build_dataset
+from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD, eval_transform
+from d2lkit.errors import D2lkitError
+
+CLASSES = ("hotdog", "not-hotdog")
+
+
+def write_image(path: Path, color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """Two classes; class 0 is red, class 1 blue, so labels can be read back from the pixels."""
+    root = tmp_path / "hotdog"
+    for split, count in (("train", 5), ("test", 3)):
+        for label, name in enumerate(CLASSES):
+            color = (255, 0, 0) if label == 0 else (0, 0, 255)
+            for i in range(count):
+                write_image(root / split / name / f"{i}.png", color)
+    return root
+
+
+def test_batches_are_normalised_rgb_crops_with_matching_labels(tree):
+    bundle = build_dataset(f"imagefolder:{tree}", DataOptions(batch_size=4, resize=16))
+    assert bundle.class_names == list(CLASSES) and bundle.num_classes == 2
+    assert bundle.in_channels == 3 and len(bundle.train) == 3
+    seen = 0
+    for x, y in bundle.test:
+        assert x.shape[1:] == (3, 16, 16)
+        pixels = (
+            x * torch.tensor(IMAGENET_STD)[:, None, None]
+            + torch.tensor(IMAGENET_MEAN)[:, None, None]
+        )
+        red = pixels[:, 0].mean(dim=(1, 2)) > 0.9
+        assert torch.equal(red, y == 0)  # the label belongs to the image
+        seen += len(y)
+    assert seen == 6
+
+
+def test_same_seed_same_training_batches(tree):
+    def first_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        bundle = build_dataset(
+            f"imagefolder:{tree}", DataOptions(batch_size=10, resize=8, seed=seed)
+        )
+        return next(iter(bundle.train))
+
+    (x1, y1), (x2, y2) = first_batch(3), first_batch(3)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+def test_test_transform_is_the_books_resize_then_centre_crop():
+    image = Image.new("RGB", (300, 200))
+    assert eval_transform(224)(image).shape == (3, 224, 224)
+    assert eval_transform(32)(image).shape == (3, 32, 32)
+
+
+def test_missing_split_names_the_folder(tree):
+    for path in sorted((tree / "test").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (tree / "test").rmdir()
+    with pytest.raises(D2lkitError, match=rf"{tree / 'test'}: missing"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_empty_class_folder_names_it(tree):
+    (tree / "train" / "empty").mkdir()
+    (tree / "test" / "empty").mkdir()
+    with pytest.raises(D2lkitError, match=rf"{tree / 'train' / 'empty'}: empty class folder"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_zero_byte_image_names_the_file(tree):
+    broken = tree / "test" / "hotdog" / "broken.jpg"
+    broken.write_bytes(b"")
+    with pytest.raises(D2lkitError, match=rf"{broken}: empty file"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_class_sets_must_agree(tree):
+    write_image(tree / "train" / "pizza" / "0.png", (0, 255, 0))
+    with pytest.raises(D2lkitError, match=r"only in train: \['pizza'\]"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_unreadable_image_fails_in_the_loader_with_one_line_naming_it(tree):
+    corrupt = tree / "test" / "hotdog" / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG not really")
+    bundle = build_dataset(f"imagefolder:{tree}", DataOptions(batch_size=8, resize=8))
+    with pytest.raises(D2lkitError) as caught:
+        list(bundle.test)  # decoded in a worker process
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(f"{corrupt}: not a readable image")

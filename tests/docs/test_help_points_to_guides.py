@@ -1,0 +1,37 @@
+"""`d2lkit --help` and the help of every subcommand, at every depth, end with a pointer to a guide
+that exists."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from d2lkit.cli import build_parser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+GUIDE_REFERENCE = re.compile(r"docs/[\w-]+\.md")
+
+
+def all_parsers(parser: argparse.ArgumentParser, name: str = "d2lkit"):
+    """(command line, parser) for the parser and every subparser below it."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub_parser in action.choices.items():
+                yield from all_parsers(sub_parser, f"{name} {sub_name}")
+
+
+def test_every_help_ends_with_an_existing_guide():
+    parsers = list(all_parsers(build_parser()))
+    assert len(parsers) > 3  # the walk reached the subcommands (data info, data show, ...)
+    for command, parser in parsers:
+        guides = GUIDE_REFERENCE.findall(parser.epilog or "")
+        assert guides, f"`{command} --help` does not end with a guide (epilog: {parser.epilog!r})"
+        for guide in guides:
+            assert (DOCS / guide.removeprefix("docs/")).is_file(), f"`{command}`: no {guide}"
+        # argparse re-wraps the epilog to the terminal width: compare words, not lines.
+        help_words, epilog_words = parser.format_help().split(), parser.epilog.split()
+        assert help_words[-len(epilog_words) :] == epilog_words, (
+            f"`{command} --help` ends otherwise"
+        )

@@ -1,0 +1,60 @@
+"""relu, dropout and l2_penalty: values and gradients against PyTorch, dropout's statistics."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from d2lkit.scratch.mlp import dropout, l2_penalty, relu
+
+
+def test_relu_matches_pytorch_including_exact_zeros(parity, rng):
+    x = torch.randn(5, 7, dtype=torch.float64, generator=rng)
+    x[0, :3] = 0.0  # F.relu's gradient at 0 is 0
+    parity(relu, F.relu, x)
+
+
+def test_dropout_is_the_identity_in_evaluation_and_at_p_zero(rng):
+    x = torch.randn(4, 6, dtype=torch.float64, generator=rng)
+    assert dropout(x, 0.5, training=False) is x
+    assert dropout(x, 0.0) is x
+
+
+def test_dropout_with_p_one_drops_everything(rng):
+    x = torch.randn(4, 6, dtype=torch.float64, generator=rng)
+    assert torch.equal(dropout(x, 1.0), torch.zeros_like(x))
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_dropout_preserves_the_expectation(p):
+    x = torch.full((1000, 1000), 2.0, dtype=torch.float64)
+    y = dropout(x, p, generator=torch.Generator().manual_seed(0))
+    dropped = (y == 0).double().mean().item()
+    # 1e6 Bernoulli draws: the standard error of the dropped fraction is below 5e-4.
+    assert abs(dropped - p) < 0.003
+    assert torch.all((y == 0) | torch.isclose(y, torch.tensor(2.0 / (1 - p), dtype=y.dtype)))
+    assert abs(y.mean().item() - 2.0) < 0.02
+
+
+def test_dropout_gradient_is_the_kept_mask_scaled(rng):
+    x = (torch.rand(50, 40, dtype=torch.float64, generator=rng) + 0.5).requires_grad_()
+    y = dropout(x, 0.3, generator=torch.Generator().manual_seed(1))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, (y != 0).double() / 0.7, atol=1e-12, rtol=0)
+
+
+def test_dropout_same_generator_seed_same_mask():
+    x = torch.ones(10, 10)
+    a = dropout(x, 0.5, generator=torch.Generator().manual_seed(3))
+    b = dropout(x, 0.5, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_dropout_rejects_a_probability_outside_0_1(p):
+    with pytest.raises(ValueError, match="probability"):
+        dropout(torch.ones(3), p)
+
+
+def test_l2_penalty_is_half_the_squared_norm(parity, rng):
+    w = torch.randn(20, 3, dtype=torch.float64, generator=rng)
+    parity(l2_penalty, lambda w: torch.linalg.vector_norm(w) ** 2 / 2, w)

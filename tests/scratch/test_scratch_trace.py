@@ -1,0 +1,76 @@
+"""Optimiser trajectories on f(x) = 0.1 x1^2 + 2 x2^2 and the real-task loss curves."""
+
+import pytest
+import torch
+from PIL import Image
+
+from d2lkit.scratch import trace
+
+SPECS = {spec.name: spec for spec in trace.TRACE_OPTIMIZERS}
+
+
+def assert_valid_png(path):
+    assert path.stat().st_size > 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.width > 100 and image.height > 100
+
+
+def test_gradient_descent_converges_towards_the_minimum():
+    points = trace.trajectory(SPECS["GD"], steps=100)
+    values = torch.stack([trace.f_2d(p) for p in points])
+    assert torch.all(values[1:] < values[:-1]), "GD on a convex quadratic with lr 0.4 must descend"
+    assert points[-1].norm() < 0.02 * points[0].norm()
+    assert values[20] < 0.02 * values[0]
+
+
+def test_every_trajectory_starts_at_the_books_point_and_stays_finite():
+    for spec in trace.TRACE_OPTIMIZERS:
+        points = trace.trajectory(spec, steps=20)
+        assert points.shape == (21, 2)
+        assert points[0].tolist() == list(trace.START)
+        assert torch.isfinite(points).all(), spec.name
+        assert trace.f_2d(points[-1]) < trace.f_2d(points[0]), spec.name
+
+
+def test_momentum_and_rmsprop_beat_plain_gd_on_the_ill_conditioned_quadratic():
+    final = {name: trace.f_2d(trace.trajectory(SPECS[name])[-1]) for name in SPECS}
+    assert final["Momentum"] < final["GD"] / 100
+    assert final["RMSProp"] < final["GD"] / 100
+
+
+def test_sgd_noise_follows_the_seed():
+    a = trace.trajectory(SPECS["SGD"], seed=1)
+    assert torch.equal(a, trace.trajectory(SPECS["SGD"], seed=1))
+    assert not torch.equal(a, trace.trajectory(SPECS["SGD"], seed=2))
+    assert torch.equal(trace.trajectory(SPECS["GD"], seed=1), trace.trajectory(SPECS["GD"], seed=2))
+
+
+def test_plot_trajectories_writes_a_png(tmp_path):
+    trajectories = {spec.name: trace.trajectory(spec, steps=5) for spec in trace.TRACE_OPTIMIZERS}
+    assert_valid_png(trace.plot_trajectories(trajectories, tmp_path / "t.png"))
+
+
+@pytest.fixture
+def toy_images():
+    """300 4x4 uint8 "images" of 3 classes, each class brighter in its own rows."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(300) % 3
+    images = torch.randint(0, 100, (300, 4, 4), generator=generator)
+    for c in range(3):
+        images[labels == c, c] += 150
+    return images.to(torch.uint8), labels
+
+
+def test_every_optimiser_lowers_the_real_task_loss(tmp_path, toy_images):
+    images, labels = toy_images
+    curves = trace.real_task_curves(images, labels, epochs=4, batch_size=32, eval_every=3)
+    assert list(curves) == [spec.name for spec in trace.REAL_TASK_OPTIMIZERS]
+    for name, curve in curves.items():
+        # 300 // 32 = 9 full batches per epoch (the short last one is dropped).
+        assert curve.steps[0] == 0 and curve.steps[-1] == 36, name
+        assert len(curve.steps) == len(curve.losses)
+        assert curve.losses[-1] < 0.85 * curve.losses[0], name
+    assert_valid_png(trace.plot_loss_curves(curves, tmp_path / "loss.png"))

@@ -1,0 +1,120 @@
+"""--init: torchvision ResNet-18 state_dicts and d2lkit runs as starting weights; --head-lr-mult."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from torchvision.models import resnet18 as torchvision_resnet18
+
+from d2lkit.errors import D2lkitError
+from d2lkit.models.registry import create_model
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.finetune import load_initial_weights
+from d2lkit.train.run import build_run
+
+
+def randomised_torchvision_resnet(num_classes: int = 1000) -> torch.nn.Module:
+    """torchvision's ResNet-18 with non-trivial batch-norm statistics (fresh ones are 0 and 1,
+    which would hide a wrongly folded shortcut)."""
+    torch.manual_seed(0)
+    model = torchvision_resnet18(weights=None, num_classes=num_classes)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def torchvision_file(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
+    model = randomised_torchvision_resnet()
+    path = tmp_path_factory.mktemp("weights") / "resnet18.pth"
+    torch.save(model.state_dict(), path)
+    return path, model
+
+
+def test_torchvision_state_dict_loads_into_d2lkit_resnet18_and_swaps_the_head(torchvision_file):
+    path, _ = torchvision_file
+    saved = torch.load(path, weights_only=True)
+    model = create_model("resnet18", num_classes=2, in_channels=3)
+    fresh_head = model.fc.weight.detach().clone()
+    left = load_initial_weights(model, path)
+    assert torch.equal(model.b3[1].conv2.weight, saved["layer2.1.conv2.weight"])
+    assert torch.equal(model.b1[0].weight, saved["conv1.weight"])
+    assert torch.equal(model.b5[0].bn1.running_var, saved["layer4.0.bn1.running_var"])
+    assert model.fc.weight.shape == (2, 512)  # the new class count ...
+    assert torch.equal(model.fc.weight, fresh_head)  # ... with its fresh initialisation
+    assert left == ["fc.bias", "fc.weight"]
+
+
+def test_converted_network_computes_what_torchvision_computes(torchvision_file):
+    """With 1000 classes every tensor transfers, the folded shortcut included: in eval mode the
+    two networks agree on the logits."""
+    path, reference = torchvision_file
+    model = create_model("resnet18", num_classes=1000, in_channels=3)
+    assert load_initial_weights(model, path) == []
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), reference(x), atol=1e-4, rtol=1e-4)
+
+
+def test_rgb_stem_sums_over_colour_for_gray_models(torchvision_file):
+    """A gray image is RGB with three equal channels, so the 1-channel model must give the
+    torchvision model's output on the gray image repeated three times."""
+    path, reference = torchvision_file
+    model = create_model("resnet18", num_classes=1000, in_channels=1)
+    load_initial_weights(model, path)
+    gray = torch.randn(2, 1, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = reference(gray.expand(-1, 3, -1, -1))
+        assert torch.allclose(model.eval()(gray), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_fcn_resnet18_takes_the_body(torchvision_file):
+    path, _ = torchvision_file
+    saved = torch.load(path, weights_only=True)
+    model = create_model("fcn_resnet18", num_classes=11, in_channels=3)
+    left = load_initial_weights(model, path)
+    assert torch.equal(
+        model.body.layer3[0].downsample[1].running_mean, saved["layer3.0.downsample.1.running_mean"]
+    )
+    assert all(name.startswith(("final_conv", "transpose_conv")) for name in left)
+
+
+def test_weights_from_another_architecture_are_refused(tmp_path):
+    path = tmp_path / "lenet.pth"
+    torch.save(create_model("lenet").state_dict(), path)
+    with pytest.raises(D2lkitError, match="none of its tensors fit"):
+        load_initial_weights(create_model("resnet18_small"), path)
+
+
+def write_tree(root: Path) -> None:
+    for split in ("train", "test"):
+        for label, name in enumerate(("hotdog", "not-hotdog")):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (40, 40), (200 * label, 50 + i, 90)).save(folder / f"{i}.png")
+
+
+def test_train_with_init_and_head_lr_mult_gives_the_new_head_ten_times_the_lr(
+    torchvision_file, tmp_path
+):
+    path, _ = torchvision_file
+    write_tree(tmp_path / "hotdog")
+    config = TrainConfig(
+        "resnet18", dataset=f"imagefolder:{tmp_path / 'hotdog'}", resize=32, epochs=1,
+        batch_size=4, optimizer="sgd", lr=0.01, init=str(path), head_lr_mult=10, progress=False,
+    )  # fmt: skip
+    run = build_run(config, tmp_path / "run")
+    saved = torch.load(path, weights_only=True)
+    assert torch.equal(run.model.b2[0].conv1.weight.cpu(), saved["layer1.0.conv1.weight"])
+    body, head = run.trainer.optimizer.param_groups
+    assert body["lr"] == 0.01 and head["lr"] == pytest.approx(0.1)
+    assert {id(p) for p in head["params"]} == {id(run.model.fc.weight), id(run.model.fc.bias)}
+    assert run.model.fc.out_features == 2

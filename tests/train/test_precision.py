@@ -1,0 +1,33 @@
+"""`--precision auto`: bf16 only where the evidence says it is faster and costs no accuracy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from d2lkit.errors import D2lkitError
+from d2lkit.train import environment
+from d2lkit.train.environment import resolve_precision
+
+CPU = torch.device("cpu")
+
+
+def test_auto_on_a_bf16_cpu_is_bf16_only_for_models_with_evidence(monkeypatch):
+    monkeypatch.setattr(environment, "cpu_has_fast_bf16", lambda: True)
+    assert resolve_precision("auto", CPU, "speednet") == "bf16"
+    assert resolve_precision("auto", CPU, "lenet") == "fp32"
+    assert resolve_precision("auto", CPU) == "fp32"
+    assert resolve_precision("fp32", CPU, "speednet") == "fp32"
+
+
+def test_auto_without_bf16_instructions_is_fp32(monkeypatch):
+    monkeypatch.setattr(environment, "cpu_has_fast_bf16", lambda: False)
+    assert resolve_precision("auto", CPU, "speednet") == "fp32"
+    with pytest.raises(D2lkitError, match="no AMX/AVX-512 BF16"):
+        resolve_precision("bf16", CPU, "speednet")
+
+
+def test_every_model_with_bf16_evidence_is_registered():
+    from d2lkit.models import list_models
+
+    assert set(environment.CPU_BF16_MODELS) <= set(list_models())
