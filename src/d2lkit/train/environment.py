@@ -26,27 +26,25 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
-def cpu_model() -> str | None:
-    """The CPU's model name from /proc/cpuinfo (None where there is none)."""
+def cpuinfo_field(name: str) -> str | None:
+    """The first value of `name` in /proc/cpuinfo (None where there is none, e.g. macOS)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return None
     for line in text.splitlines():
-        if line.startswith("model name"):
+        if line.startswith(name):
             return line.split(":", 1)[1].strip()
     return None
+
+
+def cpu_flags() -> set[str]:
+    return set((cpuinfo_field("flags") or "").split())
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo."""
+    return cpuinfo_field("model name")
 
 
 def cpu_has_fast_bf16() -> bool:
