@@ -96,7 +96,7 @@ register_recipes(
     Recipe(
         name="finetune",
         description="ResNet-18 pretrained on classes 0-4, fine-tuned on 100 images per class"
-        " of classes 5-9, vs the same net from scratch",
+        " of classes 5-9, vs the same net from scratch (the book's settings)",
         kind="finetune",
         metric="finetune_acc",
         metric_label="fine-tuned test accuracy",
@@ -104,13 +104,12 @@ register_recipes(
             "model": "resnet18",
             "dataset": "fashion-mnist",
             "resize": 28,
-            "epochs": 10,
+            "epochs": 5,
             "batch_size": 128,
             "optimizer": "sgd",
             "lr": 0.01,
             "weight_decay": 1e-3,
             "head_lr_mult": 10.0,
-            "scheduler": "cosine",
         },  # fmt: skip
         options={"pretrain_epochs": 2},
         book=BookFigure(
@@ -119,10 +118,10 @@ register_recipes(
             "SGD 0.01, head x10, wd 1e-3, bs 128, 5 ep",
             f"{PORT} ch9.2",
         ),
-        band=Band(minimum=0.80),
+        band=Band(minimum=0.75),
         deviation="no ImageNet weights or hotdog set: pretrained on Fashion-MNIST classes 0-4"
-        " (2 epochs), target classes 5-9 with 100 images each, 28x28, 10 epochs, cosine"
-        " schedule; not the book's data, so its figure is only a reference",
+        " (2 epochs), target classes 5-9 with 100 images each at 28x28; the book's own"
+        " fine-tuning settings; not the book's data, so its figure is only a reference",
     ),
     Recipe(
         name="fcn",
