@@ -15,7 +15,7 @@ import math
 import pytest
 
 from d2lkit.cli import main
-from d2lkit.data import fashion_mnist
+from d2lkit.data import fashion_mnist, scenes
 from d2lkit.data.datasets import dataset_names
 from d2lkit.models import get_entry, list_models
 
@@ -51,6 +51,9 @@ def test_model_trains_one_tiny_epoch(
     if dataset not in dataset_names():
         pytest.skip(f"the {dataset} dataset is not registered yet")
     monkeypatch.setattr(fashion_mnist, "load", lambda *args, **kwargs: small_fashion_mnist)
+    if entry.task == "segmentation":  # as few scenes as images elsewhere
+        monkeypatch.setattr(scenes, "TEST_SCENES", TEST_SAMPLES)
+        dataset = f"{dataset}:{TRAIN_SAMPLES}"
     out = tmp_path / name
     argv = ["train", name, "--dataset", dataset, "--epochs", "1", "--batch-size", str(BATCH)]
     argv += ["--out", str(out), "--device", "cpu", "--precision", "fp32", "--no-progress"]

@@ -60,11 +60,14 @@ def register_kind(kind: Kind) -> Kind:
 
 
 def get_kind(name: str) -> Kind:
-    if name not in _KINDS:
-        import importlib
+    import importlib
 
-        for module in BUILTIN_KIND_MODULES:
-            importlib.import_module(module)
+    # Import the kind modules only until the name turns up: they register recipes too, and the
+    # registry keeps the order recipes arrive in (the book's chapter order).
+    for module in BUILTIN_KIND_MODULES:
+        if name in _KINDS:
+            break
+        importlib.import_module(module)
     if name not in _KINDS:
         raise D2lkitError(f"unknown recipe kind {name!r}; known: {', '.join(sorted(_KINDS))}")
     return _KINDS[name]

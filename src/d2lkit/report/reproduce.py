@@ -174,18 +174,6 @@ def reproduce(
 def write_machine_facts(out: Path) -> None:
     from d2lkit.train.environment import environment_facts, resolve_device
 
-    facts = environment_facts(resolve_device("auto"))
-    facts["cpu_model"] = cpu_model()
+    facts = environment_facts(resolve_device("auto"))  # includes cpu_model
     facts["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     write_json_atomic(out / "machine.json", facts)
-
-
-def cpu_model() -> str | None:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return None

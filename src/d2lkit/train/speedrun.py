@@ -31,7 +31,6 @@ from d2lkit.errors import TrainingFailed
 
 # Fashion-MNIST's pixel mean and standard deviation (of the training images scaled to [0, 1]).
 MEAN, STD = 0.2860, 0.3530
-TARGET_ACC, TARGET_S = 0.92, 60.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,19 @@ class SpeedrunConfig:
     threads: int | None = None  # torch.set_num_threads; None: PyTorch's default (the cores)
     data_dir: str | None = None
     train_subset: int | None = None  # train on the first N images only (smoke runs)
+    target_acc: float = 0.92  # mean test accuracy over the seeds ...
+    target_s: float = 60.0  # ... reached in this many seconds from process start, on 2 CPU cores
+
+
+# The two targets and the settings that reach them (3 seeds each, 1 CPU thread, bf16):
+# 92 %: SpeedNet, 4 epochs -> 92.44 ± 0.02 %, 63 CPU-s per seed;
+# 93 %: SpeedNet at 1.5x width, 6 epochs, label smoothing 0.2 -> 93.19 ± 0.15 %, 184 CPU-s.
+TARGETS = {
+    "92": SpeedrunConfig(),
+    "93": SpeedrunConfig(
+        model="speednet_wide", epochs=6, label_smoothing=0.2, target_acc=0.93, target_s=120.0
+    ),
+}
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -216,13 +228,19 @@ def summarize(runs: list[dict], config: SpeedrunConfig) -> dict:
         "test_acc_std": acc_std,
         "wall_s_mean": wall_mean,
         "wall_s_std": wall_std,
-        "target": {"test_acc": TARGET_ACC, "wall_s": TARGET_S},
-        "target_met": acc_mean >= TARGET_ACC and wall_mean <= TARGET_S,
+        "target": {"test_acc": config.target_acc, "wall_s": config.target_s},
+        "target_met": acc_mean >= config.target_acc and wall_mean <= config.target_s,
     }
 
 
 def run_speedrun(config: SpeedrunConfig, seeds: int, out: Path, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
+    log(
+        f"speedrun: {config.model}, {config.epochs} epochs, batch {config.batch_size}, one-cycle"
+        f" Nesterov SGD to lr {config.lr}, label smoothing {config.label_smoothing}, flips"
+        f"{' + flip TTA' if config.flip_tta else ''}; {seeds} seeds, each timed from its process"
+        f" start; target >= {100 * config.target_acc:.1f} % in <= {config.target_s:.0f} s"
+    )
     runs = []
     for seed in range(seeds):
         run = run_child(config, seed, out)
@@ -246,11 +264,12 @@ def format_run(run: dict) -> str:
 
 def format_summary(summary: dict) -> str:
     met = "met" if summary["target_met"] else "NOT met"
+    target = summary["target"]
     return (
         f"mean over {summary['seeds']} seeds: {100 * summary['test_acc_mean']:.2f} ±"
         f" {100 * summary['test_acc_std']:.2f} % test accuracy in {summary['wall_s_mean']:.1f} ±"
-        f" {summary['wall_s_std']:.1f} s; target >= {100 * TARGET_ACC:.1f} % in"
-        f" <= {TARGET_S:.0f} s: {met}"
+        f" {summary['wall_s_std']:.1f} s; target >= {100 * target['test_acc']:.1f} % in"
+        f" <= {target['wall_s']:.0f} s: {met}"
     )
 
 
