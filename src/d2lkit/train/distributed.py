@@ -21,6 +21,7 @@ TORCHELASTIC_RESTART_COUNT). The trainer (run.py) calls in here at a few points:
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import os
 import socket
@@ -139,6 +140,10 @@ def process_group() -> Iterator[Launch]:
         ) from None
     finally:
         dist.destroy_process_group()
+        # Free the group now, not in the interpreter's final garbage collection: there, gloo's
+        # worker threads would release their last tensors without a Python to take them back
+        # and abort the process ("terminate called without an active exception").
+        gc.collect()
 
 
 def lost_peer(err: RuntimeError) -> bool:
