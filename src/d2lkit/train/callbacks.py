@@ -50,13 +50,15 @@ class ProgressBar(Callback):
             total=len(trainer.train_loader),
             desc=f"epoch {trainer.epoch}/{trainer.epochs}",
             leave=False,
-            disable=not self.enabled,
+            # None: tqdm shows the bar on a terminal only, so logs piped to a file keep just the
+            # table rows instead of thousands of carriage-return updates.
+            disable=None if self.enabled else True,
             unit="batch",
         )
 
     def on_batch_end(self, trainer) -> None:
         self.bar.update(1)
-        if trainer.step % self.every == 0 and self.enabled:
+        if trainer.step % self.every == 0 and not self.bar.disable:
             rate = trainer.images_in_epoch / (time.perf_counter() - self.start)
             self.bar.set_postfix(loss=f"{trainer.batch_loss.item():.4f}", img_s=f"{rate:.0f}")
 
