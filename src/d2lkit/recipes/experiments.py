@@ -14,6 +14,8 @@ from d2lkit.recipes.kinds import (
     Kind,
     RecipeRun,
     module_available,
+    not_positive_integer,
+    not_positive_number,
     register_kind,
     train_or_resume,
     write_json_atomic,
@@ -85,12 +87,8 @@ LINREG_SCRATCH_DEFAULTS = {"epochs": 3, "batch_size": 10, "lr": 0.03, "num_examp
 
 
 def check_linreg_scratch(options: dict) -> str | None:
-    for key in ("epochs", "batch_size", "num_examples"):
-        if not isinstance(options[key], int) or options[key] < 1:
-            return f"option {key!r} must be a positive integer, got {options[key]!r}"
-    if not isinstance(options["lr"], int | float) or not options["lr"] > 0:
-        return f"option 'lr' must be positive, got {options['lr']!r}"
-    return None
+    problem = not_positive_integer(options, "epochs", "batch_size", "num_examples")
+    return problem or not_positive_number(options, "lr")
 
 
 def run_linreg_scratch(run: RecipeRun) -> dict:
@@ -160,11 +158,7 @@ WEIGHT_DECAY_DEFAULTS = {"penalty": 3.0, "epochs": 100}
 
 
 def check_weight_decay(options: dict) -> str | None:
-    if not isinstance(options["penalty"], int | float) or not options["penalty"] > 0:
-        return f"option 'penalty' must be positive, got {options['penalty']!r}"
-    if not isinstance(options["epochs"], int) or options["epochs"] < 1:
-        return f"option 'epochs' must be a positive integer, got {options['epochs']!r}"
-    return None
+    return not_positive_number(options, "penalty") or not_positive_integer(options, "epochs")
 
 
 def plot_weight_decay(results: dict, out: Path) -> None:

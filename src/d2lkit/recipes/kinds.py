@@ -59,6 +59,20 @@ def register_kind(kind: Kind) -> Kind:
     return kind
 
 
+def not_positive_integer(options: dict, *keys: str) -> str | None:
+    """The first of `keys` whose option is not a positive integer, as a problem line."""
+    for key in keys:
+        if not isinstance(options[key], int) or options[key] < 1:
+            return f"option {key!r} must be a positive integer, got {options[key]!r}"
+    return None
+
+
+def not_positive_number(options: dict, key: str) -> str | None:
+    if not isinstance(options[key], int | float) or not options[key] > 0:
+        return f"option {key!r} must be positive, got {options[key]!r}"
+    return None
+
+
 def get_kind(name: str) -> Kind:
     import importlib
 

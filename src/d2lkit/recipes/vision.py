@@ -12,7 +12,7 @@ import dataclasses
 
 from d2lkit.experiments.augmentation import run_augmentation_experiment
 from d2lkit.experiments.finetune import FinetuneOptions, run_finetune_experiment
-from d2lkit.recipes.kinds import Kind, RecipeRun, register_kind
+from d2lkit.recipes.kinds import Kind, RecipeRun, not_positive_integer, register_kind
 from d2lkit.recipes.recipe import Band, BookFigure, Recipe
 from d2lkit.recipes.registry import register_recipes
 
@@ -36,10 +36,9 @@ def check_finetune(options: dict) -> str | None:
             return f"option {key!r} must list Fashion-MNIST classes 0-9, got {value!r}"
     if set(options["source_classes"]) & set(options["target_classes"]):
         return "source_classes and target_classes overlap"
-    for key in ("train_per_class", "pretrain_epochs", "pretrain_batch_size"):
-        if not isinstance(options[key], int) or options[key] < 1:
-            return f"option {key!r} must be a positive integer, got {options[key]!r}"
-    return None
+    return not_positive_integer(
+        options, "train_per_class", "pretrain_epochs", "pretrain_batch_size"
+    )
 
 
 def run_finetune(run: RecipeRun) -> dict:
