@@ -6,14 +6,13 @@ any model for any dataset.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import unknown_name
 
 
 @dataclass(frozen=True)
@@ -62,9 +61,7 @@ def _load_zoo() -> None:
 def get_entry(name: str) -> ModelEntry:
     _load_zoo()
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "see `d2lkit models list`."
-        raise D2lkitError(f"unknown model {name!r}: {hint}")
+        raise unknown_name("model", name, _REGISTRY, "d2lkit models list")
     return _REGISTRY[name]
 
 

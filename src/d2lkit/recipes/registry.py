@@ -4,13 +4,12 @@ a new recipe is one `register_recipes(Recipe(...))` call in any module there (a 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 import importlib
 import pkgutil
 from typing import Any
 
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, unknown_name
 from d2lkit.recipes.kinds import get_kind, model_requirements
 from d2lkit.recipes.recipe import Recipe, resolve_profile
 from d2lkit.train.config import TrainConfig
@@ -43,9 +42,7 @@ def _load_all() -> None:
 def get_recipe(name: str) -> Recipe:
     _load_all()
     if name not in _RECIPES:
-        close = difflib.get_close_matches(name, _RECIPES, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "see `d2lkit reproduce --list`."
-        raise D2lkitError(f"unknown recipe {name!r}: {hint}")
+        raise unknown_name("recipe", name, _RECIPES, "d2lkit reproduce --list")
     return _RECIPES[name]
 
 
