@@ -4,6 +4,7 @@ cpu profile keeps the book's settings exactly where the issue promises comparabl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -12,6 +13,8 @@ from d2lkit.cli import main
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import list_models
 from d2lkit.recipes import (
+    book_comparison,
+    flag_changes,
     get_recipe,
     list_recipes,
     missing_requirements,
@@ -152,10 +155,30 @@ def test_train_recipe_takes_the_recipe_and_lets_flags_override_single_fields(tmp
     assert (config["batch_size"], config["lr"], config["dataset"]) == (10, 0.03, "synthetic-linear")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["param_error"] < 0.01  # the recipe's own figure, added after training
-    assert f"max |error| of learned w, b {summary['param_error']:.4g}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"max |error| of learned w, b {summary['param_error']:.4g}" in printed
+    assert "not comparable (flags changed the recipe: epochs 3 -> 2)" in printed
 
 
 def test_train_recipe_rejects_resume_alongside(tmp_path, capsys):
     code = main(["train", "--recipe", "lenet", "--resume", str(tmp_path)])
     assert code == 2
     assert "drop --recipe" in capsys.readouterr().err
+
+
+def test_flags_that_change_what_a_run_computes_are_listed_and_the_rest_are_not():
+    recipe, _, base = single_run_config("nin", "cpu")
+    given = dataclasses.replace(base, train_subset=8192, seed=3, out="x", progress=False)
+    assert flag_changes(base, given) == {"train_subset": (16384, 8192)}
+    assert flag_changes(base, dataclasses.replace(base, seed=5, device="cpu")) == {}
+
+
+def test_a_recipe_changed_by_flags_is_not_held_to_the_band_nor_described_by_its_stale_note():
+    recipe = get_recipe("nin")
+    line = book_comparison(recipe, "cpu", {"test_acc": 0.5}, {"train_subset": (16384, 8192)})
+    assert "not comparable (flags changed the recipe: train_subset 16384 -> 8192)" in line
+    assert "16384 training images" not in line  # the cpu profile's note describes 16384
+    lenet = get_recipe("lenet")
+    assert "within the band >= 0.749" in book_comparison(lenet, "cpu", {"test_acc": 0.76})
+    changed = book_comparison(lenet, "cpu", {"test_acc": 0.76}, {"epochs": (5, 1)})
+    assert "within" not in changed and "epochs 5 -> 1" in changed

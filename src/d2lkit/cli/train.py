@@ -123,7 +123,12 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         summary = resume_training(args.resume, epochs=args.epochs)
     elif args.recipe:
-        from d2lkit.recipes import book_comparison, finish_single_run, single_run_config
+        from d2lkit.recipes import (
+            book_comparison,
+            finish_single_run,
+            flag_changes,
+            single_run_config,
+        )
 
         recipe, profile, base = single_run_config(args.recipe, args.profile)
         config = config_from_args(args, base)
@@ -133,7 +138,7 @@ def run_train(args: argparse.Namespace) -> int:
     if is_main():  # under torchrun, one summary for the job
         print_summary(summary)
         if args.recipe:
-            print(book_comparison(recipe, profile, summary))
+            print(book_comparison(recipe, profile, summary, flag_changes(base, config)))
     return 0
 
 

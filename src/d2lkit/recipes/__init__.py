@@ -10,6 +10,7 @@ from d2lkit.recipes.recipe import Band, BookFigure, CpuProfile, Recipe, resolve_
 from d2lkit.recipes.registry import (
     book_comparison,
     finish_single_run,
+    flag_changes,
     get_recipe,
     list_recipes,
     missing_requirements,
@@ -26,6 +27,7 @@ __all__ = [
     "Recipe",
     "book_comparison",
     "finish_single_run",
+    "flag_changes",
     "get_recipe",
     "list_recipes",
     "missing_requirements",

@@ -103,13 +103,38 @@ def finish_single_run(recipe: Recipe, profile: str, config: TrainConfig, summary
     return kind.finish(run, summary)
 
 
-def book_comparison(recipe: Recipe, profile: str, summary: dict) -> str:
-    """One line: our figure, the book's, and whether it is within the band."""
+# TrainConfig fields that say where and how fast a run goes, not what it computes: a flag that sets
+# one leaves the recipe's result comparable (`reproduce` holds bf16 runs on a GPU to the band too).
+RESULT_NEUTRAL_FIELDS = frozenset(
+    {"out", "seed", "progress", "tensorboard", "device", "data_dir", "channels_last", "compile"}
+    | {"precision"}
+)
+
+
+def flag_changes(recipe_settings: TrainConfig, given: TrainConfig) -> dict[str, tuple[Any, Any]]:
+    """The recipe's settings that `d2lkit train` flags changed: {field: (recipe's, given)}."""
+    ours, theirs = dataclasses.asdict(recipe_settings), dataclasses.asdict(given)
+    return {
+        name: (ours[name], theirs[name])
+        for name in ours
+        if name not in RESULT_NEUTRAL_FIELDS and ours[name] != theirs[name]
+    }
+
+
+def book_comparison(
+    recipe: Recipe, profile: str, summary: dict, changed: dict[str, tuple[Any, Any]] | None = None
+) -> str:
+    """One line: our figure, the book's, and whether it is within the band. A run whose settings
+    flags `changed` (see flag_changes) is not the recipe any more, so it is not held to the band,
+    and the profile's own note (which describes the unchanged settings) is not repeated."""
     book = f"book {recipe.book.text} ({recipe.book.source})"
     if recipe.metric not in summary:
         return f"recipe {recipe.name}: {book}"
     value = summary[recipe.metric]
-    if not recipe.comparable(profile):
+    if changed:
+        edits = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in changed.items())
+        verdict = f"not comparable (flags changed the recipe: {edits})"
+    elif not recipe.comparable(profile):
         verdict = f"not comparable ({recipe.cpu.note})"
     else:
         verdict = "within" if recipe.band.contains(value) else "OUTSIDE"
