@@ -34,6 +34,14 @@ def init_xavier(layer: nn.Module) -> None:
     _zero_bias(layer)
 
 
+def init_kaiming(layer: nn.Module) -> None:
+    """He (Kaiming) normal weights for ReLU, N(0, 2 / fan_in), biases 0: each layer keeps the
+    variance of its input, where PyTorch's default U(+-1/sqrt(fan_in)) divides it by 6 after a ReLU,
+    so a deep plain network (VGG) starts with an output that barely depends on its input."""
+    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    _zero_bias(layer)
+
+
 def init_constant(layer: nn.Module) -> None:
     """Weights 1, biases 0 (the book's `init_constant`, which shows why symmetry must be broken)."""
     nn.init.ones_(layer.weight)
@@ -51,6 +59,7 @@ def init_custom(layer: nn.Module) -> None:
 INIT_SCHEMES: dict[str, Callable[[nn.Module], None]] = {
     "normal": init_normal,
     "xavier": init_xavier,
+    "kaiming": init_kaiming,
     "constant": init_constant,
     "custom": init_custom,
 }
