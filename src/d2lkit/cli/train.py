@@ -58,7 +58,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--grad-clip", type=float, help="clip the gradient norm to this value")
     add("--resize", type=int, help="resize images to RxR (default: the model's input size)")
     add("--augment", action="store_true", default=None, help="random crop and flip")
-    add("--weight-init", help="initialisation scheme: normal, xavier, ... (default: PyTorch's)")
+    add(
+        "--weight-init",
+        help="initialisation: normal, xavier, kaiming, constant, custom (default: PyTorch's)",
+    )
     add("--init", help="start from these weights (run directory, checkpoint or state_dict)")
     add("--head-lr-mult", type=float, help="learning-rate multiplier of the last layer (default 1)")
     add(
