@@ -182,3 +182,11 @@ def test_a_recipe_changed_by_flags_is_not_held_to_the_band_nor_described_by_its_
     assert "within the band >= 0.749" in book_comparison(lenet, "cpu", {"test_acc": 0.76})
     changed = book_comparison(lenet, "cpu", {"test_acc": 0.76}, {"epochs": (5, 1)})
     assert "within" not in changed and "epochs 5 -> 1" in changed
+
+
+def test_only_the_smoke_runs_of_plain_deep_networks_change_the_init():
+    for name in ("vgg", "googlenet"):
+        recipe = get_recipe(name)
+        assert recipe.train_settings("cpu")["weight_init"] == "kaiming"
+        assert "He init" in recipe.deviation_note("cpu")
+        assert "weight_init" not in recipe.train_settings("book")  # the book's (PyTorch's) init

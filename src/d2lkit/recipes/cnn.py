@@ -22,7 +22,7 @@ SMOKE_BATCH_SIZE = 32
 
 # Deep networks without batch norm (VGG, GoogLeNet) start, under PyTorch's default init, with an
 # output that barely depends on the input: the loss sits at ln 10 until the network leaves that
-# plateau, after a number of steps that varies by seed. The book's 5 full epochs always get there; a
+# plateau, after a number of steps that varies by seed. The book's run of 5 full epochs got there; a
 # one-epoch smoke run often does not (VGG on 8192 images, seeds 0 / 1 / 2: test accuracy 0.10 /
 # 0.49 / 0.77). Their smoke runs start from He init, which keeps the signal (models/init.py).
 SMOKE_INIT = "kaiming"
