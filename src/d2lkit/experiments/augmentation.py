@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from d2lkit.experiments.common import run_facts, train_once, write_summary
+from d2lkit.experiments.common import run_facts, train_once
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.train.config import TrainConfig
 
 
@@ -42,5 +43,5 @@ def run_augmentation_experiment(config: TrainConfig, out: str | Path) -> dict:
         f" ({summary['gain']:+.4f}); train-test gap {summary['generalisation_gap']:.4f} vs"
         f" {summary['plain_generalisation_gap']:.4f}"
     )
-    write_summary(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary)
     return summary

@@ -10,12 +10,6 @@ from pathlib import Path
 from d2lkit.train.config import TrainConfig
 
 
-def write_summary(path: Path, summary: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    tmp.replace(path)
-
-
 def train_once(config: TrainConfig, out: Path) -> dict:
     """Train `config` into `out`, or return the summary of the run that already finished there.
 

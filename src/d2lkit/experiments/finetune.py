@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from d2lkit.errors import D2lkitError
-from d2lkit.experiments.common import run_facts, train_once, write_summary
+from d2lkit.experiments.common import run_facts, train_once
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.run import resolve
 
@@ -118,5 +119,5 @@ def run_finetune_experiment(
         f" pretrained on classes {options.source_classes[0]}-{options.source_classes[-1]}"
         f" (test acc {summary['pretrain_acc']:.4f})"
     )
-    write_summary(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary)
     return summary

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes.kinds import (
     Kind,
     RecipeRun,
@@ -18,7 +19,6 @@ from d2lkit.recipes.kinds import (
     not_positive_number,
     register_kind,
     train_or_resume,
-    write_json_atomic,
 )
 
 

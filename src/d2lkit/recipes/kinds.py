@@ -9,7 +9,6 @@ the recipe's metric. It may find `out` half-filled by an interrupted earlier att
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,12 +87,6 @@ def get_kind(name: str) -> Kind:
 
 
 # -- the "train" kind: one run of the trainer -------------------------------------------------
-
-
-def write_json_atomic(path: Path, value: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n")
-    tmp.replace(path)
 
 
 def epochs_logged(out: Path) -> int:

@@ -8,7 +8,8 @@ seconds, which depend on the machine and its load, beside it.
 
 from __future__ import annotations
 
-from d2lkit.recipes.kinds import Kind, RecipeRun, register_kind, write_json_atomic
+from d2lkit.jsonfile import write_json_atomic
+from d2lkit.recipes.kinds import Kind, RecipeRun, register_kind
 from d2lkit.recipes.recipe import Band, BookFigure, Recipe
 from d2lkit.recipes.registry import register_recipes
 from d2lkit.train.speedrun import TARGETS, run_child

@@ -11,7 +11,6 @@ Sections of bench.json:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.models.registry import list_models
 from d2lkit.report import book_compare, throughput
 from d2lkit.train.environment import environment_facts, resolve_device
@@ -154,7 +154,7 @@ def run_bench(
         results["wall_s"] = time.perf_counter() - started
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+            write_json_atomic(out / "bench.json", results)
 
     log(f"matmul peak ({plan.matmul_size}^2) ...")
     peaks = {

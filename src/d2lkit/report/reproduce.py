@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError, TrainingFailed
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes import Recipe, get_recipe, missing_requirements, recipe_config, recipe_options
-from d2lkit.recipes.kinds import RecipeRun, get_kind, write_json_atomic
+from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.report.markdown import format_seconds
 
 IDENTITY = "recipe.json"  # written before a run starts: which recipe, profile and settings

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from d2lkit.errors import TrainingFailed
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes import Recipe
-from d2lkit.recipes.kinds import write_json_atomic
 from d2lkit.report.reproduce import FAILURE, finished_summary, identity, run_directory
 
 FAILING = ("below band", "failed")

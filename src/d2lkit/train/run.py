@@ -16,6 +16,7 @@ from torch import nn
 
 from d2lkit.data.datasets import DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
@@ -171,10 +172,6 @@ def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
     return callbacks
 
 
-def write_json(path: Path, value: dict) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")
-
-
 def summarize(run: Run, wall_s: float) -> dict:
     history = run.trainer.history
     last = dict(history[-1]) if history else {}
@@ -206,7 +203,7 @@ def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: lis
     run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
     summary = summarize(run, wall_before + time.perf_counter() - started)
     if distributed.is_main():
-        write_json(run.out / "summary.json", summary)
+        write_json_atomic(run.out / "summary.json", summary)
     return summary
 
 
@@ -235,9 +232,9 @@ def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
         run.config.out = str(out)
         if distributed.is_main():
             out.mkdir(parents=True, exist_ok=True)
-            write_json(out / "config.json", run.config.to_dict())
+            write_json_atomic(out / "config.json", run.config.to_dict())
             facts = environment_facts(run.trainer.device) | distributed.facts()
-            write_json(out / "env.json", facts)
+            write_json_atomic(out / "env.json", facts)
             (out / "metrics.jsonl").write_text("")
         return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
 
@@ -301,7 +298,7 @@ def continue_run(
     if distributed.is_main():
         lines = "".join(json.dumps(r) + "\n" for r in run.trainer.history)
         (out / "metrics.jsonl").write_text(lines)
-        write_json(out / "config.json", run.config.to_dict())
+        write_json_atomic(out / "config.json", run.config.to_dict())
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
 

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from d2lkit.errors import TrainingFailed
+from d2lkit.jsonfile import write_json_atomic
 
 # Fashion-MNIST's pixel mean and standard deviation (of the training images scaled to [0, 1]).
 MEAN, STD = 0.2860, 0.3530
@@ -247,7 +248,7 @@ def run_speedrun(config: SpeedrunConfig, seeds: int, out: Path, log=print) -> di
         log(format_run(run))
         runs.append(run)
     summary = summarize(runs, config)
-    (out / "speedrun.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json_atomic(out / "speedrun.json", summary)
     return summary
 
 
