@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
@@ -146,10 +145,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def recorded_metrics(run_dir: Path, epoch: int) -> dict:
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return {}
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+    from d2lkit.train.callbacks import read_metrics
+
+    rows = read_metrics(run_dir / "metrics.jsonl")
     return next((row for row in rows if row["epoch"] == epoch), {})
 
 

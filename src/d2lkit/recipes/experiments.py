@@ -275,6 +275,8 @@ def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
 
 def run_optimizers(run: RecipeRun) -> dict:
     """One run directory per optimiser under `out`; a finished one is kept on a rerun."""
+    from d2lkit.train.callbacks import read_metrics
+
     per_optimizer, histories = {}, {}
     for name, lr in run.options["optimizers"]:
         sub_out = run.out / name
@@ -284,8 +286,7 @@ def run_optimizers(run: RecipeRun) -> dict:
         else:
             config = dataclasses.replace(run.config, optimizer=name, lr=float(lr))
             summary = train_or_resume(config, sub_out)
-        rows = (sub_out / "metrics.jsonl").read_text().splitlines()
-        histories[name] = [json.loads(row) for row in rows if row]
+        histories[name] = read_metrics(sub_out / "metrics.jsonl")
         per_optimizer[name] = {
             key: summary[key] for key in ("test_acc", "train_loss", "wall_s", "train_images_per_s")
         } | {"lr": lr}

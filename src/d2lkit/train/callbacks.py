@@ -79,6 +79,12 @@ class MetricsWriter(Callback):
             f.write(json.dumps(trainer.epoch_metrics) + "\n")
 
 
+def read_metrics(path: Path) -> list[dict]:
+    """The rows MetricsWriter appended to `path`, one per epoch; [] when there is no file."""
+    text = path.read_text() if path.is_file() else ""
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
 class CheckpointSaver(Callback):
     """Writes checkpoint.pt atomically after every epoch."""
 

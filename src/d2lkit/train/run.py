@@ -255,9 +255,7 @@ def read_run(run_dir: str | Path) -> tuple[Path, dict, list[dict]]:
     """A run's checkpoint file, its state and its metrics rows."""
     checkpoint_path = find_checkpoint(run_dir)
     state = load_run_checkpoint(checkpoint_path)
-    metrics = checkpoint_path.parent / "metrics.jsonl"
-    text = metrics.read_text() if metrics.is_file() else ""
-    return checkpoint_path, state, [json.loads(line) for line in text.splitlines() if line]
+    return checkpoint_path, state, cb.read_metrics(checkpoint_path.parent / "metrics.jsonl")
 
 
 def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
