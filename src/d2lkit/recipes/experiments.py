@@ -96,6 +96,7 @@ def run_linreg_scratch(run: RecipeRun) -> dict:
     from d2lkit.data.synthetic import synthetic_linear
     from d2lkit.report.curves import plot_curves
     from d2lkit.scratch.linreg import data_iter, linreg, sgd, squared_loss
+    from d2lkit.train.callbacks import write_metrics
 
     opts = run.options
     X, y = synthetic_linear(opts["num_examples"], seed=run.seed)  # X (N, 2), y (N, 1)
@@ -122,7 +123,7 @@ def run_linreg_scratch(run: RecipeRun) -> dict:
         )
     wall_s = time.perf_counter() - started
     run.out.mkdir(parents=True, exist_ok=True)
-    (run.out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
+    write_metrics(run.out / "metrics.jsonl", history)
     plot_curves(history, run.out / "curves.png", "linear regression from scratch")
     summary = {
         **history[-1],

@@ -68,6 +68,11 @@ class ProgressBar(Callback):
         tqdm.write("  ".join(f"{format_metric(row.get(c)):>10s}" for c in TABLE_COLUMNS))
 
 
+def metrics_line(row: dict) -> str:
+    """One epoch's row as a line of metrics.jsonl."""
+    return json.dumps(row) + "\n"
+
+
 class MetricsWriter(Callback):
     """Appends one JSON object per epoch to metrics.jsonl."""
 
@@ -76,7 +81,13 @@ class MetricsWriter(Callback):
 
     def on_epoch_end(self, trainer) -> None:
         with open(self.path, "a") as f:
-            f.write(json.dumps(trainer.epoch_metrics) + "\n")
+            f.write(metrics_line(trainer.epoch_metrics))
+
+
+def write_metrics(path: Path, rows: list[dict]) -> None:
+    """Replace `path` with these rows (a run whose epochs were not logged by MetricsWriter, or a
+    resumed run's history cut back to its checkpoint)."""
+    path.write_text("".join(metrics_line(row) for row in rows))
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -5,7 +5,6 @@ checkpoint.pt."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -294,8 +293,7 @@ def continue_run(
     # Epochs logged after the checkpoint (a crash between the two writes) are redone.
     run.trainer.history = [row for row in rows if row["epoch"] <= done]
     if distributed.is_main():
-        lines = "".join(json.dumps(r) + "\n" for r in run.trainer.history)
-        (out / "metrics.jsonl").write_text(lines)
+        cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
         write_json_atomic(out / "config.json", run.config.to_dict())
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
