@@ -12,10 +12,10 @@ import torch
 from d2lkit.cli import main
 from d2lkit.errors import D2lkitError
 from d2lkit.recipes import Recipe, get_recipe, recipe_config, registry
-from d2lkit.recipes.kinds import train_or_resume
 from d2lkit.report.reproduce import claim_run_directory, identity, reproduce
 from d2lkit.report.results import failing_rows
 from d2lkit.train.checkpoint import load_checkpoint
+from d2lkit.train.rerun import train_or_resume, train_or_reuse
 from d2lkit.train.run import run_training
 
 
@@ -129,6 +129,22 @@ def test_a_half_trained_recipe_continues_from_its_checkpoint(tmp_path):
     resumed = load_checkpoint(interrupted / "checkpoint.pt")["model"]
     uninterrupted = load_checkpoint(straight / "checkpoint.pt")["model"]
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)
+
+
+def test_a_finished_run_is_reused_and_a_half_trained_one_resumed_by_the_experiments(tmp_path):
+    """train_or_reuse (the fine-tuning, augmentation and optimiser experiments' sub-runs): a run
+    with a summary is not trained again; one stopped after an epoch goes on from there."""
+    config = recipe_config(get_recipe("linreg"), "cpu", seed=0, overrides={"progress": False})
+    out = tmp_path / "run"
+    run_training(dataclasses.replace(config, epochs=1, out=str(out)))
+    first_epoch = (out / "metrics.jsonl").read_text()
+    (out / "summary.json").unlink()  # as if stopped before the run finished
+
+    finished = train_or_reuse(config, out)
+    assert (out / "metrics.jsonl").read_text().startswith(first_epoch)
+    checkpoint = (out / "checkpoint.pt").stat().st_mtime_ns
+    assert train_or_reuse(config, out) == finished
+    assert (out / "checkpoint.pt").stat().st_mtime_ns == checkpoint  # nothing was trained
 
 
 def test_a_run_directory_is_reclaimed_by_the_same_settings(tmp_path):

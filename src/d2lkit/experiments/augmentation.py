@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from d2lkit.experiments.common import run_facts, train_once
+from d2lkit.experiments.common import run_facts
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.train.config import TrainConfig
+from d2lkit.train.rerun import train_or_reuse
 
 
 def run_augmentation_experiment(config: TrainConfig, out: str | Path) -> dict:
@@ -20,8 +21,8 @@ def run_augmentation_experiment(config: TrainConfig, out: str | Path) -> dict:
     write and return out/summary.json."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plain = train_once(dataclasses.replace(config, augment=False), out / "plain")
-    augmented = train_once(dataclasses.replace(config, augment=True), out / "augmented")
+    plain = train_or_reuse(dataclasses.replace(config, augment=False), out / "plain")
+    augmented = train_or_reuse(dataclasses.replace(config, augment=True), out / "augmented")
     summary = {
         "model": config.model,
         "dataset": config.dataset,

@@ -23,9 +23,10 @@ from pathlib import Path
 import torch
 
 from d2lkit.errors import D2lkitError
-from d2lkit.experiments.common import run_facts, train_once
+from d2lkit.experiments.common import run_facts
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.train.config import TrainConfig
+from d2lkit.train.rerun import train_or_reuse
 from d2lkit.train.run import resolve
 
 
@@ -84,17 +85,17 @@ def run_finetune_experiment(
         lr=options.pretrain_lr, optimizer=None, head_lr_mult=1.0, weight_decay=0.0,
         scheduler="none",
     )  # fmt: skip
-    pretrained = train_once(pretrain, out / "pretrain")
+    pretrained = train_or_reuse(pretrain, out / "pretrain")
     body = out / "pretrained-body.pt"
     if not body.is_file():
         export_body(out / "pretrain", body)
     target = dataclasses.replace(
         config, classes=options.target_classes, train_per_class=options.train_per_class
     )
-    finetuned = train_once(dataclasses.replace(target, init=str(body)), out / "finetune")
+    finetuned = train_or_reuse(dataclasses.replace(target, init=str(body)), out / "finetune")
     # The scratch net learns every layer at the rate the fine-tuned classifier got.
     scratch_lr = resolve(target).lr * target.head_lr_mult
-    scratch = train_once(
+    scratch = train_or_reuse(
         dataclasses.replace(target, init=None, lr=scratch_lr, head_lr_mult=1.0), out / "scratch"
     )
     summary = {

@@ -4,7 +4,6 @@ by the weights it recovers, the weight-decay experiment, and the optimiser compa
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from d2lkit.recipes.kinds import (
     not_positive_integer,
     not_positive_number,
     register_kind,
-    train_or_resume,
 )
+from d2lkit.train.rerun import train_or_resume, train_or_reuse
 
 
 def _missing_modules(*modules: str) -> list[str]:
@@ -281,12 +280,8 @@ def run_optimizers(run: RecipeRun) -> dict:
     per_optimizer, histories = {}, {}
     for name, lr in run.options["optimizers"]:
         sub_out = run.out / name
-        done = sub_out / "summary.json"
-        if done.is_file():
-            summary = json.loads(done.read_text())
-        else:
-            config = dataclasses.replace(run.config, optimizer=name, lr=float(lr))
-            summary = train_or_resume(config, sub_out)
+        config = dataclasses.replace(run.config, optimizer=name, lr=float(lr))
+        summary = train_or_reuse(config, sub_out)
         histories[name] = read_metrics(sub_out / "metrics.jsonl")
         per_optimizer[name] = {
             key: summary[key] for key in ("test_acc", "train_loss", "wall_s", "train_images_per_s")

@@ -8,8 +8,6 @@ the recipe's metric. It may find `out` half-filled by an interrupted earlier att
 
 from __future__ import annotations
 
-import dataclasses
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import TrainConfig
+from d2lkit.train.rerun import train_or_resume
 
 if TYPE_CHECKING:
     from d2lkit.recipes.recipe import Recipe
@@ -87,30 +86,6 @@ def get_kind(name: str) -> Kind:
 
 
 # -- the "train" kind: one run of the trainer -------------------------------------------------
-
-
-def epochs_logged(out: Path) -> int:
-    path = out / "metrics.jsonl"
-    if not path.is_file():
-        return 0
-    return sum(1 for line in path.read_text().splitlines() if line.strip())
-
-
-def train_or_resume(config: TrainConfig, out: Path) -> dict:
-    """Train `config` into `out`; continue exactly from out's checkpoint when an earlier attempt
-    was interrupted, and start over when it left no usable checkpoint."""
-    from d2lkit.train.run import CHECKPOINT, resume_training, run_training
-
-    config = dataclasses.replace(config, out=str(out))
-    if (out / CHECKPOINT).is_file() and 0 < epochs_logged(out) < config.epochs:
-        return resume_training(out, epochs=config.epochs)
-    for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
-        target = out / leftover
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink(missing_ok=True)
-    return run_training(config)
 
 
 def module_available(name: str) -> bool:

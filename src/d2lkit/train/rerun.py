@@ -1,0 +1,44 @@
+"""Training runs that can be started again into the same folder: a finished run is reused, an
+interrupted one continues exactly from its checkpoint, anything else starts over. `d2lkit
+reproduce` and the multi-run experiments (fine-tuning, augmentation, optimisers) build on them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+from d2lkit.train.config import TrainConfig
+
+
+def epochs_logged(out: Path) -> int:
+    path = out / "metrics.jsonl"
+    if not path.is_file():
+        return 0
+    return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def train_or_resume(config: TrainConfig, out: Path) -> dict:
+    """Train `config` into `out`; continue exactly from out's checkpoint when an earlier attempt
+    was interrupted, and start over when it left no usable checkpoint."""
+    from d2lkit.train.run import CHECKPOINT, resume_training, run_training
+
+    config = dataclasses.replace(config, out=str(out))
+    if (out / CHECKPOINT).is_file() and 0 < epochs_logged(out) < config.epochs:
+        return resume_training(out, epochs=config.epochs)
+    for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
+        target = out / leftover
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    return run_training(config)
+
+
+def train_or_reuse(config: TrainConfig, out: Path) -> dict:
+    """The summary of the run that already finished in `out`, else `train_or_resume`."""
+    summary_path = out / "summary.json"
+    if summary_path.is_file():
+        return json.loads(summary_path.read_text())
+    return train_or_resume(config, out)
