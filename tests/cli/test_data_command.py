@@ -50,8 +50,21 @@ def test_show_writes_a_png(tmp_path, capsys):
 
 
 def test_info_without_data_is_one_line(tmp_path, isolated_home, capsys):
-    code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path / "none")], capsys)
-    assert_one_line_error(code, err, "fashion-mnist not found", str(tmp_path / "none"))
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path / "empty")], capsys)
+    assert_one_line_error(code, err, "fashion-mnist not found", str(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize("command", [["data", "info"], ["train", "softmax", "--out", "run"]])
+def test_a_data_dir_typo_is_one_line_even_when_other_data_exists(
+    command, tmp_path, monkeypatch, capsys
+):
+    """The real data sits in its default place, yet a --data-dir that does not exist is refused
+    rather than skipped: otherwise the run would use data the user did not point at."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli([*command, "--data-dir", "fashoin"], capsys)
+    assert_one_line_error(code, err, "fashoin: no such folder", "--data-dir")
+    assert not (tmp_path / "run").exists()
 
 
 def test_corrupt_data_is_one_line(tmp_path, isolated_home, capsys):

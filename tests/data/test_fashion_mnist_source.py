@@ -79,6 +79,7 @@ def test_images_file_with_label_layout_is_refused(tmp_path, isolated_home):
 
 def test_missing_dataset_lists_where_it_looked(tmp_path, isolated_home):
     source = tiny_source(tiny_arrays())
+    (tmp_path / "nowhere").mkdir()  # exists but holds nothing: the look-up goes on
     with pytest.raises(D2lkitError) as err:
         fashion_mnist.load(tmp_path / "nowhere", source, download=False)
     message = str(err.value)
@@ -86,6 +87,17 @@ def test_missing_dataset_lists_where_it_looked(tmp_path, isolated_home):
     assert str(tmp_path / "nowhere") in message
     assert str(isolated_home / ".cache" / "d2lkit" / "tiny") in message
     assert "d2lkit data download" in message and "--data-dir" in message
+
+
+def test_a_data_dir_that_does_not_exist_is_refused_not_skipped(tmp_path, isolated_home):
+    """A typo in --data-dir must not silently train on another copy found further down."""
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    write_dataset(isolated_home / ".cache" / "d2lkit" / "tiny", arrays)
+    assert fashion_mnist.load(None, source, download=False).train.images.shape[0] > 0
+    with pytest.raises(D2lkitError, match="no such folder") as err:
+        fashion_mnist.load(tmp_path / "typo", source, download=False)
+    assert str(tmp_path / "typo") in str(err.value) and "--data-dir" in str(err.value)
 
 
 def test_a_folder_missing_one_file_is_not_used(tmp_path, isolated_home):

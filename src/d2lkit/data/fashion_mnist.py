@@ -171,6 +171,7 @@ def load(
     verify: bool = True,
 ) -> LoadedIdxDataset:
     """Load the whole dataset as uint8 tensors, downloading it into the cache if it is absent."""
+    check_data_dir(data_dir, source)
     directory = locate(data_dir, source)
     if directory is None:
         if not download:
@@ -181,6 +182,18 @@ def load(
     train = _split(tensors[0], tensors[1], paths[0], paths[1])
     test = _split(tensors[2], tensors[3], paths[2], paths[3])
     return LoadedIdxDataset(train, test, source.classes, directory)
+
+
+def check_data_dir(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> None:
+    """A --data-dir that does not exist is a typo, not a request to look elsewhere: falling
+    through to another copy would train on data the user did not point at. (An existing folder
+    without the files still falls through, as `d2lkit data download --data-dir` may fill it.)"""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise D2lkitError(
+            f"{data_dir}: no such folder (given as --data-dir); pass the folder that holds the"
+            f" {source.name} files, or leave --data-dir out to use {cache_dir(source)} and the"
+            " other default places"
+        )
 
 
 def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> str:
