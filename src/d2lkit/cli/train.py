@@ -106,8 +106,9 @@ def print_summary(summary: dict) -> None:
     out = Path(summary["run_dir"])
     acc = summary.get("test_acc")
     result = f"test acc {acc:.4f}" if acc is not None else f"test loss {summary['test_loss']:.4g}"
+    epochs = f"{summary['epoch']} epoch" + ("" if summary["epoch"] == 1 else "s")
     print(
-        f"{summary['model']} on {summary['dataset']}: {result} after {summary['epoch']} epochs,"
+        f"{summary['model']} on {summary['dataset']}: {result} after {epochs},"
         f" {summary['wall_s']:.1f} s, {summary['train_images_per_s']:.0f} images/s"
         f" ({summary['device']}, {summary['precision']})"
     )
