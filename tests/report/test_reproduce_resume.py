@@ -114,6 +114,16 @@ def test_the_exit_code_is_1_when_a_comparable_recipe_misses_its_band(
     assert all(f"| {name} |" in report for name in ("fake-good", "fake-smoke", "fake-low"))
 
 
+@pytest.mark.parametrize("extra", [[], ["--report-only"]])
+def test_bad_seeds_are_refused_before_anything_starts(extra, fake_recipes, tmp_path, capsys):
+    code = main(
+        ["reproduce", "--only", "fake-good", "--seeds", "0", "--out", str(tmp_path), *extra]
+    )
+    out, err = capsys.readouterr()
+    assert code == 2 and err.strip() == "d2lkit: error: --seeds must be at least 1, got 0"
+    assert out == "" and fake_recipes.calls == []
+
+
 def test_a_half_trained_recipe_continues_from_its_checkpoint(tmp_path):
     """The "train" kind resumes exactly: the epoch already done is kept, and the weights equal a
     run that was never interrupted."""

@@ -83,6 +83,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise D2lkitError("pass --out DIR: where the runs and REPORT.md go")
+    if args.seeds < 1:
+        raise D2lkitError(f"--seeds must be at least 1, got {args.seeds}")
     out = Path(args.out)
     names = selected_names(args.only)
     if args.report_only:
