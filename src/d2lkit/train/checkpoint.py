@@ -46,6 +46,10 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
     return path
 
 
+# d2lkit writes checkpoints atomically, so an unreadable one was damaged or made elsewhere.
+UNREADABLE_FIX = "; it is damaged or was not written by `d2lkit train`: train the run again"
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     path = Path(path)
     if not path.is_file():
@@ -63,9 +67,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             ) from None
         opcode = re.search(r"Unsupported operand \d+", str(err))
         detail = opcode.group(0) if opcode else "not written by torch.save"
-        raise D2lkitError(f"{path}: not a readable checkpoint ({detail})") from None
+        raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
     except (RuntimeError, EOFError, OSError) as err:
-        raise D2lkitError(f"{path}: not a readable checkpoint ({str(err)[:160]})") from None
+        raise D2lkitError(
+            f"{path}: not a readable checkpoint ({str(err)[:160]}){UNREADABLE_FIX}"
+        ) from None
 
 
 def capture_rng_state() -> dict:
