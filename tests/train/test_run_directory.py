@@ -110,3 +110,16 @@ def test_predict_writes_a_labelled_grid(run_dir, tmp_path, capsys):
     assert main(["predict", str(run_dir), "--out", str(out), "--count", "6"]) == 0
     assert out.read_bytes()[:8] == PNG_SIGNATURE
     assert str(out) in capsys.readouterr().out
+
+
+def test_predict_heading_counts_the_red_titles(run_dir, tmp_path, monkeypatch):
+    """The heading says how to read the grid and how many of the shown images are right; that
+    number must agree with the titles left black."""
+    import d2lkit.report.predictions as predictions
+
+    drawn = {}
+    monkeypatch.setattr(predictions, "save_image_grid", lambda *a, **kw: drawn.update(kw) or a[2])
+    assert main(["predict", str(run_dir), "--out", str(tmp_path / "p.png"), "--count", "6"]) == 0
+    right = drawn["title_colors"].count("black")
+    assert drawn["heading"].endswith(f"{right} of 6 right")
+    assert "true label above predicted, red where they differ" in drawn["heading"]

@@ -19,9 +19,11 @@ def save_image_grid(
     scale: float = 1.6,
     title_colors: list[str] | None = None,
     legend: dict[str, tuple[float, float, float]] | None = None,
+    heading: str | None = None,
 ) -> Path:
     """Save images (N, H, W) or (N, C, H, W) in [0, 1] or uint8 as a grid with one title each;
-    `legend` maps names to RGB colours in [0, 1] (e.g. the classes of segmentation masks)."""
+    `legend` maps names to RGB colours in [0, 1] (e.g. the classes of segmentation masks);
+    `heading` is one line above the grid that says how to read it."""
     images = images.detach().cpu()
     if images.dtype == torch.uint8:
         images = images.float() / 255
@@ -41,6 +43,8 @@ def save_image_grid(
             ax.imshow(images[i].clamp(0, 1).numpy(), cmap="gray" if images[i].dim() == 2 else None)
             color = title_colors[i] if title_colors else "black"
             ax.set_title(titles[i], fontsize=8, color=color)
+    if heading:
+        fig.suptitle(heading, fontsize=9)
     if legend:
         from matplotlib.patches import Patch
 

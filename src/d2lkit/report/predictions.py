@@ -30,10 +30,14 @@ def save_predictions(run, out: str | Path, count: int) -> Path:
     with trainer.autocast():
         predicted = trainer.model(X).argmax(dim=1)
     names = run.data.class_names
-    titles = [
-        f"{names[t]}\n{names[p]}" for t, p in zip(y.tolist(), predicted.tolist(), strict=True)
-    ]
-    colors = [
-        "black" if t == p else "red" for t, p in zip(y.tolist(), predicted.tolist(), strict=True)
-    ]
-    return save_image_grid(to_display(X.float()), titles, out, ncols=9, title_colors=colors)
+    pairs = list(zip(y.tolist(), predicted.tolist(), strict=True))
+    titles = [f"{names[t]}\n{names[p]}" for t, p in pairs]
+    colors = ["black" if t == p else "red" for t, p in pairs]
+    right = sum(t == p for t, p in pairs)
+    heading = (
+        f"{run.config.model}: true label above predicted, red where they differ;"
+        f" {right} of {len(pairs)} right"
+    )
+    return save_image_grid(
+        to_display(X.float()), titles, out, ncols=9, title_colors=colors, heading=heading
+    )
