@@ -108,7 +108,12 @@ def test_the_exit_code_is_1_when_a_comparable_recipe_misses_its_band(
     # fake-smoke's 0.3 is far below the band, but its cpu profile is not comparable.
     code = main(["reproduce", "--only", "fake-good,fake-low", "--profile", "cpu", "--out", out])
     assert code == 1
-    assert "fake-low 0.5 (band >= 0.78)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "fake-low 0.5 (band >= 0.78)" in err
+    assert err.strip().endswith("one seed each: `--seeds 5` shows the run-to-run spread")
+    several = ["reproduce", "--only", "fake-low", "--seeds", "2", "--out", str(tmp_path / "s2")]
+    assert main([*several, "--profile", "cpu"]) == 1
+    assert "--seeds 5" not in capsys.readouterr().err  # the spread is already in the report
     assert main(["reproduce", "--report-only", "--profile", "cpu", "--out", out]) == 1
     report = (tmp_path / "REPORT.md").read_text()
     assert all(f"| {name} |" in report for name in ("fake-good", "fake-smoke", "fake-low"))

@@ -119,8 +119,15 @@ def raise_if_failing(results: dict, report_path: Path) -> None:
             f" (band {row['band']['text']})"
             for row in failing
         ]
+        # One seed is one draw: say how to tell a real miss from run-to-run noise.
+        spread = (
+            "; one seed each: `--seeds 5` shows the run-to-run spread"
+            if results["seeds"] == 1
+            else ""
+        )
         raise TrainingFailed(
             f"{len(failing)} recipe(s) missed the book: {'; '.join(parts)}; see {report_path}"
+            f"{spread}"
         )
 
 
