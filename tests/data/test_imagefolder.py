@@ -103,3 +103,54 @@ def test_unreadable_image_fails_in_the_loader_with_one_line_naming_it(tree):
     message = str(caught.value)
     assert len(message.splitlines()) == 1
     assert message.startswith(f"{corrupt}: not a readable image")
+
+
+# -- options: a training subset and data-parallel shares ------------------------------------------
+
+
+@pytest.fixture
+def numbered_tree(tmp_path: Path) -> Path:
+    """12 training and 6 test images, each a solid colour whose red value is its number, so that
+    an image can be told apart after any crop and flip."""
+    root = tmp_path / "numbered"
+    for split, count in (("train", 6), ("test", 3)):
+        for label, name in enumerate(CLASSES):
+            for i in range(count):
+                number = 10 * (1 + label * count + i)  # 10 ... 120 in train
+                write_image(root / split / name / f"{i}.png", (number, 0, 0))
+    return root
+
+
+def numbers_seen(loader) -> list[int]:
+    """The image numbers of one pass over `loader`, read back from the red channel."""
+    seen = []
+    for x, _ in loader:
+        red = x[:, 0].mean(dim=(1, 2)) * IMAGENET_STD[0] + IMAGENET_MEAN[0]  # (B,) in [0, 1]
+        seen += (red * 255).round().int().tolist()
+    return seen
+
+
+def test_train_subset_draws_from_every_class_and_is_fixed_by_the_seed(numbered_tree):
+    def subset(seed: int) -> list[int]:
+        options = DataOptions(batch_size=4, resize=8, train_subset=5, seed=seed)
+        bundle = build_dataset(f"imagefolder:{numbered_tree}", options)
+        assert bundle.extra["train_images"] == 5
+        return sorted(numbers_seen(bundle.train))
+
+    first = subset(0)
+    assert len(set(first)) == 5 and first == subset(0)
+    assert first != sorted(range(10, 60, 10))  # not ImageFolder's first five (one class)
+    assert subset(0) != subset(1)
+
+
+def test_ranks_share_each_epoch_and_the_test_set_without_overlap(numbered_tree):
+    """With torchrun, rank r of 2 trains on its half of every global batch and tests on its half
+    of the test set; before, every rank read every image, the same batches twice."""
+    parts = []
+    for rank in (0, 1):
+        options = DataOptions(batch_size=3, resize=8, rank=rank, world_size=2)
+        bundle = build_dataset(f"imagefolder:{numbered_tree}", options)
+        parts.append((numbers_seen(bundle.train), numbers_seen(bundle.test)))
+    (train0, test0), (train1, test1) = parts
+    assert len(train0) == len(train1) == 6 and sorted(train0 + train1) == list(range(10, 130, 10))
+    assert len(test0) == len(test1) == 3 and len(set(test0 + test1)) == 6

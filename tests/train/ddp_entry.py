@@ -26,7 +26,7 @@ from d2lkit.train import run
 from d2lkit.train.callbacks import Callback
 
 
-@register_dataset("fashion-mnist-dataloader")
+@register_dataset("fashion-mnist-dataloader", applies=("data_dir", "train_subset", "world_size"))
 def fashion_dataloader(argument: str | None, options: DataOptions) -> DataBundle:
     data = fashion_mnist.load(options.data_dir)
     images, labels = data.train.images, data.train.labels

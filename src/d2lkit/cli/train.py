@@ -74,7 +74,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--precision", choices=PRECISIONS, help="default auto: bf16 on CUDA, fp32 on CPU")
     add("--seed", type=int, help="(default 0)")
     add("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
-    add("--train-subset", type=int, help="train on the first N images only (quick runs)")
+    add(
+        "--train-subset",
+        type=int,
+        help="train on the first N images only, quick runs (on an image folder: N at random,"
+        " fixed by --seed, since it lists one class after another)",
+    )
     add("--tensorboard", action="store_true", default=None, help="also log to OUT/tensorboard")
     add(
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"

@@ -46,15 +46,42 @@ class DataBundle:
 
 
 DatasetBuilder = Callable[[str | None, DataOptions], DataBundle]
-_BUILDERS: dict[str, DatasetBuilder] = {}
+_BUILDERS: dict[str, tuple[DatasetBuilder, tuple[str, ...]]] = {}
+
+# The DataOptions a dataset may have no use for, in the user's words. Each builder names those it
+# applies; build_dataset refuses any other that was set, so that a flag is never silently ignored
+# (an image folder given --train-subset would otherwise train on every image).
+OPTIONAL_OPTIONS = {
+    "data_dir": "--data-dir",
+    "resize": "--resize",
+    "train_subset": "--train-subset",
+    "classes": "a class selection (classes)",
+    "train_per_class": "a per-class limit (train_per_class)",
+    "world_size": "data-parallel training (torchrun)",
+}
 
 
-def register_dataset(name: str) -> Callable[[DatasetBuilder], DatasetBuilder]:
+def register_dataset(
+    name: str, applies: tuple[str, ...]
+) -> Callable[[DatasetBuilder], DatasetBuilder]:
+    """`applies`: the OPTIONAL_OPTIONS the builder acts on."""
+    unknown = set(applies) - set(OPTIONAL_OPTIONS)
+    if unknown:
+        raise ValueError(f"{name}: unknown options {sorted(unknown)}")
+
     def decorate(builder: DatasetBuilder) -> DatasetBuilder:
-        _BUILDERS[name] = builder
+        _BUILDERS[name] = (builder, applies)
         return builder
 
     return decorate
+
+
+def refuse_unused(name: str, applies: tuple[str, ...], options: DataOptions) -> None:
+    defaults = DataOptions()
+    for option, words in OPTIONAL_OPTIONS.items():
+        if option not in applies and getattr(options, option) != getattr(defaults, option):
+            remedy = "run it as one process" if option == "world_size" else "drop it"
+            raise D2lkitError(f"the {name} dataset does not apply {words}; {remedy}")
 
 
 def _load_sources() -> None:
@@ -76,7 +103,9 @@ def build_dataset(spec: str, options: DataOptions) -> DataBundle:
             n + (":PATH" if n in ("imagefolder", "voc") else "") for n in dataset_names()
         )
         raise D2lkitError(f"unknown dataset {spec!r}; known: {known}")
-    return _BUILDERS[name](argument or None, options)
+    builder, applies = _BUILDERS[name]
+    refuse_unused(name, applies, options)
+    return builder(argument or None, options)
 
 
 def select_classes(
@@ -101,7 +130,7 @@ def fashion_augment(enabled: bool) -> BatchAugment | None:
     return crop_flip
 
 
-@register_dataset("fashion-mnist")
+@register_dataset("fashion-mnist", applies=tuple(OPTIONAL_OPTIONS))
 def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     data = fashion_mnist.load(options.data_dir)
     train_x, train_y = data.train.images, data.train.labels
@@ -129,7 +158,7 @@ def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBun
     return DataBundle(train, test, num_classes=len(names), in_channels=1, class_names=names)
 
 
-@register_dataset("synthetic-linear")
+@register_dataset("synthetic-linear", applies=("world_size",))
 def synthetic_linear_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     """The book's 1000 training examples (plus 1000 held out) of y = 2 x1 - 3.4 x2 + 4.2."""
     X, y = synthetic_linear(2000, seed=options.seed)

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import v2
 
 from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -118,7 +119,8 @@ def eval_transform(size: int) -> v2.Transform:
 
 
 class CheckedLoader:
-    """A DataLoader whose unreadable-image errors reach the user as the one line they are.
+    """A DataLoader (for training, a resumable ShardedDataLoader) whose unreadable-image errors
+    reach the user as the one line they are.
 
     An exception raised in a worker comes back with the worker's traceback folded into its
     message; this keeps only the d2lkit message at the end.
@@ -138,8 +140,24 @@ class CheckedLoader:
             message = str(err).strip().splitlines()[-1]
             raise D2lkitError(message.rsplit("D2lkitError: ", 1)[-1]) from None
 
+    # A resumed run continues the training loader's order (ShardedDataLoader keeps it).
+    def state_dict(self) -> dict:
+        return self.loader.state_dict()
 
-@register_dataset("imagefolder")
+    def load_state_dict(self, state: dict) -> None:
+        self.loader.load_state_dict(state)
+
+
+def random_subset(dataset: ImageFolder, count: int | None, seed: int) -> Dataset:
+    """`count` images drawn at random (fixed by `seed`): ImageFolder lists one class after
+    another, so its first `count` would be one class only."""
+    if count is None or count >= len(dataset):
+        return dataset
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    return Subset(dataset, order[:count].tolist())
+
+
+@register_dataset("imagefolder", applies=("resize", "train_subset", "world_size"))
 def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     if argument is None:
         raise D2lkitError("imagefolder needs a folder: --dataset imagefolder:PATH")
@@ -147,18 +165,23 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
     classes = check_tree(root)
     size = options.resize or DEFAULT_SIZE
     train_set = ImageFolder(str(root / "train"), training_transform(size), loader=load_rgb)
+    train_set = random_subset(train_set, options.train_subset, options.seed)
     test_set = ImageFolder(str(root / "test"), eval_transform(size), loader=load_rgb)
     workers = default_workers()
     common = dict(
-        batch_size=options.batch_size,
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=options.device.startswith("cuda"),
     )
-    # The loader's own generator fixes the order and seeds the workers' random transforms.
-    generator = torch.Generator().manual_seed(options.seed)
-    train = DataLoader(train_set, shuffle=True, generator=generator, **common)
-    test = DataLoader(test_set, **common)
+    # The sampler fixes the order (and, with several ranks, gives each its share of every global
+    # batch); the generator seeds the workers' random transforms.
+    train = ShardedDataLoader(
+        train_set, options.batch_size, shuffle=True, seed=options.seed, rank=options.rank,
+        world_size=options.world_size, generator=torch.Generator().manual_seed(options.seed),
+        **common,
+    )  # fmt: skip
+    part = evaluation_slice(len(test_set), options.rank, options.world_size)
+    test = DataLoader(Subset(test_set, range(part.start, part.stop)), options.batch_size, **common)
     return DataBundle(
         CheckedLoader(train), CheckedLoader(test), num_classes=len(classes), in_channels=3,
         class_names=classes, task="classification",

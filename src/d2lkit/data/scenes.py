@@ -86,7 +86,7 @@ def class_names() -> list[str]:
     return ["background", *fashion_mnist.FASHION_MNIST.classes]
 
 
-@register_dataset("fashion-scenes")
+@register_dataset("fashion-scenes", applies=("data_dir", "resize", "train_subset", "world_size"))
 def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     """`fashion-scenes` (20000 training scenes) or `fashion-scenes:N` (N training scenes)."""
     if options.augment:
@@ -96,8 +96,6 @@ def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBu
         )
     if options.resize not in (None, CANVAS):
         raise D2lkitError(f"fashion-scenes are {CANVAS}x{CANVAS}; drop --resize {options.resize}")
-    if options.classes is not None or options.train_per_class is not None:
-        raise D2lkitError("fashion-scenes mixes all ten classes; drop --classes/--train-per-class")
     count = TRAIN_SCENES
     if argument is not None:
         if not argument.isdigit() or int(argument) < 1:

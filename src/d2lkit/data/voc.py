@@ -136,7 +136,7 @@ class VOCSegmentation(Dataset):
         return (image.float() / 255 - self.mean) / self.std, label.long()
 
 
-@register_dataset("voc")
+@register_dataset("voc", applies=("resize",))
 def voc_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     """`voc:PATH`; `--resize R` crops RxR instead of the book's 320x480."""
     if argument is None:

@@ -1,0 +1,42 @@
+"""A dataset refuses the options it does not apply, in one line, instead of ignoring them."""
+
+from __future__ import annotations
+
+import pytest
+
+from d2lkit.data.datasets import OPTIONAL_OPTIONS, DataOptions, build_dataset, register_dataset
+from d2lkit.errors import D2lkitError
+
+
+@pytest.mark.parametrize(
+    "spec, options, words",
+    [
+        ("imagefolder:/nowhere", DataOptions(data_dir="/data"), "--data-dir; drop it"),
+        ("voc:/nowhere", DataOptions(train_subset=100), "--train-subset; drop it"),
+        ("synthetic-linear", DataOptions(resize=32), "--resize; drop it"),
+        ("fashion-scenes", DataOptions(classes=(0, 1)), "a class selection (classes); drop it"),
+        ("voc:/nowhere", DataOptions(world_size=2), "(torchrun); run it as one process"),
+    ],
+)
+def test_an_option_the_dataset_does_not_apply_is_refused(spec, options, words):
+    name = spec.partition(":")[0]
+    with pytest.raises(D2lkitError, match=rf"^the {name} dataset does not apply .*") as err:
+        build_dataset(spec, options)
+    assert str(err.value).endswith(words)
+
+
+def test_the_options_a_dataset_applies_pass(monkeypatch):
+    from d2lkit.data import datasets
+
+    built = []
+    monkeypatch.setitem(datasets._BUILDERS, "probe", (lambda a, o: built.append(o), ("resize",)))
+    build_dataset("probe", DataOptions(resize=32, batch_size=7, seed=3, augment=True))
+    assert built[0].resize == 32
+    with pytest.raises(D2lkitError, match="probe dataset does not apply --train-subset"):
+        build_dataset("probe", DataOptions(resize=32, train_subset=5))
+
+
+def test_registering_an_unknown_option_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown options"):
+        register_dataset("typo-set", applies=("train_sbuset",))
+    assert "train_subset" in OPTIONAL_OPTIONS
