@@ -14,6 +14,7 @@ from d2lkit.errors import D2lkitError
         ("imagefolder:/nowhere", DataOptions(data_dir="/data"), "--data-dir; drop it"),
         ("voc:/nowhere", DataOptions(train_subset=100), "--train-subset; drop it"),
         ("synthetic-linear", DataOptions(resize=32), "--resize; drop it"),
+        ("voc:/nowhere", DataOptions(augment=True), "--augment; drop it"),  # crops always random
         ("fashion-scenes", DataOptions(classes=(0, 1)), "a class selection (classes); drop it"),
         ("voc:/nowhere", DataOptions(world_size=2), "(torchrun); run it as one process"),
     ],
@@ -30,7 +31,7 @@ def test_the_options_a_dataset_applies_pass(monkeypatch):
 
     built = []
     monkeypatch.setitem(datasets._BUILDERS, "probe", (lambda a, o: built.append(o), ("resize",)))
-    build_dataset("probe", DataOptions(resize=32, batch_size=7, seed=3, augment=True))
+    build_dataset("probe", DataOptions(resize=32, batch_size=7, seed=3, device="cpu"))
     assert built[0].resize == 32
     with pytest.raises(D2lkitError, match="probe dataset does not apply --train-subset"):
         build_dataset("probe", DataOptions(resize=32, train_subset=5))

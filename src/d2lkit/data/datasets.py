@@ -54,6 +54,7 @@ _BUILDERS: dict[str, tuple[DatasetBuilder, tuple[str, ...]]] = {}
 OPTIONAL_OPTIONS = {
     "data_dir": "--data-dir",
     "resize": "--resize",
+    "augment": "--augment",
     "train_subset": "--train-subset",
     "classes": "a class selection (classes)",
     "train_per_class": "a per-class limit (train_per_class)",

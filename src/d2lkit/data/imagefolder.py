@@ -157,7 +157,8 @@ def random_subset(dataset: ImageFolder, count: int | None, seed: int) -> Dataset
     return Subset(dataset, order[:count].tolist())
 
 
-@register_dataset("imagefolder", applies=("resize", "train_subset", "world_size"))
+# augment: its training transform always crops and flips (the book's fine-tuning recipe).
+@register_dataset("imagefolder", applies=("resize", "augment", "train_subset", "world_size"))
 def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     if argument is None:
         raise D2lkitError("imagefolder needs a folder: --dataset imagefolder:PATH")

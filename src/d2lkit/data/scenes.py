@@ -86,7 +86,10 @@ def class_names() -> list[str]:
     return ["background", *fashion_mnist.FASHION_MNIST.classes]
 
 
-@register_dataset("fashion-scenes", applies=("data_dir", "resize", "train_subset", "world_size"))
+# resize and augment: refused below, with the reason.
+@register_dataset(
+    "fashion-scenes", applies=("data_dir", "resize", "augment", "train_subset", "world_size")
+)
 def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     """`fashion-scenes` (20000 training scenes) or `fashion-scenes:N` (N training scenes)."""
     if options.augment:
