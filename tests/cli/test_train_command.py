@@ -49,6 +49,11 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["qqqq"], ["unknown model 'qqqq'", "d2lkit models list"]),
         (["lenet", "--dataset", "cifar10"], ["unknown dataset 'cifar10'", "fashion-mnist"]),
         (["softmax", "--dataset", "synthetic-linear"], ["classification model", "regression"]),
+        # A layer of fixed width meets another input size: one line, not a shape traceback.
+        (["lenet", "--resize", "32"], ["'lenet' cannot take", "1x32x32", "pass --resize 28"]),
+        (["mlp", "--resize", "56"], ["'mlp' cannot take", "1x56x56", "built for 1x28x28"]),
+        (["linreg", "--dataset", "synthetic-linear", "--label-smoothing", "0.1"], ["regression"]),
+        (["linreg", "--dataset", "synthetic-linear", "--resize", "32"], ["does not apply"]),
         ([], ["name a MODEL"]),
         (["lenet", "--optimizer", "lbfgs"], ["invalid choice: 'lbfgs'", "d2lkit train --help"]),
         (["lenet", "--epochs", "two"], ["invalid int value: 'two'"]),

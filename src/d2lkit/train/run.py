@@ -70,6 +70,33 @@ def loss_function(task: str, label_smoothing: float) -> nn.Module:
     return nn.CrossEntropyLoss(label_smoothing=label_smoothing, ignore_index=255)
 
 
+def check_input_shape(
+    model: nn.Module, data: DataBundle, config: TrainConfig, device: torch.device
+) -> None:
+    """One forward pass of one test input before anything trains: a model whose layers fix the
+    input size (a flatten into a Linear of set width, as in LeNet, AlexNet, VGG, the MLPs) would
+    otherwise stop in its first step with a matrix-shape traceback."""
+    try:
+        x, _ = next(iter(data.test))
+    except StopIteration:  # this rank's share of a tiny test set is empty
+        return
+    x = x[:1].to(device)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    except RuntimeError as err:
+        built_for = get_entry(config.model).input_size  # (C, H, W)
+        raise D2lkitError(
+            f"model {config.model!r} cannot take {config.dataset} inputs of"
+            f" {'x'.join(map(str, x.shape[1:]))} ({str(err).splitlines()[0][:120]}); it is built"
+            f" for {'x'.join(map(str, built_for))}: pass --resize {built_for[-1]}"
+        ) from None
+    finally:
+        model.train(training)
+
+
 def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
     config = resolve(config.validate())
     device = resolve_device(config.device)
@@ -96,6 +123,10 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
             f"model {config.model!r} is a {entry.task} model but dataset {config.dataset!r} is"
             f" for {data.task}; pick a matching pair (see `d2lkit models list`)"
         )
+    if data.task == "regression" and config.label_smoothing:
+        raise D2lkitError(
+            f"--label-smoothing smooths class labels; {config.dataset} is a regression set: drop it"
+        )
     model = create_model(config.model, num_classes=data.num_classes, in_channels=data.in_channels)
     if config.weight_init:
         from d2lkit.models.init import init_model
@@ -108,6 +139,7 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
+    check_input_shape(model, data, config, device)
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
         config.optimizer,
