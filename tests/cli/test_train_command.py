@@ -125,3 +125,40 @@ def test_predict_count_must_be_positive(tmp_path, capsys):
 def test_cuda_without_a_gpu(tmp_path, tiny_fashion, capsys):
     code, _, err = run_cli([*TRAIN, "lenet", "--device", "cuda", "--out", str(tmp_path)], capsys)
     assert_one_line_error(code, err, "--device cuda: no CUDA device")
+
+
+def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
+    tmp_path, tiny_fashion, capsys, monkeypatch
+):
+    """Ctrl-C in epoch 2 leaves epoch 1's checkpoint, and the message names the --resume command
+    that continues it; in epoch 1 nothing is saved yet and the message promises nothing."""
+    from d2lkit.train.callbacks import Callback
+    from d2lkit.train.trainer import Trainer
+
+    class CtrlCIn(Callback):
+        def __init__(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def on_batch_end(self, trainer) -> None:
+            if trainer.epoch == self.epoch:
+                raise KeyboardInterrupt
+
+    fit = Trainer.fit
+    for epoch, out in ((2, tmp_path / "late"), (1, tmp_path / "early")):
+
+        def interrupted_fit(self, *args, epoch=epoch, **kwargs):
+            self.callbacks.append(CtrlCIn(epoch))
+            return fit(self, *args, **kwargs)
+
+        monkeypatch.setattr(Trainer, "fit", interrupted_fit)
+        code, _, err = run_cli([*TRAIN, "lenet", "--epochs", "3", "--out", str(out)], capsys)
+        assert code == 130
+        if epoch == 2:
+            assert err.strip() == (
+                "d2lkit: interrupted; the last finished epoch is saved; continue with"
+                f" `d2lkit train --resume {out}`"
+            )
+            monkeypatch.setattr(Trainer, "fit", fit)
+            assert run_cli(["train", "--resume", str(out), "--no-progress"], capsys)[0] == 0
+        else:
+            assert err.strip() == "d2lkit: interrupted"

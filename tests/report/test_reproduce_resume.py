@@ -177,3 +177,14 @@ def test_a_run_directory_is_reclaimed_by_the_same_settings(tmp_path):
     claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 0))
     with pytest.raises(D2lkitError, match="holds a run of recipe 'lenet-five-classes'"):
         claim_run_directory(tmp_path / "run", identity(recipe, "cpu", 1))
+
+
+def test_an_interrupted_reproduce_says_how_to_continue(fake_recipes, tmp_path, capsys):
+    fake_recipes.crash_on = {"fake-low"}
+    code = main(["reproduce", "--only", "fake-good,fake-low", "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 130
+    assert err == (
+        "d2lkit: interrupted; run the same command again: finished recipes are kept and the"
+        " interrupted one continues from its last saved epoch"
+    )

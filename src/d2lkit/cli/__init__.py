@@ -50,6 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingFailed as err:
         print(f"d2lkit: failed: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("d2lkit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
+        print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
         return 130

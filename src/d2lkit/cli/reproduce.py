@@ -96,7 +96,13 @@ def run_reproduce(args: argparse.Namespace) -> int:
         write_reports(results, out)
     else:
         print(f"reproducing {len(names)} recipe(s) with the {profile} profile into {out}")
-        results = reproduce(names, profile, args.seeds, out, say=print)
+        try:
+            results = reproduce(names, profile, args.seeds, out, say=print)
+        except KeyboardInterrupt:  # the CLI prints this beside "interrupted"
+            raise KeyboardInterrupt(
+                "run the same command again: finished recipes are kept and the interrupted one"
+                " continues from its last saved epoch"
+            ) from None
     report = out / "REPORT.md"
     print(f"report: {report}  (results: {out / 'results.json'})")
     if args.readme:

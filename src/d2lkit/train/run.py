@@ -231,7 +231,14 @@ def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: lis
     run.trainer.callbacks = (
         distributed.rank_callbacks(run.config.seed) + writers + list(extra_callbacks)
     )
-    run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
+    try:
+        run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
+    except KeyboardInterrupt:
+        if (run.out / CHECKPOINT).exists():  # the CLI prints this beside "interrupted"
+            raise KeyboardInterrupt(
+                f"the last finished epoch is saved; continue with `d2lkit train --resume {run.out}`"
+            ) from None
+        raise
     summary = summarize(run, wall_before + time.perf_counter() - started)
     if distributed.is_main():
         write_json_atomic(run.out / "summary.json", summary)
