@@ -86,7 +86,7 @@ def class_names() -> list[str]:
     return ["background", *fashion_mnist.FASHION_MNIST.classes]
 
 
-# resize and augment: refused below, with the reason.
+# resize and augment: checked below, where the reason can be given.
 @register_dataset(
     "fashion-scenes", applies=("data_dir", "resize", "augment", "train_subset", "world_size")
 )
