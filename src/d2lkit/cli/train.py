@@ -32,11 +32,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=run_eval)
 
     predict = subparsers.add_parser(
-        "predict", help="save test images with true and predicted labels", epilog=GUIDE
+        "predict",
+        help="save test images with true and predicted labels (a regression run: predicted"
+        " against true targets)",
+        epilog=GUIDE,
     )
     predict.add_argument("run", help="run directory or checkpoint file")
     predict.add_argument("--out", required=True, help="PNG file to write")
-    predict.add_argument("--count", type=int, default=18, help="number of images (default 18)")
+    predict.add_argument(
+        "--count", type=int, default=18, help="number of test examples (default 18)"
+    )
     predict.set_defaults(handler=run_predict)
 
 

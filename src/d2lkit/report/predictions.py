@@ -1,5 +1,5 @@
 """The book's "predict" section: test images with their true and predicted labels (masks for
-segmentation runs, see masks.py)."""
+segmentation runs, see masks.py; predicted against true targets for regression, scatter.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,14 @@ def save_predictions(run, out: str | Path, count: int) -> Path:
     X, y = next(iter(run.data.test))
     X, y = trainer.prepare(X[:count], y[:count])
     with trainer.autocast():
-        predicted = trainer.model(X).argmax(dim=1)
+        scores = trainer.model(X)
+    if run.data.task == "regression":
+        from d2lkit.report.scatter import save_regression_scatter
+
+        rmse = float((scores.flatten().float() - y.flatten().float()).pow(2).mean().sqrt())
+        title = f"{run.config.model}: {len(y)} test examples, RMSE {rmse:.4g}"
+        return save_regression_scatter(y, scores, title, out)
+    predicted = scores.argmax(dim=1)
     names = run.data.class_names
     pairs = list(zip(y.tolist(), predicted.tolist(), strict=True))
     titles = [f"{names[t]}\n{names[p]}" for t, p in pairs]
