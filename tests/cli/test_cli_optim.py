@@ -32,6 +32,17 @@ def test_weight_decay_prints_the_table(capsys):
     assert norms[3.0] < norms[0.0] / 10
 
 
+@pytest.mark.parametrize("lambdas", [["0", "3"], ["1"]])  # one panel per penalty, even one
+def test_weight_decay_draws_one_loss_panel_per_penalty(lambdas, tmp_path, capsys):
+    out = tmp_path / "plots" / "weight_decay.png"
+    argv = ["optim", "weight-decay", "--lambd", *lambdas, "--epochs", "5", "--out", str(out)]
+    assert main(argv) == 0
+    assert_valid_png(out)
+    assert capsys.readouterr().out.strip().endswith(f"wrote {out}")
+    with Image.open(out) as image:  # 4.5 inches at 100 dpi per panel
+        assert image.width == 450 * len(lambdas)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

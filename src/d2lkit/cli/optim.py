@@ -56,6 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     decay.add_argument("--epochs", type=int, default=100, help="default 100, as the book")
     decay.add_argument("--seed", type=int, default=0)
+    decay.add_argument("--out", help="also draw train and test loss per epoch into this PNG file")
     decay.set_defaults(handler=run_weight_decay)
 
 
@@ -124,9 +125,14 @@ def run_weight_decay(args: argparse.Namespace) -> int:
         f"{settings.epochs} epochs"
     )
     print(f"{'lambda':>8s} {'train loss':>12s} {'test loss':>12s} {'||w||':>10s}")
+    results = {}
     for lambd in args.lambd:
-        result = train_with_weight_decay(lambd, settings)
+        result = results[f"lambda {lambd:g}"] = train_with_weight_decay(lambd, settings)
         print(
             f"{lambd:8g} {result.train_loss:12.4g} {result.test_loss:12.4g} {result.w_norm:10.4g}"
         )
+    if args.out:
+        from d2lkit.report.weight_decay import plot_weight_decay
+
+        print(f"wrote {plot_weight_decay(results, args.out)}")
     return 0

@@ -161,28 +161,8 @@ def check_weight_decay(options: dict) -> str | None:
     return not_positive_number(options, "penalty") or not_positive_integer(options, "epochs")
 
 
-def plot_weight_decay(results: dict, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.2), sharey=True)
-    for ax, (label, result) in zip(axes, results.items(), strict=True):
-        epochs = range(1, len(result.train_curve) + 1)
-        ax.semilogy(epochs, result.train_curve, label="train")
-        ax.semilogy(epochs, result.test_curve, "--", label="test")
-        ax.set_title(f"{label}: ||w|| = {result.w_norm:.3g}", fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    axes[0].set_ylabel("squared loss")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-
-
 def run_weight_decay(run: RecipeRun) -> dict:
+    from d2lkit.report.weight_decay import plot_weight_decay
     from d2lkit.scratch.weight_decay import WeightDecaySettings, train_with_weight_decay
 
     settings = WeightDecaySettings(seed=run.seed, epochs=run.options["epochs"])
