@@ -129,7 +129,7 @@ def test_garbage_is_a_clear_error(tmp_path):
     with pytest.raises(D2lkitError, match="not a readable checkpoint") as err:
         load_checkpoint(path)
     assert str(path) in str(err.value) and "refused" not in str(err.value)
-    assert str(err.value).endswith("train the run again")  # what to do, not only what went wrong
+    assert str(err.value).endswith("train the run again)")  # what to do, not only what failed
     path.write_bytes(b"")  # EOFError, the other path to the same message
     with pytest.raises(D2lkitError, match="not a readable checkpoint.*train the run again"):
         load_checkpoint(path)

@@ -47,7 +47,10 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
 
 
 # d2lkit writes checkpoints atomically, so an unreadable one was damaged or made elsewhere.
-UNREADABLE_FIX = "; it is damaged or was not written by `d2lkit train`: train the run again"
+UNREADABLE_FIX = (
+    "; it is damaged or was not written by torch.save: save it again (for a run's checkpoint.pt,"
+    " train the run again)"
+)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
