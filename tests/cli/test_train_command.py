@@ -44,6 +44,7 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--resize", "4"], ["--resize must be at least 8 pixels"]),
         (["lenet", "--head-lr-mult", "0"], ["--head-lr-mult must be positive"]),
         (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
+        (["lenet", "--test-subset", "-5"], ["--test-subset must be at least 1"]),
         (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
         (["mlp_dropuot"], ["did you mean mlp_dropout"]),
         (["qqqq"], ["unknown model 'qqqq'", "d2lkit models list"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from d2lkit.data.datasets import OPTIONAL_OPTIONS, DataOptions, build_dataset, register_dataset
 from d2lkit.errors import D2lkitError
@@ -13,6 +14,7 @@ from d2lkit.errors import D2lkitError
     [
         ("imagefolder:/nowhere", DataOptions(data_dir="/data"), "--data-dir; drop it"),
         ("voc:/nowhere", DataOptions(train_subset=100), "--train-subset; drop it"),
+        ("imagefolder:/nowhere", DataOptions(test_subset=100), "--test-subset; drop it"),
         ("synthetic-linear", DataOptions(resize=32), "--resize; drop it"),
         ("voc:/nowhere", DataOptions(augment=True), "--augment; drop it"),  # crops always random
         ("fashion-scenes", DataOptions(classes=(0, 1)), "a class selection (classes); drop it"),
@@ -41,3 +43,10 @@ def test_registering_an_unknown_option_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown options"):
         register_dataset("typo-set", applies=("train_sbuset",))
     assert "train_subset" in OPTIONAL_OPTIONS
+
+
+def test_test_subset_keeps_the_first_test_images_and_all_training_ones(tiny_fashion):
+    bundle = build_dataset("fashion-mnist", DataOptions(batch_size=16, test_subset=50))
+    tested = torch.cat([y for _, y in bundle.test])
+    assert torch.equal(tested.cpu(), tiny_fashion.test.labels[:50])
+    assert sum(len(y) for _, y in bundle.train) == len(tiny_fashion.train.labels)

@@ -103,6 +103,14 @@ def test_large_networks_say_how_their_cpu_profile_departs(name):
     assert recipe_config(recipe, "cpu").epochs < recipe_config(recipe, "book").epochs
 
 
+@pytest.mark.parametrize("name", ["alexnet", "vgg"])
+def test_224_pixel_smoke_runs_test_on_a_stated_part_of_the_test_set(name):
+    recipe = get_recipe(name)
+    assert recipe_config(recipe, "cpu").test_subset == 2000
+    assert recipe_config(recipe, "book").test_subset is None  # the book's figure: all 10,000
+    assert "tested on the first 2000 test images" in recipe.deviation_note("cpu")
+
+
 @pytest.mark.parametrize("base", CLASSIC_CNNS)
 def test_a_tuned_twin_trains_the_same_network_differently(base):
     plain, tuned = get_recipe(base), get_recipe(f"{base}-tuned")

@@ -85,6 +85,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="train on the first N images only, quick runs (on an image folder: N at random,"
         " fixed by --seed, since it lists one class after another)",
     )
+    add(
+        "--test-subset",
+        type=int,
+        help="evaluate on the first N test images only, quick runs (the accuracy is then an"
+        " estimate; Fashion-MNIST only)",
+    )
     add("--tensorboard", action="store_true", default=None, help="also log to OUT/tensorboard")
     add(
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"

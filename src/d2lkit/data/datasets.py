@@ -30,6 +30,7 @@ class DataOptions:
     rank: int = 0
     world_size: int = 1
     train_subset: int | None = None  # keep only the first N training samples (smoke runs)
+    test_subset: int | None = None  # keep only the first N test samples (smoke runs)
     classes: tuple[int, ...] | None = None  # keep only these classes, relabelled 0..k-1
     train_per_class: int | None = None  # keep only the first N training images of each class
 
@@ -56,6 +57,7 @@ OPTIONAL_OPTIONS = {
     "resize": "--resize",
     "augment": "--augment",
     "train_subset": "--train-subset",
+    "test_subset": "--test-subset",
     "classes": "a class selection (classes)",
     "train_per_class": "a per-class limit (train_per_class)",
     "world_size": "data-parallel training (torchrun)",
@@ -148,6 +150,8 @@ def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBun
         train_x, train_y = select_classes(train_x, train_y, all_classes, options.train_per_class)
     if options.train_subset is not None:
         train_x, train_y = train_x[: options.train_subset], train_y[: options.train_subset]
+    if options.test_subset is not None:  # Fashion-MNIST's test set is in shuffled class order
+        test_x, test_y = test_x[: options.test_subset], test_y[: options.test_subset]
     common = dict(resize=options.resize, device=options.device)
     train = TensorLoader(
         train_x, train_y, options.batch_size, shuffle=True, seed=options.seed,

@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 0
     out: str | None = None
     train_subset: int | None = None
+    test_subset: int | None = None  # evaluate on the first N test images only (quick runs)
     classes: tuple[int, ...] | None = None
     train_per_class: int | None = None
     tensorboard: bool = False
@@ -70,6 +71,7 @@ class TrainConfig:
             raise D2lkitError(f"--resize must be at least 8 pixels, got {self.resize}")
         for name, value in (
             ("train_subset", self.train_subset),
+            ("test_subset", self.test_subset),
             ("train_per_class", self.train_per_class),
         ):
             if value is not None and value < 1:

@@ -114,6 +114,7 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         rank=launch.rank,
         world_size=launch.world_size,
         train_subset=config.train_subset,
+        test_subset=config.test_subset,
         classes=config.classes,
         train_per_class=config.train_per_class,
     )
