@@ -30,7 +30,7 @@ HE_INIT = "kaiming"
 
 # At 224x224 a 2-core CPU evaluates ~100 images/s: all 10,000 test images would take longer than
 # the smoke epoch itself (AlexNet: 100 s against 74 s). Their smoke runs test on the first 2,000
-# (200 of each class, +-0.011 standard error on the accuracy).
+# (about 200 of each class; a standard error of ±0.011 on the accuracy).
 SMOKE_TEST_SUBSET = 2000
 
 
