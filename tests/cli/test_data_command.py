@@ -80,7 +80,8 @@ def test_corrupt_data_is_one_line(tmp_path, isolated_home, capsys):
     "args, fragment",
     [
         (["data", "show", "--out", "x.png", "--count", "0"], "--count must be at least 1"),
-        (["data", "show", "voc:/nowhere", "--out", "x.png"], "draws fashion-mnist only"),
+        (["data", "show", "voc:/nowhere", "--out", "x.png"], "draws fashion-mnist and imagefolder"),
+        (["data", "show", "imagefolder:nowhere", "--out", "x.png"], "nowhere: no such folder"),
     ],
 )
 def test_show_bad_input(args, fragment, capsys, tmp_path, monkeypatch):

@@ -154,3 +154,17 @@ def test_ranks_share_each_epoch_and_the_test_set_without_overlap(numbered_tree):
     (train0, test0), (train1, test1) = parts
     assert len(train0) == len(train1) == 6 and sorted(train0 + train1) == list(range(10, 130, 10))
     assert len(test0) == len(test1) == 3 and len(set(test0 + test1)) == 6
+
+
+def test_sample_images_mix_the_classes_and_keep_each_label_with_its_image(numbered_tree, capsys):
+    """`d2lkit data show imagefolder:PATH`: random images, not the folder's first (one class)."""
+    from d2lkit.cli import main
+    from d2lkit.data.imagefolder import sample_images
+
+    images, names, total = sample_images(numbered_tree, "train", 8, size=16)
+    assert images.shape == (8, 3, 16, 16) and total == 12 and set(names) == set(CLASSES)
+    numbers = (images[:, 0].mean(dim=(1, 2)) * 255).round().int()  # 10..60 hotdog, 70..120 not
+    assert [CLASSES[int(n > 60)] for n in numbers] == names
+    out = numbered_tree / "grid.png"
+    assert main(["data", "show", f"imagefolder:{numbered_tree}", "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG" and str(out) in capsys.readouterr().out

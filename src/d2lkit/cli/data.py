@@ -27,7 +27,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     show = commands.add_parser("show", help="save a labelled grid of samples", epilog=GUIDE)
     show.add_argument(
-        "dataset", nargs="?", default="fashion-mnist", help="dataset name (default fashion-mnist)"
+        "dataset",
+        nargs="?",
+        default="fashion-mnist",
+        help="fashion-mnist (default) or imagefolder:PATH (your own images, drawn at random)",
     )
     show.add_argument("--data-dir", help="look here first")
     show.add_argument("--out", required=True, help="PNG file to write")
@@ -66,14 +69,32 @@ def run_info(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from d2lkit.report.grids import save_image_grid
 
-    if args.dataset != "fashion-mnist":
-        raise D2lkitError(f"`data show` draws fashion-mnist only, not {args.dataset!r}")
     if args.count < 1:
         raise D2lkitError(f"--count must be at least 1, got {args.count}")
+    if args.dataset.startswith("imagefolder:"):
+        return show_image_folder(args)
+    if args.dataset != "fashion-mnist":
+        raise D2lkitError(
+            f"`data show` draws fashion-mnist and imagefolder:PATH, not {args.dataset!r}"
+        )
     data = fashion_mnist.load(args.data_dir)
     part = getattr(data, args.split)
     images, labels = part.images[: args.count], part.labels[: args.count]
     out = save_image_grid(images, [data.classes[i] for i in labels], args.out, ncols=9)
+    print(f"wrote {out}")
+    return 0
+
+
+def show_image_folder(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from d2lkit.data.imagefolder import sample_images
+    from d2lkit.report.grids import save_image_grid
+
+    root = Path(args.dataset.partition(":")[2])
+    images, names, total = sample_images(root, args.split, args.count)
+    heading = f"{root / args.split}: {len(names)} of its {total} images, drawn at random"
+    out = save_image_grid(images, names, args.out, ncols=9, heading=heading)
     print(f"wrote {out}")
     return 0
 

@@ -148,6 +148,23 @@ class CheckedLoader:
         self.loader.load_state_dict(state)
 
 
+def sample_images(
+    root: Path, split: str, count: int, seed: int = 0, size: int = 96
+) -> tuple[torch.Tensor, list[str], int]:
+    """`count` images of `split` drawn at random, so classes mix (`d2lkit data show`): images
+    (N, 3, size, size) in [0, 1], their class names, and how many images the split holds."""
+    classes = check_tree(root)
+    to_grid = v2.Compose(
+        [v2.Resize(size, antialias=True), v2.CenterCrop(size), v2.ToImage(),
+         v2.ToDtype(torch.float32, scale=True)]
+    )  # fmt: skip
+    folder = ImageFolder(str(root / split), to_grid, loader=load_rgb)
+    order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))
+    chosen = order[:count].tolist()
+    images = torch.stack([folder[i][0] for i in chosen])
+    return images, [classes[folder.targets[i]] for i in chosen], len(folder)
+
+
 def random_subset(dataset: ImageFolder, count: int | None, seed: int) -> Dataset:
     """`count` images drawn at random (fixed by `seed`): ImageFolder lists one class after
     another, so its first `count` would be one class only."""
