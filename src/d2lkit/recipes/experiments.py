@@ -230,11 +230,9 @@ def check_optimizers(options: dict) -> str | None:
 
 
 def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
+
+    from d2lkit.report.figures import plt, save_figure
 
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
     for name, history in histories.items():
@@ -249,8 +247,7 @@ def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
         ax.grid(alpha=0.3)
     acc_ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def run_optimizers(run: RecipeRun) -> dict:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
 
 
 def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
@@ -31,7 +29,4 @@ def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
     ax.legend()
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
 
 
 def chartable(row: dict) -> bool:
@@ -55,7 +52,4 @@ def plot_summary(results: dict, out: str | Path) -> Path | None:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False)
     fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
+from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
 
 
 def plot_weight_decay(results: dict, out: str | Path) -> Path:
@@ -25,8 +22,4 @@ def plot_weight_decay(results: dict, out: str | Path) -> Path:
         ax.legend()
     axes[0][0].set_ylabel("squared loss")
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -91,10 +91,7 @@ def plot_trajectories(
     trajectories: dict[str, torch.Tensor], path: str | Path, labels: dict[str, str] | None = None
 ) -> Path:
     """Each trajectory over the contours of f_2d, one panel per optimiser, into one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from d2lkit.report.figures import plt, save_figure
 
     labels = labels or {}
     columns = 4
@@ -117,10 +114,7 @@ def plot_trajectories(
         ax.axis("off")
     fig.suptitle("f(x) = 0.1 x1^2 + 2 x2^2 from (-5, -2)")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 @dataclass(frozen=True)
@@ -184,10 +178,7 @@ def plot_loss_curves(
     title: str = "softmax regression on Fashion-MNIST",
 ) -> Path:
     """Training loss against steps, one line per optimiser, into one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from d2lkit.report.figures import plt, save_figure
 
     labels = labels or {}
     fig, ax = plt.subplots(figsize=(8, 5))
@@ -199,7 +190,4 @@ def plot_loss_curves(
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
