@@ -105,3 +105,28 @@ def test_entry_point_exit_code_and_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "d2lkit: error: --count must be at least 1, got -3"
     assert result.stdout == ""
+
+
+def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch, capsys):
+    """The real data sits in its default place; `data download --data-dir X` still fills X (it
+    used to answer "already present in" the other copy), and leaves a complete X alone."""
+    from d2lkit.data import fashion_mnist
+
+    assert fashion_mnist.locate() is not None  # another copy exists
+    downloads = []
+
+    def fake_download(directory):
+        downloads.append(directory)
+        directory.mkdir(parents=True)
+        for file in fashion_mnist.FASHION_MNIST.files:
+            (directory / (file.stem + ".gz")).write_bytes(b"")
+        return directory
+
+    monkeypatch.setattr(fashion_mnist, "download_to", fake_download)
+    target = tmp_path / "mine"
+    code, out, _ = run_cli(["data", "download", "--data-dir", str(target)], capsys)
+    assert code == 0 and downloads == [target]
+    assert out.strip() == f"fashion-mnist downloaded to {target}"
+    code, out, _ = run_cli(["data", "download", "--data-dir", str(target)], capsys)
+    assert code == 0 and downloads == [target]
+    assert out.strip() == f"fashion-mnist already present in {target}"

@@ -103,7 +103,8 @@ def run_download(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     target = Path(args.data_dir) if args.data_dir else fashion_mnist.cache_dir()
-    existing = fashion_mnist.locate(args.data_dir)
+    # With --data-dir only that folder counts: the user asked for a copy there.
+    existing = fashion_mnist.locate_in(target) if args.data_dir else fashion_mnist.locate()
     if existing is not None:
         print(f"fashion-mnist already present in {existing}")
         return 0

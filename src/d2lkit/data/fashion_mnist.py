@@ -103,18 +103,17 @@ def cache_dir(source: IdxSource = FASHION_MNIST) -> Path:
     return Path.home() / ".cache" / "d2lkit" / source.name
 
 
-def candidate_dirs(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> list[Path]:
+def search_roots(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> list[Path]:
     """Where the files are looked for, in order."""
-    dirs = []
+    roots = []
     if data_dir is not None:
-        dirs.append(Path(data_dir))
+        roots.append(Path(data_dir))
     if os.environ.get("D2LKIT_DATA"):
-        dirs.append(Path(os.environ["D2LKIT_DATA"]))
-    dirs.append(cache_dir(source))
+        roots.append(Path(os.environ["D2LKIT_DATA"]))
+    roots.append(cache_dir(source))
     if source is FASHION_MNIST:
-        dirs.append(SYSTEM_DIR)
-    # A data dir may hold the files directly or in a sub-folder named after the dataset.
-    return [d2 for d in dirs for d2 in (d, d / source.name)]
+        roots.append(SYSTEM_DIR)
+    return roots
 
 
 def file_path(directory: Path, file: IdxFile) -> Path | None:
@@ -125,11 +124,20 @@ def file_path(directory: Path, file: IdxFile) -> Path | None:
     return None
 
 
-def locate(data_dir: str | Path | None = None, source: IdxSource = FASHION_MNIST) -> Path | None:
-    """The first candidate folder that holds all of the source's files, or None."""
-    for directory in candidate_dirs(data_dir, source):
+def locate_in(root: Path, source: IdxSource = FASHION_MNIST) -> Path | None:
+    """`root` or its sub-folder named after the dataset, whichever holds all the source's files."""
+    for directory in (root, root / source.name):
         if all(file_path(directory, f) for f in source.files):
             return directory
+    return None
+
+
+def locate(data_dir: str | Path | None = None, source: IdxSource = FASHION_MNIST) -> Path | None:
+    """The first folder of the search that holds all of the source's files, or None."""
+    for root in search_roots(data_dir, source):
+        found = locate_in(root, source)
+        if found is not None:
+            return found
     return None
 
 
@@ -197,7 +205,7 @@ def check_data_dir(data_dir: str | Path | None, source: IdxSource = FASHION_MNIS
 
 
 def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> str:
-    looked = ", ".join(str(d) for d in candidate_dirs(data_dir, source)[::2])
+    looked = ", ".join(str(d) for d in search_roots(data_dir, source))
     return (
         f"{source.name} not found (looked in {looked}); run `d2lkit data download`, install the"
         " Debian package dataset-fashion-mnist, or pass --data-dir"
