@@ -155,6 +155,7 @@ def test_lookup_order(tmp_path, isolated_home, monkeypatch):
 
     assert fashion_mnist.locate(explicit) == explicit
     assert fashion_mnist.locate(None) == env
+    (tmp_path / "empty").mkdir()
     assert fashion_mnist.locate(tmp_path / "empty") == env  # an empty --data-dir falls through
     monkeypatch.delenv("D2LKIT_DATA")
     assert fashion_mnist.locate(None) == cache

@@ -46,7 +46,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    fashion_mnist.check_data_dir(args.data_dir)
     directory = fashion_mnist.locate(args.data_dir)
     if directory is None:
         raise D2lkitError(fashion_mnist.missing_message(args.data_dir))

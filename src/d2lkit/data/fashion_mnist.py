@@ -134,6 +134,7 @@ def locate_in(root: Path, source: IdxSource = FASHION_MNIST) -> Path | None:
 
 def locate(data_dir: str | Path | None = None, source: IdxSource = FASHION_MNIST) -> Path | None:
     """The first folder of the search that holds all of the source's files, or None."""
+    check_data_dir(data_dir, source)
     for root in search_roots(data_dir, source):
         found = locate_in(root, source)
         if found is not None:
@@ -179,7 +180,6 @@ def load(
     verify: bool = True,
 ) -> LoadedIdxDataset:
     """Load the whole dataset as uint8 tensors, downloading it into the cache if it is absent."""
-    check_data_dir(data_dir, source)
     directory = locate(data_dir, source)
     if directory is None:
         if not download:
