@@ -9,14 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+from d2lkit.train.callbacks import read_metrics
 from d2lkit.train.config import TrainConfig
-
-
-def epochs_logged(out: Path) -> int:
-    path = out / "metrics.jsonl"
-    if not path.is_file():
-        return 0
-    return sum(1 for line in path.read_text().splitlines() if line.strip())
 
 
 def train_or_resume(config: TrainConfig, out: Path) -> dict:
@@ -25,7 +19,8 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     from d2lkit.train.run import CHECKPOINT, resume_training, run_training
 
     config = dataclasses.replace(config, out=str(out))
-    if (out / CHECKPOINT).is_file() and 0 < epochs_logged(out) < config.epochs:
+    epochs_logged = len(read_metrics(out / "metrics.jsonl"))
+    if (out / CHECKPOINT).is_file() and 0 < epochs_logged < config.epochs:
         return resume_training(out, epochs=config.epochs)
     for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
         target = out / leftover
