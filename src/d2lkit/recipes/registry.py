@@ -106,8 +106,17 @@ def finish_single_run(recipe: Recipe, profile: str, config: TrainConfig, summary
 # TrainConfig fields that say where and how fast a run goes, not what it computes: a flag that sets
 # one leaves the recipe's result comparable (`reproduce` holds bf16 runs on a GPU to the band too).
 RESULT_NEUTRAL_FIELDS = frozenset(
-    {"out", "seed", "progress", "tensorboard", "device", "data_dir", "channels_last", "compile"}
-    | {"precision"}
+    {
+        "out",
+        "seed",
+        "progress",
+        "tensorboard",
+        "device",
+        "precision",
+        "data_dir",
+        "channels_last",
+        "compile",
+    }
 )
 
 
