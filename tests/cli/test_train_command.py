@@ -7,27 +7,9 @@ import json
 
 import pytest
 import torch
+from cli_helpers import assert_one_line_error, run_cli
 
 from d2lkit.cli import main
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as exit:  # argparse's own errors
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "error: " in lines[0] and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
 
 TRAIN = ["train", "--no-progress", "--batch-size", "64"]
 

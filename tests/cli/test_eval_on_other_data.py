@@ -1,0 +1,97 @@
+"""`d2lkit eval|predict RUN --dataset ...`: a run whose image folder moved, or a new test folder,
+is evaluated only when it has the run's classes, in the run's order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from cli_helpers import assert_one_line_error, run_cli
+from PIL import Image
+
+
+def write_tree(root: Path, classes: tuple[str, ...]) -> Path:
+    """Each class a flat colour of its own, so a small LeNet tells them apart."""
+    colours = [(220, 30, 30), (30, 30, 220), (30, 200, 30)]
+    for split, count in (("train", 6), ("test", 4)):
+        for label, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (24, 24), colours[label]).save(folder / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def moved_run(tmp_path_factory) -> tuple[Path, Path]:
+    """A LeNet run on an image folder, after the folder moved: (run, the folder's new place)."""
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.run import run_training
+
+    base = tmp_path_factory.mktemp("moved")
+    folder = write_tree(base / "shapes", ("red", "blue"))
+    run = base / "run"
+    config = TrainConfig(
+        model="lenet",
+        dataset=f"imagefolder:{folder}",
+        resize=28,
+        epochs=1,
+        batch_size=4,
+        out=str(run),
+        progress=False,
+    )
+    run_training(config)
+    return run, Path(shutil.move(folder, base / "moved-shapes"))
+
+
+def test_a_moved_folder_is_named_and_the_new_place_evaluates_as_recorded(moved_run, capsys):
+    run, new_place = moved_run
+    code, _, err = run_cli(["eval", str(run)], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        "shapes: the run's imagefolder data is no longer here",
+        "--dataset imagefolder:NEW_PATH",
+    )
+
+    code, out, _ = run_cli(["eval", str(run), "--dataset", f"imagefolder:{new_place}"], capsys)
+    assert code == 0
+    recorded = json.loads((run / "summary.json").read_text())["test_acc"]
+    assert f"test_acc {recorded:.4f}" in out  # the same images, the same weights
+    assert "recorded test_acc" not in out  # that line is for the run's own data
+
+    grid = run.parent / "grid.png"
+    code, _, _ = run_cli(
+        ["predict", str(run), "--dataset", f"imagefolder:{new_place}", "--out", str(grid)], capsys
+    )
+    assert code == 0 and grid.stat().st_size > 0
+
+
+def test_other_classes_are_refused_with_both_lists(moved_run, tmp_path, capsys):
+    run, _ = moved_run
+    swapped = write_tree(tmp_path / "swapped", ("green", "red"))
+    code, _, err = run_cli(["eval", str(run), "--dataset", f"imagefolder:{swapped}"], capsys)
+    assert_one_line_error(code, err, "['green', 'red']", "['blue', 'red']")
+
+
+def test_another_kind_of_data_is_refused(moved_run, capsys):
+    run, _ = moved_run
+    code, _, err = run_cli(["eval", str(run), "--dataset", "fashion-mnist"], capsys)
+    assert_one_line_error(code, err, "another kind of data", "imagefolder")
+
+
+def test_a_checkpoint_without_class_names_still_refuses_a_head_of_another_size(
+    moved_run, tmp_path, capsys
+):
+    run, _ = moved_run
+    old = tmp_path / "old-run"
+    shutil.copytree(run, old)
+    state = torch.load(old / "checkpoint.pt", weights_only=True)
+    del state["class_names"]  # as written before class names were kept
+    torch.save(state, old / "checkpoint.pt")
+    three = write_tree(tmp_path / "three", ("red", "blue", "green"))
+    code, _, err = run_cli(["eval", str(old), "--dataset", f"imagefolder:{three}"], capsys)
+    assert_one_line_error(code, err, "do not fit lenet", "the run's classes")
