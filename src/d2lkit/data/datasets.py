@@ -46,6 +46,9 @@ class DataBundle:
     extra: dict = field(default_factory=dict)
 
 
+# The datasets whose argument is a folder (`imagefolder:PATH`); others take a setting, if any.
+PATH_DATASETS = ("imagefolder", "voc")
+
 DatasetBuilder = Callable[[str | None, DataOptions], DataBundle]
 _BUILDERS: dict[str, tuple[DatasetBuilder, tuple[str, ...]]] = {}
 
@@ -102,9 +105,7 @@ def build_dataset(spec: str, options: DataOptions) -> DataBundle:
     _load_sources()
     name, _, argument = spec.partition(":")
     if name not in _BUILDERS:
-        known = ", ".join(
-            n + (":PATH" if n in ("imagefolder", "voc") else "") for n in dataset_names()
-        )
+        known = ", ".join(n + (":PATH" if n in PATH_DATASETS else "") for n in dataset_names())
         raise D2lkitError(f"unknown dataset {spec!r}; known: {known}")
     builder, applies = _BUILDERS[name]
     refuse_unused(name, applies, options)

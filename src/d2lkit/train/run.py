@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from d2lkit.data.datasets import DataBundle, DataOptions, build_dataset
+from d2lkit.data.datasets import PATH_DATASETS, DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
@@ -363,7 +363,7 @@ def load_trained(
     if dataset is not None:
         config.dataset = same_kind_dataset(config.dataset, dataset)
     kind, _, data_path = config.dataset.partition(":")
-    if dataset is None and data_path and not Path(data_path).exists():
+    if dataset is None and kind in PATH_DATASETS and not Path(data_path).exists():
         raise D2lkitError(
             f"{data_path}: the run's {kind} data is no longer here; if it moved, pass"
             f" --dataset {kind}:NEW_PATH"
