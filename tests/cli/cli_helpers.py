@@ -16,10 +16,11 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
 
 
 def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    """Exit code 2 and one `d2lkit: error: ...` line holding each fragment, no traceback."""
+    """Exit code 2 and one `d2lkit[ COMMAND]: error: ...` line (ours or argparse's) holding each
+    fragment, no traceback."""
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("d2lkit: error: ") and "Traceback" not in err
+    assert lines[0].startswith("d2lkit") and "error: " in lines[0] and "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]

@@ -6,6 +6,7 @@ The CLI's `d2lkit train` flags, recipes and `config.json` in a run directory all
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from d2lkit.errors import D2lkitError
@@ -13,6 +14,12 @@ from d2lkit.errors import D2lkitError
 SCHEDULERS = ("none", "cosine", "onecycle", "step")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+REAL_VALUED = ("lr", "momentum", "weight_decay", "label_smoothing", "grad_clip", "head_lr_mult")
+
+
+def flag(name: str) -> str:
+    """A field's command-line flag without its dashes: weight_decay -> weight-decay."""
+    return name.replace("_", "-")
 
 
 @dataclass
@@ -54,17 +61,20 @@ class TrainConfig:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size}
         for name, value in positive.items():
             if value < 1:
-                raise D2lkitError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.lr is not None and not self.lr > 0:
-            raise D2lkitError(f"--lr must be positive, got {self.lr}")
-        non_negative = {
-            "weight_decay": self.weight_decay,
-            "label_smoothing": self.label_smoothing,
-            "momentum": self.momentum,
-        }
-        for name, value in non_negative.items():
+                raise D2lkitError(f"--{flag(name)} must be at least 1, got {value}")
+        # NaN passes every comparison below and inf wrecks the first step: refuse both first.
+        for name in REAL_VALUED:
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise D2lkitError(f"--{flag(name)} must be a finite number, got {value}")
+        for name in ("lr", "grad_clip", "head_lr_mult"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise D2lkitError(f"--{flag(name)} must be positive, got {value}")
+        for name in ("weight_decay", "label_smoothing", "momentum"):
+            value = getattr(self, name)
             if value < 0:
-                raise D2lkitError(f"--{name.replace('_', '-')} must not be negative, got {value}")
+                raise D2lkitError(f"--{flag(name)} must not be negative, got {value}")
         if self.label_smoothing >= 1:
             raise D2lkitError(f"--label-smoothing must be below 1, got {self.label_smoothing}")
         if self.resize is not None and self.resize < 8:
@@ -75,7 +85,7 @@ class TrainConfig:
             ("train_per_class", self.train_per_class),
         ):
             if value is not None and value < 1:
-                raise D2lkitError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+                raise D2lkitError(f"--{flag(name)} must be at least 1, got {value}")
         for name, value, allowed in (
             ("scheduler", self.scheduler, SCHEDULERS),
             ("device", self.device, DEVICES),
@@ -83,8 +93,6 @@ class TrainConfig:
         ):
             if value not in allowed:
                 raise D2lkitError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
-        if self.head_lr_mult <= 0:
-            raise D2lkitError(f"--head-lr-mult must be positive, got {self.head_lr_mult}")
         return self
 
     def to_dict(self) -> dict:
