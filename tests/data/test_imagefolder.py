@@ -105,6 +105,74 @@ def test_unreadable_image_fails_in_the_loader_with_one_line_naming_it(tree):
     assert message.startswith(f"{corrupt}: not a readable image")
 
 
+def test_one_class_is_refused_a_classifier_needs_two(tree):
+    import shutil
+
+    for split in ("train", "test"):
+        shutil.rmtree(tree / split / "not-hotdog")
+    with pytest.raises(D2lkitError, match=r"1 class folder\(s\); a classifier needs at least two"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_hidden_folders_and_files_are_left_out(tree):
+    """Jupyter's checkpoints folder is no class, and macOS's ._x.png twins are no images."""
+    for split in ("train", "test"):
+        write_image(tree / split / ".ipynb_checkpoints" / "0.png", (0, 255, 0))
+        (tree / split / "hotdog" / "._0.png").write_bytes(b"AppleDouble, not a PNG")
+    bundle = build_dataset(f"imagefolder:{tree}", DataOptions(batch_size=16, resize=8))
+    assert bundle.class_names == list(CLASSES)
+    assert bundle.extra == {"train_images": 10, "test_images": 6}
+    assert sum(len(y) for _, y in bundle.test) == 6  # the twin is never decoded
+
+
+def test_a_broken_link_is_named_before_training(tree):
+    link = tree / "train" / "hotdog" / "gone.png"
+    link.symlink_to(tree / "nowhere.png")
+    with pytest.raises(D2lkitError, match=rf"{link}: a broken link"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):
+    """A PNG whose header claims 30000 x 30000 pixels: PIL refuses it with its own error type."""
+    import struct
+    import zlib
+
+    from d2lkit.data.imagefolder import load_rgb
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    bomb = tmp_path / "bomb.png"
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)  # 8-bit RGB
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    with pytest.raises(D2lkitError, match=rf"{bomb}: not a readable image"):
+        load_rgb(str(bomb))
+
+
+def test_augment_crops_and_flips_the_training_images_only_when_asked(tmp_path):
+    """Horizontal ramps, so that a crop or a flip changes the pixels."""
+    root = tmp_path / "ramps"
+    ramp = torch.linspace(0, 255, 32).to(torch.uint8).expand(32, 32)
+    for split in ("train", "test"):
+        for name in CLASSES:
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            Image.fromarray(torch.stack([ramp] * 3, dim=-1).numpy()).save(folder / "0.png")
+
+    def train_batch(augment: bool) -> torch.Tensor:
+        options = DataOptions(batch_size=2, resize=16, augment=augment)
+        bundle = build_dataset(f"imagefolder:{root}", options)
+        (test_x, _), (train_x, _) = next(iter(bundle.test)), next(iter(bundle.train))
+        return train_x, test_x[0]
+
+    plain, test_image = train_batch(augment=False)
+    assert all(torch.equal(image, test_image) for image in plain)  # the test transform
+    augmented, _ = train_batch(augment=True)
+    assert not any(torch.allclose(image, test_image, atol=1e-3) for image in augmented)
+
+
 # -- options: a training subset and data-parallel shares ------------------------------------------
 
 

@@ -3,10 +3,11 @@
     PATH/train/CLASS/*.jpg   PATH/test/CLASS/*.jpg
 
 read through torchvision's `ImageFolder` and `DataLoader` (PIL decoding and per-image transforms
-are what worker processes are for), with the book's fine-tuning transforms and ImageNet's
-normalisation. The tree is checked before any training starts, so a missing split, an empty
-class folder, an empty file or mismatched classes are one clear error naming the path, not a
-crash in a worker halfway through an epoch.
+are what worker processes are for), with the book's fine-tuning transforms (its random crops and
+flips with --augment) and ImageNet's normalisation. Hidden names (.ipynb_checkpoints/,
+._photo.jpg) are left out. The tree is checked before any training starts, so a missing split,
+fewer than two classes, an empty class folder, an empty file or mismatched classes are one clear
+error naming the path, not a crash in a worker halfway through an epoch.
 """
 
 from __future__ import annotations
@@ -42,6 +43,46 @@ def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMG_EXTENSIONS
 
 
+def is_hidden(relative: Path) -> bool:
+    """Dot-names are other tools' files: .ipynb_checkpoints/, macOS's ._photo.jpg twins."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def class_images(class_dir: Path) -> list[Path]:
+    """The images ImageFolder reads from one class folder: every depth, symlinked folders
+    followed (as its os.walk does), hidden names left out."""
+    found = []
+    for folder, _, names in os.walk(class_dir, followlinks=True):
+        for name in names:
+            path = Path(folder) / name
+            if is_image(path) and not is_hidden(path.relative_to(class_dir)):
+                found.append(path)
+    return found
+
+
+def visible_class_names(split_dir: Path) -> list[str]:
+    return sorted(
+        entry.name
+        for entry in split_dir.iterdir()
+        if entry.is_dir() and not is_hidden(Path(entry.name))
+    )
+
+
+class ClassFolders(ImageFolder):
+    """ImageFolder without hidden class folders or files (see `is_hidden`), so that training
+    reads exactly what `check_tree` checked."""
+
+    def __init__(self, root: Path, transform: v2.Transform) -> None:
+        super().__init__(
+            str(root), transform, loader=load_rgb,
+            is_valid_file=lambda p: is_image(Path(p)) and not is_hidden(Path(p).relative_to(root)),
+        )  # fmt: skip
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        classes = visible_class_names(Path(directory))
+        return classes, {name: i for i, name in enumerate(classes)}
+
+
 def check_tree(root: Path) -> list[str]:
     """The class names, after checking everything `ImageFolder` would trip over later."""
     if not root.is_dir():
@@ -55,17 +96,22 @@ def check_tree(root: Path) -> list[str]:
             raise D2lkitError(
                 f"{folder}: missing; an image folder needs {split}/ with one sub-folder per class"
             )
-        classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
-        if not classes:
-            raise D2lkitError(f"{folder}: no class folders; put each class's images in its own")
+        classes = visible_class_names(folder)
+        if len(classes) < 2:
+            raise D2lkitError(
+                f"{folder}: {len(classes)} class folder(s); a classifier needs at least two, each"
+                " class's images in its own folder"
+            )
         for name in classes:
-            images = [p for p in (folder / name).rglob("*") if p.is_file() and is_image(p)]
+            images = class_images(folder / name)
             if not images:
                 raise D2lkitError(
                     f"{folder / name}: empty class folder (no {', '.join(IMG_EXTENSIONS[:3])}..."
                     " files); add images or remove the folder"
                 )
             for path in images:
+                if not path.is_file():
+                    raise D2lkitError(f"{path}: a broken link; replace or delete it")
                 if path.stat().st_size == 0:
                     raise D2lkitError(f"{path}: empty file (0 bytes); replace or delete it")
         classes_by_split[split] = classes
@@ -86,13 +132,17 @@ def load_rgb(path: str):
     try:
         with Image.open(path) as image:
             return image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as err:
+    # DecompressionBombError: a header claiming far more pixels than any photo holds.
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
 
 
-def training_transform(size: int) -> v2.Transform:
-    """The book's fine-tuning augmentation: a random crop of 8-100 % of the area resized to
-    size x size, a random flip, then ImageNet normalisation."""
+def training_transform(size: int, augment: bool) -> v2.Transform:
+    """With `augment`, the book's fine-tuning augmentation: a random crop of 8-100 % of the area
+    resized to size x size, a random flip, then ImageNet normalisation. Without, the test
+    images' transform."""
+    if not augment:
+        return eval_transform(size)
     return v2.Compose(
         [
             v2.RandomResizedCrop(size, antialias=True),
@@ -158,7 +208,7 @@ def sample_images(
         [v2.Resize(size, antialias=True), v2.CenterCrop(size), v2.ToImage(),
          v2.ToDtype(torch.float32, scale=True)]
     )  # fmt: skip
-    folder = ImageFolder(str(root / split), to_grid, loader=load_rgb)
+    folder = ClassFolders(root / split, to_grid)
     order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))
     chosen = order[:count].tolist()
     images = torch.stack([folder[i][0] for i in chosen])
@@ -174,7 +224,6 @@ def random_subset(dataset: ImageFolder, count: int | None, seed: int) -> Dataset
     return Subset(dataset, order[:count].tolist())
 
 
-# augment: its training transform always crops and flips (the book's fine-tuning recipe).
 @register_dataset("imagefolder", applies=("resize", "augment", "train_subset", "world_size"))
 def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     if argument is None:
@@ -182,9 +231,9 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
     root = Path(argument)
     classes = check_tree(root)
     size = options.resize or DEFAULT_SIZE
-    train_set = ImageFolder(str(root / "train"), training_transform(size), loader=load_rgb)
+    train_set = ClassFolders(root / "train", training_transform(size, options.augment))
     train_set = random_subset(train_set, options.train_subset, options.seed)
-    test_set = ImageFolder(str(root / "test"), eval_transform(size), loader=load_rgb)
+    test_set = ClassFolders(root / "test", eval_transform(size))
     workers = default_workers()
     common = dict(
         num_workers=workers,

@@ -71,8 +71,8 @@ def read_rgb(path: Path) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             return pil_to_tensor(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError) as err:
-        raise D2lkitError(f"{path}: not a readable image ({err})") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
+        raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
 
 
 def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
