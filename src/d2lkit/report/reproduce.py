@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError, TrainingFailed
-from d2lkit.jsonfile import write_json_atomic
+from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import Recipe, get_recipe, missing_requirements, recipe_config, recipe_options
 from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.report.markdown import format_seconds
@@ -41,7 +41,7 @@ def identity(recipe: Recipe, profile: str, seed: int) -> dict:
 
 def recorded_identity(run_dir: Path) -> dict | None:
     marker = run_dir / IDENTITY
-    return json.loads(marker.read_text()) if marker.is_file() else None
+    return read_json(marker) if marker.is_file() else None
 
 
 def refuse_other_run(run_dir: Path, recorded: dict) -> None:

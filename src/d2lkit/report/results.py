@@ -3,14 +3,13 @@ against its band, and write the report files."""
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from d2lkit.errors import TrainingFailed
-from d2lkit.jsonfile import write_json_atomic
+from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import Recipe
 from d2lkit.report.reproduce import FAILURE, finished_summary, identity, run_directory
 
@@ -42,7 +41,7 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
         if summary is not None:
             summaries.append(summary)
         elif (run_dir / FAILURE).is_file():
-            failures.append(json.loads((run_dir / FAILURE).read_text())["error"])
+            failures.append(read_json(run_dir / FAILURE).get("error", "no message recorded"))
     values = [s["value"] for s in summaries]
     mean = statistics.fmean(values) if values else None
     std = statistics.stdev(values) if len(values) > 1 else None
@@ -95,7 +94,7 @@ def collect_results(recipes: Sequence[Recipe], profile: str, seeds: int, out: Pa
         "profile": profile,
         "seeds": seeds,
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": json.loads(machine_path.read_text()) if machine_path.is_file() else {},
+        "machine": read_json(machine_path) if machine_path.is_file() else {},
         "total_wall_s": sum((row["wall_s"] or 0.0) * len(row["values"]) for row in rows),
         "rows": rows,
     }

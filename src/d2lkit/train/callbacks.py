@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from d2lkit.errors import D2lkitError
+from d2lkit.jsonfile import DAMAGED_FIX
 from d2lkit.train.checkpoint import save_checkpoint
 
 
@@ -93,7 +95,18 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
 def read_metrics(path: Path) -> list[dict]:
     """The rows MetricsWriter appended to `path`, one per epoch; [] when there is no file."""
     text = path.read_text() if path.is_file() else ""
-    return [json.loads(line) for line in text.splitlines() if line]
+    # A last line without its newline is an append cut off by a crash: that epoch was never
+    # checkpointed (the checkpoint is written after the row), so a resume redoes it.
+    lines = text.split("\n")[:-1]
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line:
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise D2lkitError(f"{path}: line {number} is damaged ({err}); {DAMAGED_FIX}") from None
+    return rows
 
 
 class CheckpointSaver(Callback):

@@ -71,7 +71,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         opcode = re.search(r"Unsupported operand \d+", str(err))
         detail = opcode.group(0) if opcode else "not written by torch.save"
         raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
-    except (RuntimeError, EOFError, OSError) as err:
+    # A text file reaches the legacy unpickler, which fails with KeyError or IndexError.
+    except (RuntimeError, EOFError, OSError, LookupError, ValueError) as err:
         raise D2lkitError(
             f"{path}: not a readable checkpoint ({str(err)[:160]}){UNREADABLE_FIX}"
         ) from None

@@ -5,10 +5,10 @@ reproduce` and the multi-run experiments (fine-tuning, augmentation, optimisers)
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 
+from d2lkit.jsonfile import read_json
 from d2lkit.train.callbacks import read_metrics
 from d2lkit.train.config import TrainConfig
 
@@ -35,5 +35,5 @@ def train_or_reuse(config: TrainConfig, out: Path) -> dict:
     """The summary of the run that already finished in `out`, else `train_or_resume`."""
     summary_path = out / "summary.json"
     if summary_path.is_file():
-        return json.loads(summary_path.read_text())
+        return read_json(summary_path)
     return train_or_resume(config, out)
