@@ -44,6 +44,8 @@ def test_several_seeds_run_into_their_own_directories(fake_recipes, tmp_path):
     for seed in range(3):
         summary = json.loads((tmp_path / "fake-good" / f"seed{seed}" / "summary.json").read_text())
         assert summary["seed"] == seed and summary["value"] == pytest.approx(0.8 + 0.01 * seed)
+        # The run's own wall_s counts sessions before a resume; the fake's says 1 s.
+        assert summary["recipe_wall_s"] >= 1.0
     row = results["rows"][0]
     assert row["mean"] == pytest.approx(0.81) and row["std"] == pytest.approx(0.01)
     assert row["curves"] == "fake-good/seed0/curves.png"
@@ -188,3 +190,44 @@ def test_an_interrupted_reproduce_says_how_to_continue(fake_recipes, tmp_path, c
         "d2lkit: interrupted; run the same command again: finished recipes are kept and the"
         " interrupted one continues from its last saved epoch"
     )
+
+
+def test_seed_layouts_are_not_mixed_and_report_only_reads_the_seed_count(
+    fake_recipes, tmp_path, capsys
+):
+    """One seed lives in DIR/<recipe>/, several in its seed<k>/: changing --seeds between runs
+    into one DIR would nest seed dirs inside a finished run, or misread it as foreign files."""
+    reproduce(["fake-good"], "cpu", 2, tmp_path, say=lambda line: None)
+    with pytest.raises(
+        D2lkitError, match=r"fake-good: holds a run of 2 seeds, not 1; pass --seeds 2"
+    ):
+        reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    single = tmp_path / "single"
+    reproduce(["fake-good"], "cpu", 1, single, say=lambda line: None)
+    with pytest.raises(D2lkitError, match=r"holds a run of 1 seed, not 3; pass --seeds 1"):
+        reproduce(["fake-good"], "cpu", 3, single, say=lambda line: None)
+    assert not (single / "fake-good" / "seed0").exists()
+
+    # --report-only without --seeds rebuilds the report DIR's runs were made with.
+    assert main(["reproduce", "--report-only", "--profile", "cpu", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["seeds"] == 2 and results["rows"][0]["mean"] == pytest.approx(0.805)
+    assert fake_recipes.calls == [("fake-good", 0), ("fake-good", 1), ("fake-good", 0)]
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--only", ""], "--only names no recipe"),  # not "every recipe", hours of CNNs
+        (["--only", "fake-good", "--readme", "absent.md"], "absent.md: not a file"),
+        (["--report-only", "--only", "fake-good"], "holds no recipe runs"),
+    ],
+)
+def test_bad_reproduce_input_is_refused_before_anything_runs(
+    flags, message, fake_recipes, tmp_path, capsys
+):
+    out = tmp_path / "never-made"
+    code = main(["reproduce", "--profile", "cpu", "--out", str(out), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert fake_recipes.calls == [] and not out.exists()

@@ -50,6 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingFailed as err:
         print(f"d2lkit: failed: {err}", file=sys.stderr)
         return err.exit_code
+    except (
+        FileExistsError,
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as err:
+        # A path given on the command line that cannot be read or written (an --out under a
+        # file, a read-only folder): still one line, not a traceback.
+        print(f"d2lkit: error: {err.filename}: {err.strerror}; check that path", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
         print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
         return 130

@@ -29,7 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="book: the book's exact settings (for a GPU); cpu: fits a 2-core CPU, changes stated"
         " in the report; auto (default): book with CUDA, else cpu",
     )
-    parser.add_argument("--seeds", type=int, default=1, help="seeds per recipe (default 1)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        help="seeds per recipe (default 1; with --report-only, as DIR's runs were made)",
+    )
     parser.add_argument("--out", help="directory of the runs and the report")
     parser.add_argument(
         "--readme", help="also write the results table into this README's results block"
@@ -46,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def selected_names(only: str | None) -> list[str]:
     from d2lkit.recipes import get_recipe, list_recipes
 
-    if not only:
+    if only is None:
         return list_recipes()
     names = [name.strip() for name in only.split(",") if name.strip()]
     if not names:
@@ -73,8 +77,8 @@ def print_recipe_list(profile: str) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     from d2lkit.recipes import get_recipe, resolve_profile
-    from d2lkit.report.markdown import readme_block, update_readme
-    from d2lkit.report.reproduce import reproduce
+    from d2lkit.report.markdown import check_readme, readme_block, update_readme
+    from d2lkit.report.reproduce import reproduce, seeds_in
     from d2lkit.report.results import collect_results, raise_if_failing, write_reports
 
     profile = resolve_profile(args.profile)
@@ -83,21 +87,25 @@ def run_reproduce(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise D2lkitError("pass --out DIR: where the runs and REPORT.md go")
-    if args.seeds < 1:
+    if args.seeds is not None and args.seeds < 1:
         raise D2lkitError(f"--seeds must be at least 1, got {args.seeds}")
     out = Path(args.out)
     names = selected_names(args.only)
+    if args.readme:
+        check_readme(Path(args.readme))  # before hours of runs, not after
     if args.report_only:
         if not args.only:  # only the recipes that have runs in DIR
             names = [name for name in names if (out / name).is_dir()]
-        if not names:
+        if not out.is_dir() or not names:
             raise D2lkitError(f"{out}: holds no recipe runs; run `d2lkit reproduce --out {out}`")
-        results = collect_results([get_recipe(n) for n in names], profile, args.seeds, out)
+        seeds = args.seeds or seeds_in(out, names)
+        results = collect_results([get_recipe(n) for n in names], profile, seeds, out)
         write_reports(results, out)
     else:
+        seeds = args.seeds or 1
         print(f"reproducing {len(names)} recipe(s) with the {profile} profile into {out}")
         try:
-            results = reproduce(names, profile, args.seeds, out, say=print)
+            results = reproduce(names, profile, seeds, out, say=print)
         except KeyboardInterrupt:  # the CLI prints this beside "interrupted"
             raise KeyboardInterrupt(
                 "run the same command again: finished recipes are kept and the interrupted one"
@@ -108,7 +116,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.readme:
         command = (
             f"d2lkit reproduce --profile {profile} --only {','.join(names)}"
-            f"{f' --seeds {args.seeds}' if args.seeds > 1 else ''} --out {out}"
+            f"{f' --seeds {seeds}' if seeds > 1 else ''} --out {out}"
             f"{' --report-only' if args.report_only else ''} --readme {args.readme}"
         )
         update_readme(Path(args.readme), readme_block(results, command))

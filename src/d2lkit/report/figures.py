@@ -10,11 +10,24 @@ matplotlib.use("Agg")  # headless: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from d2lkit.errors import D2lkitError  # noqa: E402
+
 
 def save_figure(fig: Figure, out: str | Path) -> Path:
-    """Write `fig` to the PNG `out` at 100 dpi and close it (figures left open pile up memory)."""
+    """Write `fig` to `out` at 100 dpi and close it (figures left open pile up memory); returns
+    the file written: `out` given without a suffix gets .png, as savefig would add it."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        if out.is_dir():
+            raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
+        if not out.suffix:
+            out = out.with_name(out.name + ".png")
+        if out.suffix[1:].lower() not in fig.canvas.get_supported_filetypes():
+            raise D2lkitError(
+                f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)"
+            )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=100)
+    finally:
+        plt.close(fig)
     return out

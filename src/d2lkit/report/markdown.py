@@ -178,10 +178,10 @@ def readme_block(results: dict, command: str) -> str:
     return "\n\n".join(parts)
 
 
-def update_readme(readme: Path, block: str) -> None:
-    """Replace what lies between the README's two results markers with `block`."""
+def check_readme(readme: Path) -> tuple[str, int, int]:
+    """The README's text and where its results block begins and ends, or one clear error."""
     if not readme.is_file():
-        raise D2lkitError(f"{readme}: no such file; pass the README to update with --readme")
+        raise D2lkitError(f"{readme}: not a file; pass the README to update with --readme")
     text = readme.read_text()
     begin, end = text.find(README_BEGIN), text.find(README_END)
     if begin < 0 or end < begin:
@@ -189,5 +189,11 @@ def update_readme(readme: Path, block: str) -> None:
             f"{readme}: no results block; add the lines {README_BEGIN} and {README_END} where"
             " the results should go"
         )
+    return text, begin, end
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace what lies between the README's two results markers with `block`."""
+    text, begin, end = check_readme(readme)
     head, tail = text[: begin + len(README_BEGIN)], text[end:]
     readme.write_text(f"{head}\n{block}\n{tail}")

@@ -27,6 +27,39 @@ def run_directory(out: Path, recipe: str, seed: int, seeds: int) -> Path:
     return out / recipe if seeds == 1 else out / recipe / f"seed{seed}"
 
 
+def seed_count(folder: Path) -> int:
+    """How many seeds DIR/<recipe> was run with, as its layout says: 1 when the run lies in it,
+    k for seed0/ .. seed{k-1}/, 0 when nothing was run there yet."""
+    if (folder / IDENTITY).is_file():
+        return 1
+    count = 0
+    while (folder / f"seed{count}").is_dir():
+        count += 1
+    return count
+
+
+def check_seed_layout(out: Path, recipe: str, seeds: int) -> None:
+    """One seed lives in DIR/<recipe>/, several in its seed<k>/: a DIR run with one of the two
+    cannot be continued or reported with the other."""
+    found = seed_count(out / recipe)
+    if found and (found == 1) != (seeds == 1):
+        raise D2lkitError(
+            f"{out / recipe}: holds a run of {found} seed{'s' if found > 1 else ''}, not"
+            f" {seeds}; pass --seeds {found}, or another --out"
+        )
+
+
+def seeds_in(out: Path, names: Sequence[str]) -> int:
+    """The seed count DIR's runs of `names` were made with (1 when none was run yet)."""
+    counts = {name: count for name in names if (count := seed_count(out / name))}
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{name} {count}" for name, count in counts.items())
+        raise D2lkitError(
+            f"{out}: its recipes ran with different seed counts ({listed}); pass --seeds N"
+        )
+    return max(counts.values(), default=1)
+
+
 def identity(recipe: Recipe, profile: str, seed: int) -> dict:
     config = recipe_config(recipe, profile, seed)
     settings = {
@@ -121,7 +154,8 @@ def run_recipe_seed(recipe: Recipe, profile: str, seed: int, run_dir: Path) -> d
         "profile": profile,
         "seed": seed,
         "value": summary[recipe.metric],
-        "recipe_wall_s": time.perf_counter() - started,
+        # A resumed training run's wall_s also counts the sessions before this one.
+        "recipe_wall_s": max(time.perf_counter() - started, summary.get("wall_s", 0.0)),
     }
     write_json_atomic(run_dir / "summary.json", summary)
     return summary
@@ -148,6 +182,8 @@ def reproduce(
         raise D2lkitError(f"--seeds must be at least 1, got {seeds}")
     recipes = [get_recipe(name) for name in names]
     check_runnable(recipes, profile)
+    for recipe in recipes:
+        check_seed_layout(out, recipe.name, seeds)
     out.mkdir(parents=True, exist_ok=True)
     write_machine_facts(out)
     for index, recipe in enumerate(recipes, start=1):

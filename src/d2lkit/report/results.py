@@ -11,7 +11,13 @@ from pathlib import Path
 from d2lkit.errors import TrainingFailed
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import Recipe
-from d2lkit.report.reproduce import FAILURE, finished_summary, identity, run_directory
+from d2lkit.report.reproduce import (
+    FAILURE,
+    check_seed_layout,
+    finished_summary,
+    identity,
+    run_directory,
+)
 
 FAILING = ("below band", "failed")
 
@@ -89,6 +95,8 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
 
 def collect_results(recipes: Sequence[Recipe], profile: str, seeds: int, out: Path) -> dict:
     machine_path = out / "machine.json"
+    for recipe in recipes:
+        check_seed_layout(out, recipe.name, seeds)
     rows = [collect_row(recipe, profile, seeds, out) for recipe in recipes]
     return {
         "profile": profile,
