@@ -60,6 +60,30 @@ def test_corrupt_data_is_one_line(tmp_path, isolated_home, capsys):
     assert_one_line_error(code, err, str(tmp_path / "train-images-idx3-ubyte.gz"), "gzip")
 
 
+def test_show_names_the_file_it_wrote_when_out_has_no_suffix(tmp_path, capsys):
+    code, out, _ = run_cli(
+        ["data", "show", "--out", str(tmp_path / "grid"), "--count", "3"], capsys
+    )
+    written = tmp_path / "grid.png"  # matplotlib adds the suffix; the message must name it
+    assert code == 0 and out.strip() == f"wrote {written}" and written.is_file()
+
+
+@pytest.mark.parametrize(
+    "out, fragment",
+    [
+        ("a-file/x.png", "a-file: a file stands where a folder is needed"),  # no traceback
+        ("a-folder", "a-folder: a folder; pass a file name such as"),
+        ("grid.xyz", "cannot draw a .xyz file"),
+    ],
+)
+def test_show_refuses_an_out_it_cannot_write(out, fragment, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("a-file").write_text("a file, not a folder")
+    Path("a-folder").mkdir()
+    code, _, err = run_cli(["data", "show", "--out", out, "--count", "3"], capsys)
+    assert_one_line_error(code, err, fragment)
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     ) as err:
         # A path given on the command line that cannot be read or written (an --out under a
         # file, a read-only folder): still one line, not a traceback.
-        print(f"d2lkit: error: {err.filename}: {err.strerror}; check that path", file=sys.stderr)
+        in_the_way = isinstance(err, (FileExistsError, NotADirectoryError))  # mkdir over a file
+        reason = "a file stands where a folder is needed" if in_the_way else err.strerror
+        print(f"d2lkit: error: {err.filename}: {reason}; check that path", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
         print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
