@@ -44,6 +44,8 @@ class DataBundle:
     class_names: list[str]
     task: str = "classification"  # or "segmentation", "regression"
     extra: dict = field(default_factory=dict)
+    # (mean, std) per channel the inputs were normalised with; figures undo it to show them.
+    normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
 # The datasets whose argument is a folder (`imagefolder:PATH`); others take a setting, if any.

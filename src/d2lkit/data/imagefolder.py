@@ -253,4 +253,5 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
         CheckedLoader(train), CheckedLoader(test), num_classes=len(classes), in_channels=3,
         class_names=classes, task="classification",
         extra={"train_images": len(train_set), "test_images": len(test_set)},
+        normalization=(IMAGENET_MEAN, IMAGENET_STD),
     )  # fmt: skip

@@ -161,4 +161,5 @@ def voc_dataset(argument: str | None, options: DataOptions) -> DataBundle:
         train, test, num_classes=len(VOC_CLASSES), in_channels=3,
         class_names=list(VOC_CLASSES), task="segmentation",
         extra={"train_images": len(train_set), "test_images": len(test_set)},
+        normalization=(IMAGENET_MEAN, IMAGENET_STD),
     )  # fmt: skip

@@ -8,31 +8,23 @@ from pathlib import Path
 import torch
 
 from d2lkit.data.voc import labels_to_colors
+from d2lkit.report.examples import examples_to_show, to_display
 from d2lkit.report.grids import save_image_grid
 from d2lkit.train.segmentation import confusion_matrix, scores_from_confusion
 
 TRIPLETS_PER_ROW = 3
 
 
-def stretch_to_unit(images: torch.Tensor) -> torch.Tensor:
-    """Each normalised image (B, C, H, W) stretched back to [0, 1] and shown in RGB."""
-    flat = images.flatten(1)
-    low, high = flat.min(1).values, flat.max(1).values
-    unit = ((flat - low[:, None]) / (high - low).clamp_min(1e-8)[:, None]).reshape(images.shape)
-    return unit.expand(-1, 3, -1, -1) if unit.shape[1] == 1 else unit
-
-
 @torch.no_grad()
 def save_mask_predictions(run, out: str | Path, count: int) -> Path:
-    """The first `count` test images, each followed by its true and its predicted mask, with
-    the image's own mIoU in the title."""
+    """`count` test images, each followed by its true and its predicted mask, with the image's
+    own mIoU in the title."""
     trainer = run.trainer
     trainer.model.eval()
-    X, y = next(iter(run.data.test))
-    X, y = trainer.prepare(X[:count], y[:count])
+    X, y = trainer.prepare(*examples_to_show(run.data, count))
     with trainer.autocast():
         predicted = trainer.model(X).argmax(dim=1)  # (B, H, W)
-    images = stretch_to_unit(X.float().cpu())
+    images = to_display(X, run.data).expand(-1, 3, -1, -1)  # gray beside the RGB masks
     true_masks = labels_to_colors(y.cpu()).float() / 255  # (B, 3, H, W)
     predicted_masks = labels_to_colors(predicted.cpu()).float() / 255
     cells, titles = [], []

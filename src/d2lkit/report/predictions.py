@@ -7,14 +7,8 @@ from pathlib import Path
 
 import torch
 
+from d2lkit.report.examples import examples_to_show, to_display
 from d2lkit.report.grids import save_image_grid
-
-
-def to_display(images: torch.Tensor) -> torch.Tensor:
-    """Stretch each normalised image (B, C, H, W) back to [0, 1] for display."""
-    flat = images.flatten(1)
-    low, high = flat.min(1).values, flat.max(1).values
-    return ((flat - low[:, None]) / (high - low).clamp_min(1e-8)[:, None]).reshape(images.shape)
 
 
 @torch.no_grad()
@@ -25,8 +19,7 @@ def save_predictions(run, out: str | Path, count: int) -> Path:
         return save_mask_predictions(run, out, count)
     trainer = run.trainer
     trainer.model.eval()
-    X, y = next(iter(run.data.test))
-    X, y = trainer.prepare(X[:count], y[:count])
+    X, y = trainer.prepare(*examples_to_show(run.data, count))
     with trainer.autocast():
         scores = trainer.model(X)
     if run.data.task == "regression":
@@ -46,5 +39,5 @@ def save_predictions(run, out: str | Path, count: int) -> Path:
         f" {right} of {len(pairs)} right"
     )
     return save_image_grid(
-        to_display(X.float()), titles, out, ncols=9, title_colors=colors, heading=heading
+        to_display(X, run.data), titles, out, ncols=9, title_colors=colors, heading=heading
     )
