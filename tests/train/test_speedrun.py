@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from d2lkit.cli import main
-from d2lkit.errors import TrainingFailed
+from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.train import speedrun
 from d2lkit.train.trainer import Trainer
 
@@ -93,6 +93,30 @@ def test_a_failed_seed_is_training_failed_with_the_childs_last_line(tmp_path):
     config = speedrun.SpeedrunConfig(device="no-such-device")
     with pytest.raises(TrainingFailed, match="speedrun seed 0 failed: .*no-such-device"):
         speedrun.run_child(config, 0, tmp_path)
+
+
+def test_a_seed_refused_for_bad_input_is_bad_input_not_a_failure(tmp_path):
+    config = speedrun.SpeedrunConfig(data_dir=str(tmp_path / "no-such-folder"))
+    with pytest.raises(D2lkitError, match=r"^\S*no-such-folder: .*no such folder") as caught:
+        speedrun.run_child(config, 0, tmp_path)
+    assert "Traceback" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_model_speedrun_cannot_train_is_refused_before_any_seed(capsys):
+    assert main(["speedrun", "--model", "linreg", "--seeds", "1"]) == 2
+    assert "speedrun trains Fashion-MNIST classifiers" in capsys.readouterr().err
+
+
+def test_a_missed_target_exits_1(monkeypatch, tmp_path, capsys):
+    runs = [{"seed": 0, "test_acc": 0.5, "wall_s": 10.0}]
+    summary = speedrun.summarize(runs, speedrun.SpeedrunConfig())
+    monkeypatch.setattr(speedrun, "run_speedrun", lambda *args, **kwargs: summary)
+    assert main(["speedrun", "--seeds", "1", "--out", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert (
+        "NOT met" in out
+        and err.strip() == "d2lkit: failed: the target was not met (see the line above)"
+    )
 
 
 @pytest.mark.slow

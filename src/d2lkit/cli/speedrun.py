@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, TrainingFailed
 
 GUIDE = "Guide: docs/performance.md (the speedrun: what each trick buys)."
 
@@ -57,7 +57,12 @@ def run_speedrun_command(args: argparse.Namespace) -> int:
     config = dataclasses.replace(TARGETS[args.target], **given)
     from d2lkit.models.registry import get_entry
 
-    get_entry(config.model)  # an unknown name is one line, before any child starts
+    entry = get_entry(config.model)  # an unknown name is one line, before any child starts
+    if entry.task != "classification" or entry.input_size != (1, 28, 28):
+        raise D2lkitError(
+            f"speedrun trains Fashion-MNIST classifiers on 28x28 images; {config.model} takes"
+            f" {'x'.join(map(str, entry.input_size))} for {entry.task}: e.g. --model speednet_wide"
+        )
     if config.device == "cuda":
         from d2lkit.train.environment import resolve_device
 
@@ -65,4 +70,6 @@ def run_speedrun_command(args: argparse.Namespace) -> int:
     summary = run_speedrun(config, args.seeds, Path(args.out))
     print(format_summary(summary))
     print(f"wrote {Path(args.out) / 'speedrun.json'}")
+    if not summary["target_met"]:
+        raise TrainingFailed("the target was not met (see the line above)")
     return 0

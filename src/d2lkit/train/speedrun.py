@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from d2lkit.errors import TrainingFailed
+from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.jsonfile import write_json_atomic
 
 # Fashion-MNIST's pixel mean and standard deviation (of the training images scaled to [0, 1]).
@@ -198,8 +198,11 @@ def run_child(config: SpeedrunConfig, seed: int, out: Path) -> dict:
     spawned = time.time()
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise TrainingFailed(f"speedrun seed {seed} failed: {lines[-1]}")
+        last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]
+        bad_input = "D2lkitError: "  # the child's traceback ends with our one-line message
+        if bad_input in last:
+            raise D2lkitError(last.split(bad_input, 1)[1])
+        raise TrainingFailed(f"speedrun seed {seed} failed: {last}")
     record = json.loads(path.read_text())
     record.update(phase_seconds(record, spawned))
     # The child's CPU seconds and the machine's load around it: on a busy machine the wall time
