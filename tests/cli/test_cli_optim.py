@@ -43,10 +43,18 @@ def test_weight_decay_draws_one_loss_panel_per_penalty(lambdas, tmp_path, capsys
         assert image.width == 450 * len(lambdas)
 
 
+def test_a_diverged_penalty_exits_1_and_says_so(capsys):
+    assert main(["optim", "weight-decay", "--lambd", "0", "1e6", "--epochs", "5"]) == 1
+    out, err = capsys.readouterr()
+    assert "nan" in out  # the table still shows what happened
+    assert err.startswith("d2lkit: failed: the loss diverged with lambda 1e+06")
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["optim", "weight-decay", "--lambd", "-1"], "--lambd"),
+        (["optim", "weight-decay", "--lambd", "nan"], "--lambd values must be finite"),
         (["optim", "weight-decay", "--epochs", "0"], "--epochs"),
         (["optim", "trace", "--out", "{tmp}", "--steps", "0", "--skip-real"], "--steps"),
         (["optim", "trace", "--out", "{file}", "--skip-real"], "is a file"),

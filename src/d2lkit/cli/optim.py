@@ -4,9 +4,10 @@ experiment, from the scratch code in d2lkit.scratch."""
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, TrainingFailed
 
 GUIDE = "Guide: docs/optimization.md."
 
@@ -116,8 +117,8 @@ def run_weight_decay(args: argparse.Namespace) -> int:
 
     if args.epochs < 1:
         raise D2lkitError(f"--epochs must be at least 1, got {args.epochs}")
-    if any(lambd < 0 for lambd in args.lambd):
-        raise D2lkitError(f"--lambd values must be >= 0, got {args.lambd}")
+    if not all(math.isfinite(lambd) and lambd >= 0 for lambd in args.lambd):
+        raise D2lkitError(f"--lambd values must be finite and >= 0, got {args.lambd}")
     settings = WeightDecaySettings(epochs=args.epochs, seed=args.seed)
     print(
         f"linear regression, {settings.n_train} training rows, {settings.n_test} test rows, "
@@ -135,4 +136,10 @@ def run_weight_decay(args: argparse.Namespace) -> int:
         from d2lkit.report.weight_decay import plot_weight_decay
 
         print(f"wrote {plot_weight_decay(results, args.out)}")
+    diverged = [name for name, r in results.items() if not math.isfinite(r.train_loss)]
+    if diverged:
+        raise TrainingFailed(
+            f"the loss diverged with {', '.join(diverged)}: a penalty that large overshoots at"
+            f" lr {settings.lr}; try a smaller --lambd"
+        )
     return 0
