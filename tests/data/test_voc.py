@@ -137,6 +137,31 @@ def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 
 
+def test_gray_label_maps_are_read_as_class_numbers(voc_tree):
+    """The common home-made form: class numbers saved as a gray PNG, not VOC's colours."""
+    root, labels = voc_tree
+    Image.fromarray(labels["val1"].numpy().astype(np.uint8), mode="L").save(
+        root / "SegmentationClass" / "val1.png"
+    )
+    test_set = VOCSegmentation(root, "val", (24, 28), train=False)
+    assert torch.equal(test_set[0][1], labels["val1"])
+
+
+@pytest.mark.parametrize(
+    "pixels, message",
+    [
+        ((250, 250, 250), "no pixel is in the VOC palette"),  # every pixel would be ignored
+        (37, "a gray label map holding 37; its pixels must be class numbers 0..20"),
+    ],
+)
+def test_label_maps_that_would_train_on_nothing_are_refused(voc_tree, pixels, message):
+    root, _ = voc_tree
+    mode = "RGB" if isinstance(pixels, tuple) else "L"
+    Image.new(mode, (28, 24), pixels).save(root / "SegmentationClass" / "val1.png")
+    with pytest.raises(D2lkitError, match=rf"SegmentationClass/val1\.png: {message}"):
+        build_dataset(f"voc:{root}", DataOptions(resize=CROP))
+
+
 def test_fcn_resnet18_trains_on_a_voc_tree_and_reports_segmentation_metrics(tmp_path):
     """The reader, the loss (255 ignored) and the segmentation meter, end to end."""
     import json

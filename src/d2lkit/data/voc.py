@@ -4,9 +4,10 @@ PATH holds `ImageSets/Segmentation/{train,val}.txt` (one image name per line), `
 NAME.jpg` and `SegmentationClass/NAME.png` (the label drawn in colours, one per class). Colours
 become class indices through a 256^3 lookup table (the book's `voc_colormap2label`); VOC's
 object borders (224, 224, 192) and any colour outside the palette become 255, which the loss and
-the metrics ignore. Training images are randomly cropped together with their labels; images
-smaller than the crop are left out (as in the book), and the test images are centre-cropped so
-evaluation is the same every time. Normalised with ImageNet's mean and std like the book.
+the metrics ignore. A gray label PNG is read as the class numbers themselves. Training images
+are randomly cropped together with their labels; images smaller than the crop are left out (as
+in the book), and the test images are centre-cropped so evaluation is the same every time.
+Normalised with ImageNet's mean and std like the book.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
     return palette[index].movedim(-1, -3)
 
 
-def read_rgb(path: Path) -> torch.Tensor:
-    """An image file as uint8 (3, H, W); palette PNGs are converted through their palette."""
+def read_image(path: Path, mode: str) -> torch.Tensor:
+    """An image file as uint8 (C, H, W) in PIL `mode` (palette PNGs converted through their
+    palette); `mode` None keeps a gray (L) image gray and turns any other into RGB."""
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2.functional import pil_to_tensor
 
@@ -70,9 +72,32 @@ def read_rgb(path: Path) -> torch.Tensor:
         raise D2lkitError(f"{path}: missing; every name in the image list needs this file")
     try:
         with Image.open(path) as image:
-            return pil_to_tensor(image.convert("RGB"))
+            keep_gray = mode is None and image.mode == "L"
+            return pil_to_tensor(image if keep_gray else image.convert(mode or "RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
+
+
+def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
+    """A label map as class indices (H, W) uint8, 255 ignored. VOC draws labels in its palette's
+    colours; a gray PNG is read as class numbers 0..20 (255 ignored), a common home-made form."""
+    image = read_image(path, None)
+    if image.shape[0] == 1:  # gray: the class numbers themselves
+        labels = image[0]
+        wrong = labels[(labels > len(VOC_CLASSES) - 1) & (labels != IGNORE_INDEX)]
+        if len(wrong):
+            raise D2lkitError(
+                f"{path}: a gray label map holding {int(wrong[0])}; its pixels must be class"
+                f" numbers 0..{len(VOC_CLASSES) - 1} or 255 (ignored)"
+            )
+        return labels
+    labels = colors_to_labels(image, table).to(torch.uint8)
+    if bool((labels == IGNORE_INDEX).all()):
+        raise D2lkitError(
+            f"{path}: no pixel is in the VOC palette, so every one would be ignored; draw the"
+            " classes in VOC's colours, or save class numbers as a gray PNG"
+        )
+    return labels
 
 
 def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
@@ -89,14 +114,14 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
     table = colormap_to_label()
     images, labels = [], []
     for name in names:
-        images.append(read_rgb(root / "JPEGImages" / f"{name}.jpg"))
-        label = read_rgb(root / "SegmentationClass" / f"{name}.png")
-        if label.shape[1:] != images[-1].shape[1:]:
+        images.append(read_image(root / "JPEGImages" / f"{name}.jpg", "RGB"))
+        label = read_label(root / "SegmentationClass" / f"{name}.png", table)
+        if label.shape != images[-1].shape[1:]:
             raise D2lkitError(
-                f"{root / 'SegmentationClass' / name}.png: {tuple(label.shape[1:])} pixels but its"
-                f" image is {tuple(images[-1].shape[1:])}"
+                f"{root / 'SegmentationClass' / name}.png: {tuple(label.shape)} pixels but its"
+                f" image is {tuple(images[-1].shape[1:])}; a label map must match its image"
             )
-        labels.append(colors_to_labels(label, table).to(torch.uint8))
+        labels.append(label)
     return images, labels, names
 
 
