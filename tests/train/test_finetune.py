@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,22 @@ def test_train_with_init_and_head_lr_mult_gives_the_new_head_ten_times_the_lr(
     assert body["lr"] == 0.01 and head["lr"] == pytest.approx(0.1)
     assert {id(p) for p in head["params"]} == {id(run.model.fc.weight), id(run.model.fc.bias)}
     assert run.model.fc.out_features == 2
+    assert run.fresh_after_init == ["fc.bias", "fc.weight"]  # the new head, and nothing else
+
+
+def test_the_train_summary_says_what_init_left_fresh(tmp_path, tiny_fashion, capsys):
+    """Gray LeNet weights into an RGB image folder's LeNet: the first conv and the head of
+    another class count stay fresh, and the user is told so."""
+    from d2lkit.cli import main
+
+    gray = tmp_path / "gray"
+    assert main(["train", "lenet", "--epochs", "1", "--no-progress", "--out", str(gray)]) == 0
+    write_tree(tmp_path / "hotdog")
+    rgb = tmp_path / "rgb"
+    argv = ["train", "lenet", "--dataset", f"imagefolder:{tmp_path / 'hotdog'}", "--resize", "28"]
+    argv += ["--epochs", "1", "--no-progress", "--init", str(gray), "--out", str(rgb)]
+    capsys.readouterr()
+    assert main(argv) == 0
+    fresh = json.loads((rgb / "summary.json").read_text())["fresh_after_init"]
+    assert fresh and all(name.endswith(("weight", "bias")) for name in fresh)
+    assert f"--init filled every tensor but {len(fresh)}: {fresh[0]}" in capsys.readouterr().out

@@ -75,7 +75,11 @@ def test_summary_is_the_last_epoch_plus_run_facts(run_dir):
     assert summary["precision"] == "fp32"
     assert summary["params"] == 784 * 256 + 256 + 256 * 10 + 10
     assert summary["wall_s"] >= last["train_s"] + last["eval_s"]
-    assert summary["train_images_per_s"] > 0
+    # All images over all training seconds, not the mean of the epochs' rates.
+    rows = read_metrics(run_dir)
+    images = sum(row["train_images_per_s"] * row["train_s"] for row in rows)
+    assert summary["train_images_per_s"] == pytest.approx(images / sum(r["train_s"] for r in rows))
+    assert "fresh_after_init" not in summary  # only runs started with --init say it
 
 
 def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, monkeypatch):

@@ -140,6 +140,14 @@ def print_summary(summary: dict) -> None:
         f" {summary['wall_s']:.1f} s, {summary['train_images_per_s']:.0f} images/s"
         f" ({summary['device']}, {summary['precision']})"
     )
+    fresh = summary.get("fresh_after_init")
+    if fresh is not None:  # what --init could not fill is worth knowing: a whole trunk?
+        listed = ", ".join(fresh[:6]) + (f" and {len(fresh) - 6} more" if len(fresh) > 6 else "")
+        print(
+            f"--init filled every tensor but {len(fresh)}: {listed}"
+            if fresh
+            else "--init filled every tensor"
+        )
     print(
         f"run directory: {out}  (curves: {out / 'curves.png'}, checkpoint: {out / 'checkpoint.pt'})"
     )

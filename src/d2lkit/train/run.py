@@ -42,6 +42,8 @@ class Run:
     data: DataBundle
     model: nn.Module  # the plain module (its state_dict has no torch.compile prefixes)
     trainer: Trainer
+    # With --init: the model's tensors its file did not fill (a new head, other input channels).
+    fresh_after_init: list[str] | None = None
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
@@ -133,10 +135,11 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         from d2lkit.models.init import init_model
 
         init_model(model, config.weight_init)
+    fresh_after_init = None
     if config.init:
         from d2lkit.train.finetune import load_initial_weights
 
-        load_initial_weights(model, config.init)
+        fresh_after_init = load_initial_weights(model, config.init)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -170,7 +173,7 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         channels_last=config.channels_last,
         callbacks=callbacks or [],
     )
-    return Run(config, out, data, model, trainer)
+    return Run(config, out, data, model, trainer, fresh_after_init)
 
 
 def checkpoint_state(run: Run, wall_s: float) -> dict:
@@ -208,14 +211,16 @@ def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
 def summarize(run: Run, wall_s: float) -> dict:
     history = run.trainer.history
     last = dict(history[-1]) if history else {}
-    speeds = [row["train_images_per_s"] for row in history]
+    # Images over seconds of all epochs, not a mean of the epochs' rates.
+    train_s = sum(row["train_s"] for row in history)
+    images = sum(row["train_images_per_s"] * row["train_s"] for row in history)
     return {
         **last,
         "model": run.config.model,
         "dataset": run.config.dataset,
         "epochs": run.config.epochs,
         "wall_s": wall_s,
-        "train_images_per_s": sum(speeds) / len(speeds) if speeds else None,
+        "train_images_per_s": images / train_s if train_s else None,
         "best_test_acc": max(
             (r["test_acc"] for r in history if r["test_acc"] is not None), default=None
         ),
@@ -223,6 +228,7 @@ def summarize(run: Run, wall_s: float) -> dict:
         "precision": run.config.precision,
         "params": sum(p.numel() for p in run.model.parameters()),
         "run_dir": str(run.out),
+        **({"fresh_after_init": run.fresh_after_init} if run.config.init else {}),
     }
 
 
