@@ -95,3 +95,16 @@ def test_a_checkpoint_without_class_names_still_refuses_a_head_of_another_size(
     three = write_tree(tmp_path / "three", ("red", "blue", "green"))
     code, _, err = run_cli(["eval", str(old), "--dataset", f"imagefolder:{three}"], capsys)
     assert_one_line_error(code, err, "do not fit lenet", "the run's classes")
+
+
+def test_a_relative_folder_is_recorded_absolute(tmp_path, monkeypatch, capsys):
+    """Else eval from another working directory reads whatever folder has that name there."""
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path / "shapes", ("red", "blue"))
+    argv = ["train", "lenet", "--dataset", "imagefolder:shapes", "--resize", "28", "--epochs", "1"]
+    code, _, _ = run_cli([*argv, "--batch-size", "4", "--no-progress", "--out", "run"], capsys)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert code == 0 and config["dataset"] == f"imagefolder:{tmp_path / 'shapes'}"
+    monkeypatch.chdir(tmp_path / "run")
+    code, out, _ = run_cli(["eval", "."], capsys)
+    assert code == 0 and "recorded test_acc" in out

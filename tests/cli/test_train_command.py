@@ -33,6 +33,11 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--momentum", "nan"], ["--momentum must be a finite number"]),
         (["lenet", "--lr", "inf"], ["--lr must be a finite number, got inf"]),
         (["lenet", "--head-lr-mult", "inf"], ["--head-lr-mult must be a finite number"]),
+        (["lenet", "--seed", "-1"], ["--seed must be in 0..4294967295, got -1"]),
+        (["lenet", "--optimizer", "momentum", "--momentum", "1"], ["--momentum must be below 1"]),
+        # Flags that would be recorded in config.json but change nothing:
+        (["lenet", "--momentum", "0.5"], ["--momentum applies to", "not adam"]),
+        (["lenet", "--profile", "book"], ["--profile picks a recipe's settings"]),
         (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
         (["lenet", "--test-subset", "-5"], ["--test-subset must be at least 1"]),
         (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
@@ -153,3 +158,14 @@ def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
             assert run_cli(["train", "--resume", str(out), "--no-progress"], capsys)[0] == 0
         else:
             assert err.strip() == "d2lkit: interrupted"
+
+
+def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    flags = ["lenet", "--resume", str(out), "--epochs", "2", "--lr", "5", "--out", "elsewhere"]
+    code, _, err = run_cli(["train", *flags], capsys)
+    assert_one_line_error(code, err, "drop MODEL, --lr, --out", "only --epochs extends it")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

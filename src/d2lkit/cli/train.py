@@ -112,7 +112,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--profile",
         choices=("auto", "cpu", "book"),
-        default="auto",
         help="with --recipe: book settings or the cpu variant (default auto: book with CUDA)",
     )
 
@@ -128,6 +127,33 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     if "model" not in given:
         raise D2lkitError("name a MODEL to train (see `d2lkit models list`) or pass --resume RUN")
     return TrainConfig(**given)
+
+
+def refuse_settings_beside_resume(args: argparse.Namespace) -> None:
+    """A resumed run keeps its own settings (only --epochs extends it): any other would be
+    silently dropped, and a different MODEL or --out would train something else than asked."""
+    allowed = {"resume", "epochs", "progress"}
+    given = [
+        f"--{name.replace('_', '-')}" if name != "model" else "MODEL"
+        for name in [f.name for f in dataclasses.fields(TrainConfig)] + ["recipe", "profile"]
+        if name not in allowed and getattr(args, name, None) is not None
+    ]
+    if given:
+        raise D2lkitError(
+            f"--resume continues a run with its own settings; drop {', '.join(given)} (only"
+            " --epochs extends it)"
+        )
+
+
+def refuse_unused_momentum(args: argparse.Namespace, config: TrainConfig) -> None:
+    from d2lkit.train.run import resolve
+
+    optimizer = resolve(config.validate()).optimizer  # bad values first, in their own words
+    if args.momentum is not None and optimizer not in ("momentum", "nesterov"):
+        raise D2lkitError(
+            f"--momentum applies to --optimizer momentum or nesterov, not {optimizer}; drop it"
+            " or pick one of those"
+        )
 
 
 def print_summary(summary: dict) -> None:
@@ -157,9 +183,8 @@ def run_train(args: argparse.Namespace) -> int:
     from d2lkit.train.distributed import is_main
     from d2lkit.train.run import resume_training, run_training
 
-    if args.resume and args.recipe:
-        raise D2lkitError("--resume continues a run with its own settings; drop --recipe")
     if args.resume:
+        refuse_settings_beside_resume(args)
         summary = resume_training(args.resume, epochs=args.epochs)
     elif args.recipe:
         from d2lkit.recipes import (
@@ -169,11 +194,16 @@ def run_train(args: argparse.Namespace) -> int:
             single_run_config,
         )
 
-        recipe, profile, base = single_run_config(args.recipe, args.profile)
+        recipe, profile, base = single_run_config(args.recipe, args.profile or "auto")
         config = config_from_args(args, base)
+        refuse_unused_momentum(args, config)
         summary = finish_single_run(recipe, profile, config, run_training(config))
     else:
-        summary = run_training(config_from_args(args))
+        if args.profile is not None:
+            raise D2lkitError("--profile picks a recipe's settings; pass --recipe NAME or drop it")
+        config = config_from_args(args)
+        refuse_unused_momentum(args, config)
+        summary = run_training(config)
     if is_main():  # under torchrun, one summary for the job
         print_summary(summary)
         if args.recipe:

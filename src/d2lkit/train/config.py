@@ -75,6 +75,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value < 0:
                 raise D2lkitError(f"--{flag(name)} must not be negative, got {value}")
+        if self.momentum >= 1:  # the velocity would grow without bound
+            raise D2lkitError(f"--momentum must be below 1, got {self.momentum}")
+        if not 0 <= self.seed < 2**32:  # numpy's seeding range
+            raise D2lkitError(f"--seed must be in 0..{2**32 - 1}, got {self.seed}")
         if self.label_smoothing >= 1:
             raise D2lkitError(f"--label-smoothing must be below 1, got {self.label_smoothing}")
         if self.resize is not None and self.resize < 8:

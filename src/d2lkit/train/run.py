@@ -53,11 +53,17 @@ def resolve(config: TrainConfig) -> TrainConfig:
     resize = config.resize
     if resize is None and config.dataset == "fashion-mnist" and native != 28:
         resize = native
+    # Paths absolute, so that eval and --resume from another folder read the same files.
+    kind, _, data_path = config.dataset.partition(":")
+    dataset = f"{kind}:{Path(data_path).resolve()}" if kind in PATH_DATASETS else config.dataset
     return dataclasses.replace(
         config,
         optimizer=config.optimizer or entry.optimizer,
         lr=config.lr if config.lr is not None else entry.lr,
         resize=resize,
+        dataset=dataset,
+        data_dir=config.data_dir and str(Path(config.data_dir).resolve()),
+        init=config.init and str(Path(config.init).resolve()),
     )
 
 
