@@ -7,6 +7,7 @@ from torch import nn
 
 from d2lkit.models import create_model
 from d2lkit.models.layers import shared_layer_net
+from d2lkit.models.registry import get_entry, list_models
 from d2lkit.models.summary import summarize
 
 # LeNet's forward FLOPs by hand (a multiply-add is 2 FLOPs; biases and activations not counted):
@@ -76,3 +77,12 @@ def test_input_that_does_not_fit_raises():
 def test_depth_must_be_positive():
     with pytest.raises(ValueError, match="depth"):
         summarize(nn.Linear(2, 2), (2,), depth=0)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_parameter_of_the_zoo_shows_in_some_row(name):
+    """A ModuleList has no forward to hook: its members must stand in its place, or fcn_small's
+    stages vanish from the table while the total still counts them."""
+    summary = summarize(create_model(name), get_entry(name).input_size)
+    by_name = {row.name: row.params for row in summary.rows}  # a shared layer counts once
+    assert sum(by_name.values()) == summary.total_params

@@ -38,11 +38,15 @@ def count_params(module: nn.Module, trainable_only: bool = False) -> int:
 
 
 def _modules_at_depth(model: nn.Module, depth: int) -> list[tuple[str, nn.Module]]:
-    """Modules `depth` levels below the model; a branch that ends earlier gives its leaf."""
+    """Modules `depth` levels below the model; a branch that ends earlier gives its leaf. A
+    ModuleList or ModuleDict is no level of its own: it has no forward to hook, so its members
+    stand in its place (fcn_small's `stages` would otherwise vanish from the table)."""
     found: list[tuple[str, nn.Module]] = []
 
     def visit(prefix: str, module: nn.Module, level: int) -> None:
         children = list(module.named_children())
+        if isinstance(module, (nn.ModuleList, nn.ModuleDict)):
+            level -= 1
         if level == depth or not children:
             found.append((prefix, module))
             return
