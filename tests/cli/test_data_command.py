@@ -87,7 +87,8 @@ def test_show_refuses_an_out_it_cannot_write(out, fragment, tmp_path, monkeypatc
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["data", "show", "--out", "x.png", "--count", "0"], "--count must be at least 1"),
+        (["data", "show", "--out", "x.png", "--count", "0"], "--count must be 1..144"),
+        (["data", "show", "--out", "x.png", "--count", "100000"], "--count must be 1..144"),
         (["data", "show", "voc:/nowhere", "--out", "x.png"], "draws fashion-mnist and imagefolder"),
         (["data", "show", "imagefolder:nowhere", "--out", "x.png"], "nowhere: no such folder"),
     ],
@@ -111,7 +112,10 @@ def test_entry_point_exit_code_and_no_traceback(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == "d2lkit: error: --count must be at least 1, got -3"
+    assert (
+        result.stderr.strip()
+        == "d2lkit: error: --count must be 1..144 (images in one figure), got -3"
+    )
     assert result.stdout == ""
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from d2lkit.cli.counts import check_image_count
 from d2lkit.errors import D2lkitError
 
 GUIDE = "Guide: docs/vision.md (image augmentation)."
@@ -23,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("image", nargs="?", help="an image file (default: a Fashion-MNIST sample)")
     parser.add_argument("--out", required=True, help="PNG file to write")
-    parser.add_argument("--count", type=int, default=4, help="augmented copies per method")
+    parser.add_argument(
+        "--count", type=int, default=4, help="augmented copies per method (default 4, at most 16)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--methods", help="comma-separated subset of the methods (default: all of them)"
@@ -81,8 +84,7 @@ def run_augment(args: argparse.Namespace) -> int:
     from d2lkit.data.augment import PIPELINES
     from d2lkit.report.grids import save_image_grid
 
-    if args.count < 1:
-        raise D2lkitError(f"--count must be at least 1, got {args.count}")
+    check_image_count(args.count, most=16)  # copies per method, one row each
     methods = args.methods.split(",") if args.methods else list(PIPELINES)
     unknown = [m for m in methods if m not in PIPELINES]
     if unknown:

@@ -7,6 +7,7 @@ import time
 
 import torch
 
+from d2lkit.cli.counts import check_image_count
 from d2lkit.data import fashion_mnist
 from d2lkit.errors import D2lkitError
 
@@ -34,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     show.add_argument("--data-dir", help="look here first")
     show.add_argument("--out", required=True, help="PNG file to write")
-    show.add_argument("--count", type=int, default=18, help="number of samples (default 18)")
+    show.add_argument(
+        "--count", type=int, default=18, help="number of samples (default 18, at most 144)"
+    )
     show.add_argument("--split", choices=["train", "test"], default="train")
     show.set_defaults(handler=run_show)
 
@@ -68,8 +71,7 @@ def run_info(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from d2lkit.report.grids import save_image_grid
 
-    if args.count < 1:
-        raise D2lkitError(f"--count must be at least 1, got {args.count}")
+    check_image_count(args.count)
     if args.dataset.startswith("imagefolder:"):
         return show_image_folder(args)
     if args.dataset != "fashion-mnist":

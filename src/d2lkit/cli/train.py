@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from d2lkit.cli.counts import check_image_count
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig
 from d2lkit.train.optim import OPTIMIZERS
@@ -41,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("run", help="run directory or checkpoint file")
     predict.add_argument("--out", required=True, help="PNG file to write")
     predict.add_argument(
-        "--count", type=int, default=18, help="number of test examples (default 18)"
+        "--count", type=int, default=18, help="number of test examples (default 18, at most 144)"
     )
     add_data_arguments(predict)
     predict.set_defaults(handler=run_predict)
@@ -238,8 +239,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from d2lkit.report.predictions import save_predictions
     from d2lkit.train.run import load_trained
 
-    if args.count < 1:
-        raise D2lkitError(f"--count must be at least 1, got {args.count}")
+    check_image_count(args.count)
     run, _ = load_trained(args.run, args.dataset, args.data_dir)
     out = save_predictions(run, args.out, args.count)
     print(f"wrote {out}")
