@@ -123,3 +123,9 @@ def test_cli_default_image_is_a_fashion_mnist_sample(tmp_path, capsys):
     out = tmp_path / "grid.png"
     assert main(["augment", "--out", str(out), "--count", "1", "--methods", "flip-ud"]) == 0
     assert "Fashion-MNIST" in capsys.readouterr().out and out.is_file()
+
+
+@pytest.mark.parametrize("count", ["0", "17"])
+def test_copies_per_method_are_bounded(count, tmp_path, capsys):
+    assert main(["augment", "--out", str(tmp_path / "g.png"), "--count", count]) == 2
+    assert f"--count must be 1..16 (images in one figure), got {count}" in capsys.readouterr().err
