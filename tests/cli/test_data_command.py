@@ -142,3 +142,10 @@ def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch
     code, out, _ = run_cli(["data", "download", "--data-dir", str(target)], capsys)
     assert code == 0 and downloads == [target]
     assert out.strip() == f"fashion-mnist already present in {target}"
+
+
+def test_a_data_dir_that_is_a_file_is_called_a_file(tmp_path, capsys):
+    a_file = tmp_path / "fashion.zip"
+    a_file.write_bytes(b"PK")
+    code, _, err = run_cli(["data", "info", "--data-dir", str(a_file)], capsys)
+    assert_one_line_error(code, err, "fashion.zip: not a folder (given as --data-dir)")

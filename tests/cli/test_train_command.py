@@ -169,3 +169,13 @@ def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):
     code, _, err = run_cli(["train", *flags], capsys)
     assert_one_line_error(code, err, "drop MODEL, --lr, --out", "only --epochs extends it")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_eval_of_a_test_subset_run_says_it_used_that_subset(tmp_path, tiny_fashion, capsys):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "softmax", "--epochs", "1", "--test-subset", "5", "--out", str(out)]) == 0
+    capsys.readouterr()
+    code, printed, _ = run_cli(["eval", str(out)], capsys)
+    assert code == 0 and "on fashion-mnist (its first 5 test images, as trained):" in printed
+    code, _, err = run_cli(["train", "--resume", str(out)], capsys)
+    assert_one_line_error(code, err, "already trained for 1 epoch;")

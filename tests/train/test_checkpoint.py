@@ -133,8 +133,11 @@ def test_garbage_is_a_clear_error(tmp_path):
     # EOFError; text, which the legacy unpickler fails on with KeyError or IndexError.
     for content in (b"", b"hello world\n", b"e"):
         path.write_bytes(content)
-        with pytest.raises(D2lkitError, match="not a readable checkpoint.*train the run again"):
+        with pytest.raises(
+            D2lkitError, match="not a readable checkpoint.*train the run again"
+        ) as e:
             load_checkpoint(path)
+        assert "()" not in str(e.value)  # the reason is never empty
     with pytest.raises(D2lkitError, match="no such checkpoint file"):
         load_checkpoint(tmp_path / "absent.pt")
 
@@ -193,3 +196,18 @@ def test_plain_state_dict_is_not_a_run(tmp_path, capsys):
     assert main(["eval", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "not a d2lkit checkpoint" in err
+
+
+def test_a_checkpoint_gets_the_mode_of_the_runs_other_files(tmp_path):
+    """mkstemp makes its file 0600; the renamed checkpoint must not stay private to its owner."""
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = save_checkpoint({"epoch": 1}, tmp_path / "checkpoint.pt")
+        (tmp_path / "summary.json").write_text("{}")
+    finally:
+        os.umask(umask)
+    assert (
+        path.stat().st_mode & 0o777 == (tmp_path / "summary.json").stat().st_mode & 0o777 == 0o644
+    )

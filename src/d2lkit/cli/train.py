@@ -226,9 +226,10 @@ def run_eval(args: argparse.Namespace) -> int:
     metrics = run.trainer.evaluate()
     recorded = recorded_metrics(run.out, state["epoch"]).get("test_acc")
     parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
-    print(
-        f"{run.config.model} (epoch {state['epoch']}) on {run.config.dataset}: {', '.join(parts)}"
-    )
+    where = run.config.dataset
+    if run.config.test_subset:
+        where += f" (its first {run.config.test_subset} test images, as trained)"
+    print(f"{run.config.model} (epoch {state['epoch']}) on {where}: {', '.join(parts)}")
     # The recorded figure is for the run's own test set.
     if args.dataset is None and recorded is not None and metrics.get("acc") is not None:
         print(f"recorded test_acc {recorded:.4f}")

@@ -197,8 +197,9 @@ def check_data_dir(data_dir: str | Path | None, source: IdxSource = FASHION_MNIS
     through to another copy would train on data the user did not point at. (An existing folder
     without the files still falls through, as `d2lkit data download --data-dir` may fill it.)"""
     if data_dir is not None and not Path(data_dir).is_dir():
+        what = "not a folder" if Path(data_dir).exists() else "no such folder"
         raise D2lkitError(
-            f"{data_dir}: no such folder (given as --data-dir); pass the folder that holds the"
+            f"{data_dir}: {what} (given as --data-dir); pass the folder that holds the"
             f" {source.name} files, or leave --data-dir out to use {cache_dir(source)} and the"
             " other default places"
         )

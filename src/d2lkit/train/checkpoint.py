@@ -29,6 +29,11 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); a checkpoint gets what the run's other files
+        # get, the mode the umask allows.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -73,9 +78,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
     # A text file reaches the legacy unpickler, which fails with KeyError or IndexError.
     except (RuntimeError, EOFError, OSError, LookupError, ValueError) as err:
-        raise D2lkitError(
-            f"{path}: not a readable checkpoint ({str(err)[:160]}){UNREADABLE_FIX}"
-        ) from None
+        detail = str(err)[:160] or type(err).__name__  # EOFError says nothing of itself
+        raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
 
 
 def capture_rng_state() -> dict:

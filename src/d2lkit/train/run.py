@@ -333,7 +333,8 @@ def continue_run(
     finished = done >= config.epochs
     if finished and not distributed.on_main(lambda: distributed.continues_this_launch(state)):
         raise D2lkitError(
-            f"{out}: already trained for {done} epochs; pass --epochs N with N > {done} to go on"
+            f"{out}: already trained for {done} epoch{'s' if done != 1 else ''}; pass --epochs N"
+            f" with N > {done} to go on"
         )
     run = build_run(config, out)
     run.model.load_state_dict(state["model"])
