@@ -166,6 +166,8 @@ def test_train_recipe_takes_the_recipe_and_lets_flags_override_single_fields(tmp
     printed = capsys.readouterr().out
     assert f"max |error| of learned w, b {summary['param_error']:.4g}" in printed
     assert "not comparable (flags changed the recipe: epochs 3 -> 2)" in printed
+    assert (summary["recipe"], summary["profile"]) == ("linreg", "cpu")  # kept with the run
+    assert summary["book"] in printed
 
 
 def test_train_recipe_rejects_resume_alongside(tmp_path, capsys):

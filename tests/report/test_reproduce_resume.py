@@ -188,7 +188,7 @@ def test_an_interrupted_reproduce_says_how_to_continue(fake_recipes, tmp_path, c
     assert code == 130
     assert err == (
         "d2lkit: interrupted; run the same command again: finished recipes are kept and the"
-        " interrupted one continues from its last saved epoch"
+        " interrupted one continues from its last saved epoch, if it saved one"
     )
 
 

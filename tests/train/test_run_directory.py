@@ -114,6 +114,9 @@ def test_predict_writes_a_labelled_grid(run_dir, tmp_path, capsys):
     assert main(["predict", str(run_dir), "--out", str(out), "--count", "6"]) == 0
     assert out.read_bytes()[:8] == PNG_SIGNATURE
     assert str(out) in capsys.readouterr().out
+    # An image grid has a bound a regression scatter does not (test_regression_predictions).
+    assert main(["predict", str(run_dir), "--out", str(out), "--count", "145"]) == 2
+    assert "--count must be 1..144 (images in one figure)" in capsys.readouterr().err
 
 
 def test_predict_heading_counts_the_red_titles(run_dir, tmp_path, monkeypatch):

@@ -109,7 +109,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:  # the CLI prints this beside "interrupted"
             raise KeyboardInterrupt(
                 "run the same command again: finished recipes are kept and the interrupted one"
-                " continues from its last saved epoch"
+                " continues from its last saved epoch, if it saved one"
             ) from None
     report = out / "REPORT.md"
     print(f"report: {report}  (results: {out / 'results.json'})")

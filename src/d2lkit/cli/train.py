@@ -181,6 +181,7 @@ def print_summary(summary: dict) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from d2lkit.jsonfile import write_json_atomic
     from d2lkit.train.distributed import is_main
     from d2lkit.train.run import resume_training, run_training
 
@@ -199,6 +200,10 @@ def run_train(args: argparse.Namespace) -> int:
         config = config_from_args(args, base)
         refuse_unused_momentum(args, config)
         summary = finish_single_run(recipe, profile, config, run_training(config))
+        comparison = book_comparison(recipe, profile, summary, flag_changes(base, config))
+        summary = {**summary, "recipe": recipe.name, "profile": profile, "book": comparison}
+        if is_main():  # the run directory says which recipe made it, and how it compared
+            write_json_atomic(Path(summary["run_dir"]) / "summary.json", summary)
     else:
         if args.profile is not None:
             raise D2lkitError("--profile picks a recipe's settings; pass --recipe NAME or drop it")
@@ -208,7 +213,7 @@ def run_train(args: argparse.Namespace) -> int:
     if is_main():  # under torchrun, one summary for the job
         print_summary(summary)
         if args.recipe:
-            print(book_comparison(recipe, profile, summary, flag_changes(base, config)))
+            print(summary["book"])
     return 0
 
 
@@ -240,8 +245,13 @@ def run_predict(args: argparse.Namespace) -> int:
     from d2lkit.report.predictions import save_predictions
     from d2lkit.train.run import load_trained
 
-    check_image_count(args.count)
+    if args.count < 1:  # before loading anything; the upper bound depends on the run's task
+        raise D2lkitError(f"--count must be at least 1, got {args.count}")
     run, _ = load_trained(args.run, args.dataset, args.data_dir)
+    if run.data.task == "regression":  # a scatter still reads well with thousands of points
+        check_image_count(args.count, most=100_000, what="points")
+    else:
+        check_image_count(args.count)
     out = save_predictions(run, args.out, args.count)
     print(f"wrote {out}")
     return 0
