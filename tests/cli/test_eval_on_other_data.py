@@ -102,7 +102,8 @@ def test_a_relative_folder_is_recorded_absolute(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     write_tree(tmp_path / "shapes", ("red", "blue"))
     argv = ["train", "lenet", "--dataset", "imagefolder:shapes", "--resize", "28", "--epochs", "1"]
-    code, _, _ = run_cli([*argv, "--batch-size", "4", "--no-progress", "--out", "run"], capsys)
+    code, out, _ = run_cli([*argv, "--batch-size", "4", "--no-progress", "--out", "run"], capsys)
+    assert "data: 12 training and 8 test images\n" in out
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert code == 0 and config["dataset"] == f"imagefolder:{tmp_path / 'shapes'}"
     monkeypatch.chdir(tmp_path / "run")

@@ -118,7 +118,7 @@ def test_builder_batches(voc_tree):
     assert bundle.task == "segmentation" and bundle.num_classes == 21 and bundle.in_channels == 3
     x, y = next(iter(bundle.train))
     assert x.shape == (2, 3, CROP, CROP) and y.shape == (2, CROP, CROP) and y.dtype == torch.int64
-    assert bundle.extra == {"train_images": 2, "test_images": 1}
+    assert bundle.extra == {"train_images": 2, "test_images": 1, "images_left_out": 1}  # tiny
 
 
 def test_listed_image_without_its_mask_names_the_file(voc_tree):
@@ -184,3 +184,9 @@ def test_fcn_resnet18_trains_on_a_voc_tree_and_reports_segmentation_metrics(tmp_
     row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
     assert 0 <= row["test_miou"] <= 1 and row["test_pixel_acc"] == row["test_acc"]
     assert summary["test_miou"] == row["test_miou"]
+    # How many images the run read is kept with it: VOC leaves out those smaller than the crop.
+    assert (summary["train_images"], summary["test_images"], summary["images_left_out"]) == (
+        2,
+        1,
+        0,
+    )

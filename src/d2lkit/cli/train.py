@@ -167,6 +167,12 @@ def print_summary(summary: dict) -> None:
         f" {summary['wall_s']:.1f} s, {summary['train_images_per_s']:.0f} images/s"
         f" ({summary['device']}, {summary['precision']})"
     )
+    if "train_images" in summary:  # image folders and VOC: what was read is worth a look
+        left_out = summary.get("images_left_out")
+        print(
+            f"data: {summary['train_images']} training and {summary['test_images']} test images"
+            + (f"; {left_out} smaller than the crop left out" if left_out else "")
+        )
     fresh = summary.get("fresh_after_init")
     if fresh is not None:  # what --init could not fill is worth knowing: a whole trunk?
         listed = ", ".join(fresh[:6]) + (f" and {len(fresh) - 6} more" if len(fresh) > 6 else "")

@@ -43,7 +43,7 @@ class DataBundle:
     in_channels: int
     class_names: list[str]
     task: str = "classification"  # or "segmentation", "regression"
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # facts worth a line in summary.json (counts)
     # (mean, std) per channel the inputs were normalised with; figures undo it to show them.
     normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 

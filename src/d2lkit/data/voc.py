@@ -137,6 +137,7 @@ class VOCSegmentation(Dataset):
             raise D2lkitError(
                 f"{root}: no {split} image is at least {height}x{width}; pass a smaller --resize"
             )
+        self.left_out = len(images) - len(keep)  # smaller than the crop
         self.images = [images[i] for i in keep]
         self.labels = [labels[i] for i in keep]
         self.names = [names[i] for i in keep]
@@ -185,6 +186,9 @@ def voc_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     return DataBundle(
         train, test, num_classes=len(VOC_CLASSES), in_channels=3,
         class_names=list(VOC_CLASSES), task="segmentation",
-        extra={"train_images": len(train_set), "test_images": len(test_set)},
+        extra={
+            "train_images": len(train_set), "test_images": len(test_set),
+            "images_left_out": train_set.left_out + test_set.left_out,
+        },
         normalization=(IMAGENET_MEAN, IMAGENET_STD),
     )  # fmt: skip

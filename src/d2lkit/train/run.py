@@ -234,6 +234,7 @@ def summarize(run: Run, wall_s: float) -> dict:
         "precision": run.config.precision,
         "params": sum(p.numel() for p in run.model.parameters()),
         "run_dir": str(run.out),
+        **run.data.extra,
         **({"fresh_after_init": run.fresh_after_init} if run.config.init else {}),
     }
 
