@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -98,3 +99,32 @@ def test_non_finite_gradient_with_a_finite_loss_is_caught_before_the_step():
         trainer.fit(1)
     for old, new in zip(before, model.parameters(), strict=True):
         assert torch.equal(old, new)  # the optimiser never applied it
+
+
+def test_a_finite_loss_that_ran_away_is_a_failure_too():
+    """lr 1e6 left the loss finite (8e10) at chance accuracy, and the run exited 0."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    with torch.no_grad():
+        model[1].weight.mul_(1e5)  # logits ~1e5 apart: cross-entropy far above ln 3
+    images = torch.randint(1, 256, (6, 4, 4), dtype=torch.uint8)
+    loader = TensorLoader(images, torch.arange(6) % 3, 3)
+    trainer = Trainer(
+        model, torch.optim.SGD(model.parameters(), lr=1e-9), nn.CrossEntropyLoss(), loader,
+        loader, num_classes=3,
+    )  # fmt: skip
+    with pytest.raises(
+        TrainingFailed, match=r"the loss diverged: epoch 1 train loss .*against 1\.10"
+    ):
+        trainer.fit(1)
+    with pytest.raises(TrainingFailed, match="nothing was saved"):  # no epoch finished
+        trainer.fit(1)
+
+
+def test_a_loss_at_a_guess_is_no_divergence():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    nn.init.zeros_(model[1].bias)  # zero images and bias: every logit 0, the loss ln 3 exactly
+    loader = TensorLoader(torch.zeros(6, 4, 4, dtype=torch.uint8), torch.arange(6) % 3, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), loader, loader, num_classes=3)
+    assert trainer.fit(1)[0]["train_loss"] == pytest.approx(math.log(3))

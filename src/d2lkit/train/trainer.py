@@ -19,6 +19,8 @@ from d2lkit.train.metrics import make_meter
 
 # On CUDA, how often (in steps) the device's count of skipped non-finite steps is read.
 FINITE_CHECK_EVERY = 50
+# An epoch's mean classification loss above this many times a guess's is a run that diverged.
+DIVERGED_FACTOR = 100
 
 
 class Trainer:
@@ -78,6 +80,7 @@ class Trainer:
             start, cpu_start = time.perf_counter(), time.process_time()
             train = self.train_epoch()
             train_s = time.perf_counter() - start
+            self.check_not_diverged(train["loss"])
             # CPU seconds of this process (all threads): unlike train_s, barely moved by other
             # work on a shared machine, so runs on a busy machine stay comparable.
             train_cpu_s = time.process_time() - cpu_start
@@ -126,17 +129,32 @@ class Trainer:
             and getattr(self.optimizer, "_step_supports_amp_scaling", False)
         )
 
+    def failure(self, what: str) -> TrainingFailed:
+        # Checkpoints are written after each finished epoch: none exists during the first.
+        kept = "the last good checkpoint is kept" if self.epoch > 1 else "nothing was saved"
+        return TrainingFailed(f"{what}; lower --lr or add --grad-clip; {kept}")
+
     def nonfinite_error(self, what: str) -> TrainingFailed:
-        return TrainingFailed(
-            f"non-finite {what} at epoch {self.epoch} step {self.step}; lower --lr or add"
-            " --grad-clip; the last good checkpoint is kept"
-        )
+        return self.failure(f"non-finite {what} at epoch {self.epoch} step {self.step}")
 
     def skipped_error(self) -> TrainingFailed:
-        return TrainingFailed(
+        return self.failure(
             f"non-finite loss or gradient in epoch {self.epoch} by step {self.step} (those updates"
-            " were skipped); lower --lr or add --grad-clip; the last good checkpoint is kept"
+            " were skipped)"
         )
+
+    def check_not_diverged(self, train_loss: float) -> None:
+        """A finite loss can still have run away: cross-entropy is ln(classes) for a guess, and
+        an epoch's mean of DIVERGED_FACTOR times that means logits hundreds apart on wrong
+        answers, which no run that learns reaches."""
+        if self.task == "regression":  # its scale is the data's
+            return
+        guess = math.log(self.num_classes)
+        if train_loss > DIVERGED_FACTOR * guess:
+            raise self.failure(
+                f"the loss diverged: epoch {self.epoch} train loss {train_loss:.3g}, against"
+                f" {guess:.2f} for a guess"
+            )
 
     def gradient_norm(self, params: list[torch.Tensor]) -> torch.Tensor:
         """The gradients' total norm, clipped to `grad_clip` when set; without clipping only
