@@ -174,13 +174,9 @@ def print_summary(summary: dict) -> None:
             + (f"; {left_out} smaller than the crop left out" if left_out else "")
         )
     fresh = summary.get("fresh_after_init")
-    if fresh is not None:  # what --init could not fill is worth knowing: a whole trunk?
-        listed = ", ".join(fresh[:6]) + (f" and {len(fresh) - 6} more" if len(fresh) > 6 else "")
-        print(
-            f"--init filled every tensor but {len(fresh)}: {listed}"
-            if fresh
-            else "--init filled every tensor"
-        )
+    if fresh:  # what --init could not fill is worth knowing: a new head, or a whole trunk?
+        more = f" and {len(fresh) - 6} more" if len(fresh) > 6 else ""
+        print(f"--init left {len(fresh)} tensors as initialised: {', '.join(fresh[:6])}{more}")
     print(
         f"run directory: {out}  (curves: {out / 'curves.png'}, checkpoint: {out / 'checkpoint.pt'})"
     )

@@ -62,9 +62,9 @@ def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
     return palette[index].movedim(-1, -3)
 
 
-def read_image(path: Path, mode: str) -> torch.Tensor:
-    """An image file as uint8 (C, H, W) in PIL `mode` (palette PNGs converted through their
-    palette); `mode` None keeps a gray (L) image gray and turns any other into RGB."""
+def read_image(path: Path, keep_gray: bool = False) -> torch.Tensor:
+    """An image file as uint8 RGB (3, H, W), palette PNGs converted through their palette; with
+    `keep_gray`, a gray (L) image stays (1, H, W)."""
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2.functional import pil_to_tensor
 
@@ -72,8 +72,8 @@ def read_image(path: Path, mode: str) -> torch.Tensor:
         raise D2lkitError(f"{path}: missing; every name in the image list needs this file")
     try:
         with Image.open(path) as image:
-            keep_gray = mode is None and image.mode == "L"
-            return pil_to_tensor(image if keep_gray else image.convert(mode or "RGB"))
+            gray = keep_gray and image.mode == "L"
+            return pil_to_tensor(image if gray else image.convert("RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
 
@@ -81,7 +81,7 @@ def read_image(path: Path, mode: str) -> torch.Tensor:
 def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
     """A label map as class indices (H, W) uint8, 255 ignored. VOC draws labels in its palette's
     colours; a gray PNG is read as class numbers 0..20 (255 ignored), a common home-made form."""
-    image = read_image(path, None)
+    image = read_image(path, keep_gray=True)
     if image.shape[0] == 1:  # gray: the class numbers themselves
         labels = image[0]
         wrong = labels[(labels > len(VOC_CLASSES) - 1) & (labels != IGNORE_INDEX)]
@@ -114,7 +114,7 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
     table = colormap_to_label()
     images, labels = [], []
     for name in names:
-        images.append(read_image(root / "JPEGImages" / f"{name}.jpg", "RGB"))
+        images.append(read_image(root / "JPEGImages" / f"{name}.jpg"))
         label = read_label(root / "SegmentationClass" / f"{name}.png", table)
         if label.shape != images[-1].shape[1:]:
             raise D2lkitError(
