@@ -21,7 +21,7 @@ def linreg_run(tmp_path_factory):
 
 def test_the_scatter_is_written_and_its_rmse_is_the_test_loss(linreg_run, tmp_path, monkeypatch):
     import d2lkit.report.scatter as scatter
-    from d2lkit.train.run import load_trained
+    from d2lkit.train.trained import load_trained
 
     drawn = {}
     save = scatter.save_regression_scatter

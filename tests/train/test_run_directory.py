@@ -12,7 +12,8 @@ import pytest
 from d2lkit.cli import main
 from d2lkit.report import curves
 from d2lkit.train.config import TrainConfig
-from d2lkit.train.run import load_trained, run_training
+from d2lkit.train.run import run_training
+from d2lkit.train.trained import load_trained
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 METRIC_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s"}

@@ -76,7 +76,8 @@ def test_fcn_run_records_miou_and_predict_draws_masks(tmp_path, monkeypatch):
     from d2lkit.data import scenes
     from d2lkit.report.predictions import save_predictions
     from d2lkit.train.config import TrainConfig
-    from d2lkit.train.run import load_trained, run_training
+    from d2lkit.train.run import run_training
+    from d2lkit.train.trained import load_trained
 
     monkeypatch.setattr(scenes, "TEST_SCENES", 48)
     out = tmp_path / "fcn"

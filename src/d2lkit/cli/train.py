@@ -227,7 +227,7 @@ def recorded_metrics(run_dir: Path, epoch: int) -> dict:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from d2lkit.train.run import load_trained
+    from d2lkit.train.trained import load_trained
 
     run, state = load_trained(args.run, args.dataset, args.data_dir)
     metrics = run.trainer.evaluate()
@@ -245,7 +245,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from d2lkit.report.predictions import save_predictions
-    from d2lkit.train.run import load_trained
+    from d2lkit.train.trained import load_trained
 
     if args.count < 1:  # before loading anything; the upper bound depends on the run's task
         raise D2lkitError(f"--count must be at least 1, got {args.count}")

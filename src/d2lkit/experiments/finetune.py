@@ -51,7 +51,7 @@ def head_names(model: torch.nn.Module) -> set[str]:
 def export_body(pretrain_dir: Path, out: Path) -> Path:
     """The pretrained weights without the classifier, as a plain state_dict file: what a
     published backbone is, and what makes `--init` start the target task with a fresh head."""
-    from d2lkit.train.run import load_trained
+    from d2lkit.train.trained import load_trained
 
     trained, _ = load_trained(pretrain_dir)
     head = head_names(trained.model)

@@ -54,7 +54,7 @@ def record_learned_weights(run: RecipeRun, summary: dict) -> dict:
     """Add the learned w, b and their error to a finished linreg run's summary.json."""
     from torch import nn
 
-    from d2lkit.train.run import load_trained
+    from d2lkit.train.trained import load_trained
 
     trained, _ = load_trained(run.out)
     linear = next(m for m in trained.model.modules() if isinstance(m, nn.Linear))
