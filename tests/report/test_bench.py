@@ -185,3 +185,12 @@ def test_plans_by_device():
     for plan in (bench.QUICK, bench.QUICK_CUDA, bench.FULL):
         assert [m.name for m in plan.models] == ["lenet", "resnet18", "alexnet"]
         assert all(set(m.variants) <= set(throughput.VARIANTS) for m in plan.models)
+
+
+def test_a_missing_data_dir_is_refused_before_any_section_writes(tmp_path, capsys):
+    from d2lkit.cli import main
+
+    out = tmp_path / "bench"
+    code = main(["bench", "--quick", "--out", str(out), "--data-dir", str(tmp_path / "nowhere")])
+    assert code == 2 and "nowhere: no such folder (given as --data-dir)" in capsys.readouterr().err
+    assert not out.exists()

@@ -38,6 +38,9 @@ def run_bench_command(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    from d2lkit.data.fashion_mnist import check_data_dir
+
+    check_data_dir(args.data_dir)  # before any section runs and writes a partial bench.json
     out = Path(args.out)
     plan = choose_plan(args.quick, resolve_device(args.device))
     results = run_bench(plan, out, device=args.device, data_dir=args.data_dir, log=log)

@@ -55,6 +55,9 @@ def run_speedrun_command(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None
     }
     config = dataclasses.replace(TARGETS[args.target], **given)
+    from d2lkit.data.fashion_mnist import check_data_dir
+
+    check_data_dir(config.data_dir)  # one line now, not from each seed's process
     from d2lkit.models.registry import get_entry
 
     entry = get_entry(config.model)  # an unknown name is one line, before any child starts
