@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-GUIDE = "Guide: docs/performance.md (what each figure means, how defaults follow from them)."
+GUIDE = "Guide: docs/performance.md (reading d2lkit bench: each figure, and the defaults it set)."
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

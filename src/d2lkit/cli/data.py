@@ -42,7 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=run_show)
 
     download = commands.add_parser(
-        "download", help="download Fashion-MNIST into the cache", epilog=GUIDE
+        "download",
+        help="download Fashion-MNIST into ~/.cache/d2lkit/fashion-mnist unless a copy is found",
+        epilog=GUIDE,
     )
     download.add_argument("--data-dir", help="download here instead of ~/.cache/d2lkit")
     download.set_defaults(handler=run_download)

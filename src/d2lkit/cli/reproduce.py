@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "reproduce",
         help="run the book's experiments and write a report",
         description="Run recipes (the book's experiments with its settings and reported figures)"
-        " into DIR/<recipe>/, then write DIR/REPORT.md, DIR/results.json and DIR/summary.png."
+        " into DIR/<recipe>/, then write DIR/REPORT.md, DIR/results.json and, when a recipe reports"
+        " an accuracy, DIR/summary.png (ours against the book's)."
         " Finished recipes in DIR are kept, so an interrupted run continues where it stopped."
         " Exit code 1 when a comparable result misses the book's band.",
         epilog=GUIDE,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from d2lkit.errors import D2lkitError, TrainingFailed
 
-GUIDE = "Guide: docs/performance.md (the speedrun: what each trick buys)."
+GUIDE = "Guide: docs/performance.md (the speedrun: its tricks and how it is timed)."
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
