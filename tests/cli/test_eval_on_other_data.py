@@ -109,3 +109,43 @@ def test_a_relative_folder_is_recorded_absolute(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path / "run")
     code, out, _ = run_cli(["eval", "."], capsys)
     assert code == 0 and "recorded test_acc" in out
+
+
+def test_a_moved_run_resumes_from_its_new_place_and_without_its_init_file(
+    moved_run, tmp_path, capsys
+):
+    """The folder moved and the --init source is gone: --resume takes --dataset and needs no
+    init file (the checkpoint holds the weights)."""
+    run, new_place = moved_run
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    state = torch.load(copy / "checkpoint.pt", weights_only=True)
+    state["config"]["init"] = str(tmp_path / "deleted-run")
+    torch.save(state, copy / "checkpoint.pt")
+    argv = ["train", "--resume", str(copy), "--epochs", "2", "--no-progress"]
+    code, _, err = run_cli([*argv, "--dataset", f"imagefolder:{new_place}"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in (copy / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == [1, 2]
+    swapped = write_tree(tmp_path / "swapped", ("green", "red"))
+    argv[4] = "3"  # --epochs 3
+    code, _, err = run_cli([*argv, "--dataset", f"imagefolder:{swapped}"], capsys)
+    assert_one_line_error(code, err, "the run trained on ['blue', 'red']")
+
+
+def test_a_gpu_run_is_evaluated_on_a_machine_without_one(moved_run, tmp_path, capsys):
+    run, new_place = moved_run
+    copy = tmp_path / "gpu-run"
+    shutil.copytree(run, copy)
+    state = torch.load(copy / "checkpoint.pt", weights_only=True)
+    state["config"].update(device="cuda", precision="bf16")  # as a GPU records them
+    torch.save(state, copy / "checkpoint.pt")
+    code, out, err = run_cli(["eval", str(copy), "--dataset", f"imagefolder:{new_place}"], capsys)
+    assert code == 0 and "test_acc" in out, err
+
+
+def test_an_empty_folder_name_is_not_the_working_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(write_tree(tmp_path / "here", ("red", "blue")))  # `imagefolder:$UNSET`
+    argv = ["train", "lenet", "--dataset", "imagefolder:", "--resize", "28", "--epochs", "1"]
+    code, _, err = run_cli([*argv, "--out", str(tmp_path / "run")], capsys)
+    assert_one_line_error(code, err, "imagefolder needs a folder")

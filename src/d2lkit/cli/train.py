@@ -10,6 +10,7 @@ from d2lkit.cli.counts import check_image_count
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig
 from d2lkit.train.optim import OPTIMIZERS
+from d2lkit.train.reopen import Reopen
 
 GUIDE = "Guide: docs/basics.md (training loop, run directories) and docs/cnn.md (models)."
 
@@ -141,9 +142,10 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
 
 
 def refuse_settings_beside_resume(args: argparse.Namespace) -> None:
-    """A resumed run keeps its own settings (only --epochs extends it): any other would be
-    silently dropped, and a different MODEL or --out would train something else than asked."""
-    allowed = {"resume", "epochs", "progress"}
+    """A resumed run keeps its own settings: --epochs extends it, and where its data moved to
+    (--dataset, --data-dir) or another machine's --device and --precision may change; any other
+    would be silently dropped, and a different MODEL or --out would train something else."""
+    allowed = {"resume", "epochs", "progress", "dataset", "data_dir", "device", "precision"}
     given = [
         f"--{name.replace('_', '-')}" if name != "model" else "MODEL"
         for name in [f.name for f in dataclasses.fields(TrainConfig)] + ["recipe", "profile"]
@@ -152,7 +154,7 @@ def refuse_settings_beside_resume(args: argparse.Namespace) -> None:
     if given:
         raise D2lkitError(
             f"--resume continues a run with its own settings; drop {', '.join(given)} (only"
-            " --epochs extends it)"
+            " --epochs, and --dataset, --data-dir, --device, --precision for a moved run, apply)"
         )
 
 
@@ -199,7 +201,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.resume:
         refuse_settings_beside_resume(args)
-        summary = resume_training(args.resume, epochs=args.epochs)
+        moved = Reopen(args.dataset, args.data_dir, args.device, args.precision)
+        summary = resume_training(args.resume, epochs=args.epochs, changes=moved)
     elif args.recipe:
         from d2lkit.recipes import (
             book_comparison,
@@ -239,7 +242,7 @@ def recorded_metrics(run_dir: Path, epoch: int) -> dict:
 def run_eval(args: argparse.Namespace) -> int:
     from d2lkit.train.trained import load_trained
 
-    run, state = load_trained(args.run, args.dataset, args.data_dir)
+    run, state = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
     metrics = run.trainer.evaluate()
     recorded = recorded_metrics(run.out, state["epoch"]).get("test_acc")
     parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
@@ -259,7 +262,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     if args.count < 1:  # before loading anything; the upper bound depends on the run's task
         raise D2lkitError(f"--count must be at least 1, got {args.count}")
-    run, _ = load_trained(args.run, args.dataset, args.data_dir)
+    run, _ = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
     if run.data.task == "regression":  # a scatter still reads well with thousands of points
         check_image_count(args.count, most=100_000, what="points")
     else:

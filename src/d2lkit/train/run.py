@@ -28,6 +28,7 @@ from d2lkit.train.environment import (
     seed_everything,
 )
 from d2lkit.train.optim import build_optimizer, build_scheduler, param_groups
+from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
 from d2lkit.train.trainer import Trainer
 
 CHECKPOINT = "checkpoint.pt"
@@ -55,7 +56,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         resize = native
     # Paths absolute, so that eval and --resume from another folder read the same files.
     kind, _, data_path = config.dataset.partition(":")
-    dataset = f"{kind}:{Path(data_path).resolve()}" if kind in PATH_DATASETS else config.dataset
+    absolute = kind in PATH_DATASETS and data_path  # `imagefolder:` alone is the builder's error
+    dataset = f"{kind}:{Path(data_path).resolve()}" if absolute else config.dataset
     return dataclasses.replace(
         config,
         optimizer=config.optimizer or entry.optimizer,
@@ -311,19 +313,30 @@ def read_run(run_dir: str | Path) -> tuple[Path, dict, list[dict]]:
     return checkpoint_path, state, cb.read_metrics(checkpoint_path.parent / "metrics.jsonl")
 
 
-def resume_training(run_dir: str | Path, epochs: int | None = None, callbacks: list = ()) -> dict:
+def resume_training(
+    run_dir: str | Path,
+    epochs: int | None = None,
+    callbacks: list = (),
+    changes: Reopen = UNCHANGED,
+) -> dict:
     """Continue a run in place, exactly: same batches in the same order, same RNG streams.
-    Under torchrun, with any number of ranks that divides the batch size."""
+    Under torchrun, with any number of ranks that divides the batch size. `changes`: where its
+    data moved to, or the device and precision of another machine."""
     with distributed.process_group():
         # Only rank 0 reads the run directory (other machines may not see it).
         checkpoint_path, state, rows = distributed.on_main(lambda: read_run(run_dir))
-        return continue_run(checkpoint_path, state, rows, epochs, callbacks)
+        return continue_run(checkpoint_path, state, rows, epochs, callbacks, changes)
 
 
 def continue_run(
-    checkpoint_path: Path, state: dict, rows: list[dict], epochs: int | None, callbacks: list
+    checkpoint_path: Path,
+    state: dict,
+    rows: list[dict],
+    epochs: int | None,
+    callbacks: list,
+    changes: Reopen = UNCHANGED,
 ) -> dict:
-    config = TrainConfig.from_dict(state["config"])
+    config = saved_config(state, changes)
     if epochs is not None:
         config.epochs = epochs
     out = checkpoint_path.parent
@@ -338,6 +351,7 @@ def continue_run(
             f" with N > {done} to go on"
         )
     run = build_run(config, out)
+    check_same_classes(state, run.data.class_names, config.dataset)
     run.model.load_state_dict(state["model"])
     run.trainer.optimizer.load_state_dict(state["optimizer"])
     if run.trainer.scheduler is not None and state["scheduler"] is not None:

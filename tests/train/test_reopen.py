@@ -1,0 +1,29 @@
+"""saved_config: a saved run's settings made to work where it is opened again."""
+
+from __future__ import annotations
+
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.reopen import Reopen, saved_config
+
+
+def state_of(**settings) -> dict:
+    return {"config": TrainConfig("softmax", **settings).to_dict()}
+
+
+def test_a_data_dir_that_is_gone_falls_back_to_the_look_up(tmp_path):
+    """Fashion-MNIST is checked against its SHA-256, so any copy found is the run's data."""
+    gone = saved_config(state_of(data_dir=str(tmp_path / "moved-away")))
+    assert gone.data_dir is None
+    kept = saved_config(state_of(data_dir=str(tmp_path)))
+    assert kept.data_dir == str(tmp_path)
+    assert saved_config(
+        state_of(data_dir=str(tmp_path)), Reopen(data_dir="elsewhere")
+    ).data_dir == ("elsewhere")
+
+
+def test_init_is_dropped_and_device_and_precision_follow_the_changes(tmp_path):
+    config = saved_config(
+        state_of(init=str(tmp_path / "deleted"), device="cuda", precision="bf16"),
+        Reopen(device="cpu", precision="fp32"),
+    )
+    assert (config.init, config.device, config.precision) == (None, "cpu", "fp32")
