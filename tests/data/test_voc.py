@@ -137,10 +137,11 @@ def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 
 
-def test_gray_label_maps_are_read_as_class_numbers(voc_tree):
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])  # 16-bit: numpy's and OpenCV's habit
+def test_gray_label_maps_are_read_as_class_numbers(voc_tree, dtype):
     """The common home-made form: class numbers saved as a gray PNG, not VOC's colours."""
     root, labels = voc_tree
-    Image.fromarray(labels["val1"].numpy().astype(np.uint8), mode="L").save(
+    Image.fromarray(labels["val1"].numpy().astype(dtype)).save(
         root / "SegmentationClass" / "val1.png"
     )
     test_set = VOCSegmentation(root, "val", (24, 28), train=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -36,6 +37,7 @@ BORDER_COLOR = (224, 224, 192)  # VOC draws object outlines in this colour; they
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_CROP = (320, 480)  # the book's (height, width)
+GRAY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")  # PIL's one-channel integer images
 
 
 def colormap_to_label() -> torch.Tensor:
@@ -64,7 +66,8 @@ def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
 
 def read_image(path: Path, keep_gray: bool = False) -> torch.Tensor:
     """An image file as uint8 RGB (3, H, W), palette PNGs converted through their palette; with
-    `keep_gray`, a gray (L) image stays (1, H, W)."""
+    `keep_gray`, a gray image (8-bit, or 16/32-bit as numpy and OpenCV save label maps) stays
+    (1, H, W) of int64, its values untouched."""
     from PIL import Image, UnidentifiedImageError
     from torchvision.transforms.v2.functional import pil_to_tensor
 
@@ -72,8 +75,9 @@ def read_image(path: Path, keep_gray: bool = False) -> torch.Tensor:
         raise D2lkitError(f"{path}: missing; every name in the image list needs this file")
     try:
         with Image.open(path) as image:
-            gray = keep_gray and image.mode == "L"
-            return pil_to_tensor(image if gray else image.convert("RGB"))
+            if keep_gray and image.mode in GRAY_MODES:
+                return torch.from_numpy(np.asarray(image).astype(np.int64))[None]
+            return pil_to_tensor(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
         raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
 
@@ -90,7 +94,7 @@ def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
                 f"{path}: a gray label map holding {int(wrong[0])}; its pixels must be class"
                 f" numbers 0..{len(VOC_CLASSES) - 1} or 255 (ignored)"
             )
-        return labels
+        return labels.to(torch.uint8)
     labels = colors_to_labels(image, table).to(torch.uint8)
     if bool((labels == IGNORE_INDEX).all()):
         raise D2lkitError(
