@@ -56,3 +56,7 @@ def test_metrics_skip_an_append_cut_off_by_a_crash_but_name_a_damaged_line(tmp_p
     path.write_text("{oops\n" + metrics_line(rows[1]))
     with pytest.raises(D2lkitError, match="metrics.jsonl: line 1 is damaged"):
         read_metrics(path)
+    for valid_json_but_no_row in ("[1]", '{"epoch": "2"}'):
+        path.write_text(metrics_line(rows[0]) + valid_json_but_no_row + "\n")
+        with pytest.raises(D2lkitError, match="metrics.jsonl: line 2 is no epoch's row"):
+            read_metrics(path)

@@ -103,9 +103,12 @@ def read_metrics(path: Path) -> list[dict]:
         if not line:
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError as err:
             raise D2lkitError(f"{path}: line {number} is damaged ({err}); {DAMAGED_FIX}") from None
+        if not isinstance(row, dict) or type(row.get("epoch")) is not int:
+            raise D2lkitError(f"{path}: line {number} is no epoch's row; {DAMAGED_FIX}")
+        rows.append(row)
     return rows
 
 
