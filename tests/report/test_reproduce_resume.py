@@ -12,7 +12,7 @@ import torch
 from d2lkit.cli import main
 from d2lkit.errors import D2lkitError
 from d2lkit.recipes import Recipe, get_recipe, recipe_config, registry
-from d2lkit.report.reproduce import claim_run_directory, identity, reproduce
+from d2lkit.report.reproduce import claim_run_directory, identity, reproduce, seeds_in
 from d2lkit.report.results import failing_rows
 from d2lkit.train.checkpoint import load_checkpoint
 from d2lkit.train.rerun import train_or_resume, train_or_reuse
@@ -231,3 +231,15 @@ def test_bad_reproduce_input_is_refused_before_anything_runs(
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert fake_recipes.calls == [] and not out.exists()
+
+
+def test_one_dir_holds_one_seed_layout_so_its_report_can_hold_every_recipe(fake_recipes, tmp_path):
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    with pytest.raises(D2lkitError, match=r"fake-good: holds a run of 1 seed, not 2"):
+        reproduce(["fake-low"], "cpu", 2, tmp_path, say=lambda line: None)
+    assert not (tmp_path / "fake-low").exists()
+    # A DIR mixed before this rule: the advice names the groups instead of going in a circle.
+    (tmp_path / "fake-low" / "seed0").mkdir(parents=True)
+    (tmp_path / "fake-low" / "seed1").mkdir()
+    with pytest.raises(D2lkitError, match=r"one-seed runs \(fake-good\) and runs of several"):
+        seeds_in(tmp_path, ["fake-good", "fake-low"])

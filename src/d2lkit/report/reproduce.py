@@ -15,7 +15,14 @@ from pathlib import Path
 
 from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.jsonfile import read_json, write_json_atomic
-from d2lkit.recipes import Recipe, get_recipe, missing_requirements, recipe_config, recipe_options
+from d2lkit.recipes import (
+    Recipe,
+    get_recipe,
+    list_recipes,
+    missing_requirements,
+    recipe_config,
+    recipe_options,
+)
 from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.report.markdown import format_seconds
 
@@ -50,12 +57,15 @@ def check_seed_layout(out: Path, recipe: str, seeds: int) -> None:
 
 
 def seeds_in(out: Path, names: Sequence[str]) -> int:
-    """The seed count DIR's runs of `names` were made with (1 when none was run yet)."""
+    """The seed count DIR's runs of `names` were made with (1 when none was run yet); with
+    several counts (a 2-seed run later taken to 3), the largest."""
     counts = {name: count for name in names if (count := seed_count(out / name))}
-    if len(set(counts.values())) > 1:
-        listed = ", ".join(f"{name} {count}" for name, count in counts.items())
+    single = sorted(name for name, count in counts.items() if count == 1)
+    several = sorted(name for name, count in counts.items() if count > 1)
+    if single and several:  # made before reproduce refused to mix them in one DIR
         raise D2lkitError(
-            f"{out}: its recipes ran with different seed counts ({listed}); pass --seeds N"
+            f"{out}: holds one-seed runs ({', '.join(single)}) and runs of several seeds"
+            f" ({', '.join(several)}); report each group with --only"
         )
     return max(counts.values(), default=1)
 
@@ -182,8 +192,9 @@ def reproduce(
         raise D2lkitError(f"--seeds must be at least 1, got {seeds}")
     recipes = [get_recipe(name) for name in names]
     check_runnable(recipes, profile)
-    for recipe in recipes:
-        check_seed_layout(out, recipe.name, seeds)
+    # One layout per DIR, so that its report can hold every recipe in it.
+    for name in list_recipes():
+        check_seed_layout(out, name, seeds)
     out.mkdir(parents=True, exist_ok=True)
     write_machine_facts(out)
     for index, recipe in enumerate(recipes, start=1):
