@@ -169,6 +169,13 @@ def test_train_recipe_takes_the_recipe_and_lets_flags_override_single_fields(tmp
     assert (summary["recipe"], summary["profile"]) == ("linreg", "cpu")  # kept with the run
     assert summary["book"] in printed
 
+    # Resumed to the recipe's own 3 epochs, the run is the recipe again, and still says so.
+    assert main(["train", "--resume", str(out), "--epochs", "3", "--no-progress"]) == 0
+    resumed = json.loads((out / "summary.json").read_text())
+    assert (resumed["recipe"], resumed["epoch"]) == ("linreg", 3)
+    assert resumed["book"].endswith("within the band <= 0.01")
+    assert resumed["book"] in capsys.readouterr().out
+
 
 def test_train_recipe_rejects_resume_alongside(tmp_path, capsys):
     code = main(["train", "--recipe", "lenet", "--resume", str(tmp_path)])

@@ -195,7 +195,7 @@ def print_summary(summary: dict) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from d2lkit.jsonfile import write_json_atomic
+    from d2lkit.cli.train_recipe import after_resume, train_recipe
     from d2lkit.train.distributed import is_main
     from d2lkit.train.run import resume_training, run_training
 
@@ -203,22 +203,15 @@ def run_train(args: argparse.Namespace) -> int:
         refuse_settings_beside_resume(args)
         moved = Reopen(args.dataset, args.data_dir, args.device, args.precision)
         summary = resume_training(args.resume, epochs=args.epochs, changes=moved)
+        summary = after_resume(summary, args.epochs)
     elif args.recipe:
-        from d2lkit.recipes import (
-            book_comparison,
-            finish_single_run,
-            flag_changes,
-            single_run_config,
-        )
 
-        recipe, profile, base = single_run_config(args.recipe, args.profile or "auto")
-        config = config_from_args(args, base)
-        refuse_unused_momentum(args, config)
-        summary = finish_single_run(recipe, profile, config, run_training(config))
-        comparison = book_comparison(recipe, profile, summary, flag_changes(base, config))
-        summary = {**summary, "recipe": recipe.name, "profile": profile, "book": comparison}
-        if is_main():  # the run directory says which recipe made it, and how it compared
-            write_json_atomic(Path(summary["run_dir"]) / "summary.json", summary)
+        def config_of(base: TrainConfig) -> TrainConfig:
+            config = config_from_args(args, base)
+            refuse_unused_momentum(args, config)
+            return config
+
+        summary = train_recipe(args.recipe, args.profile or "auto", config_of)
     else:
         if args.profile is not None:
             raise D2lkitError("--profile picks a recipe's settings; pass --recipe NAME or drop it")
@@ -227,7 +220,7 @@ def run_train(args: argparse.Namespace) -> int:
         summary = run_training(config)
     if is_main():  # under torchrun, one summary for the job
         print_summary(summary)
-        if args.recipe:
+        if "book" in summary:
             print(summary["book"])
     return 0
 

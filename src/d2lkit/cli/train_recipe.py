@@ -1,0 +1,61 @@
+"""`d2lkit train --recipe NAME`, and a --resume of such a run: the run directory keeps which
+recipe made it (recipe.json, the name `reproduce` gives its own mark) and how it compares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from d2lkit.jsonfile import read_json, write_json_atomic
+from d2lkit.recipes import book_comparison, finish_single_run, flag_changes, single_run_config
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.distributed import is_main
+
+MARK = "recipe.json"
+
+
+def mark_run(out: Path, recipe: str, profile: str, changes: dict) -> None:
+    """Before training, so that an interrupted run still knows its recipe when resumed."""
+    if is_main() and not (out / "checkpoint.pt").exists():  # else run_training refuses the out
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / MARK, {"recipe": recipe, "profile": profile, "changes": changes})
+
+
+def compared(summary: dict, recipe_name: str, profile: str, changes: dict) -> dict:
+    """The summary with the recipe's own figure and the line comparing it with the book, also
+    written to summary.json (by rank 0 under torchrun: the others may not see the folder)."""
+    if not is_main():
+        return summary
+    recipe, profile, _ = single_run_config(recipe_name, profile)
+    config = TrainConfig.from_dict(read_json(Path(summary["run_dir"]) / "config.json"))
+    summary = finish_single_run(recipe, profile, config, summary)
+    line = book_comparison(recipe, profile, summary, changes)
+    summary = {**summary, "recipe": recipe.name, "profile": profile, "book": line}
+    write_json_atomic(Path(summary["run_dir"]) / "summary.json", summary)
+    return summary
+
+
+def train_recipe(name: str, profile: str, config_of) -> dict:
+    """`config_of(base)`: the recipe's TrainConfig with the user's flags applied."""
+    from d2lkit.train.run import default_out, run_training
+
+    recipe, profile, base = single_run_config(name, profile)
+    config = config_of(base)
+    if config.out is None:
+        config.out = str(default_out(config))
+    changes = flag_changes(base, config)
+    mark_run(Path(config.out), recipe.name, profile, changes)
+    return compared(run_training(config), recipe.name, profile, changes)
+
+
+def after_resume(summary: dict, epochs: int | None) -> dict:
+    """A resumed recipe run gets its comparison again; more epochs than the recipe's change it."""
+    mark = Path(summary["run_dir"]) / MARK
+    if not mark.is_file():
+        return summary
+    recorded = read_json(mark)
+    _, _, base = single_run_config(recorded["recipe"], recorded["profile"])
+    changes = {k: tuple(v) for k, v in recorded.get("changes", {}).items()}
+    changes.pop("epochs", None)
+    if epochs is not None and epochs != base.epochs:
+        changes["epochs"] = (base.epochs, epochs)
+    return compared(summary, recorded["recipe"], recorded["profile"], changes)
