@@ -38,6 +38,7 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         # Flags that would be recorded in config.json but change nothing:
         (["lenet", "--momentum", "0.5"], ["--momentum applies to", "not adam"]),
         (["lenet", "--profile", "book"], ["--profile picks a recipe's settings"]),
+        (["lenet", "--dataset", "fashion-mnist:foo"], ["fashion-mnist takes no argument"]),
         (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
         (["lenet", "--test-subset", "-5"], ["--test-subset must be at least 1"]),
         (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
@@ -179,3 +180,11 @@ def test_eval_of_a_test_subset_run_says_it_used_that_subset(tmp_path, tiny_fashi
     assert code == 0 and "on fashion-mnist (its first 5 test images, as trained):" in printed
     code, _, err = run_cli(["train", "--resume", str(out)], capsys)
     assert_one_line_error(code, err, "already trained for 1 epoch;")
+
+
+def test_resume_of_a_run_stopped_in_its_first_epoch_says_to_train_again(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")  # what run_training writes before epoch 1 ends
+    code, _, err = run_cli(["train", "--resume", str(out)], capsys)
+    assert_one_line_error(code, err, "no epoch finished", "train it again with the same command")

@@ -81,6 +81,8 @@ def test_summary_is_mean_and_sample_std_against_the_target():
     assert stretch["target"] == {"test_acc": 0.93, "wall_s": 120.0}
     assert not stretch["target_met"]  # 92.3 % misses 93 %
     assert "target >= 93.0 % in <= 120 s: NOT met" in speedrun.format_summary(stretch)
+    one = speedrun.summarize(runs[:1], speedrun.SpeedrunConfig())
+    assert speedrun.format_summary(one).startswith("mean over 1 seed: ")
 
 
 @pytest.mark.parametrize("flag", ["--seeds", "--epochs", "--threads"])

@@ -43,7 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("run", help="run directory or checkpoint file")
     predict.add_argument("--out", required=True, help="PNG file to write")
     predict.add_argument(
-        "--count", type=int, default=18, help="number of test examples (default 18, at most 144)"
+        "--count",
+        type=int,
+        default=18,
+        help="number of test examples (default 18; at most 144 images, or 100000 points of a"
+        " regression run's scatter)",
     )
     add_data_arguments(predict)
     predict.set_defaults(handler=run_predict)

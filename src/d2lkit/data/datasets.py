@@ -48,8 +48,10 @@ class DataBundle:
     normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
-# The datasets whose argument is a folder (`imagefolder:PATH`); others take a setting, if any.
+# The datasets whose argument is a folder (`imagefolder:PATH`); fashion-scenes:N takes a count,
+# and these none at all.
 PATH_DATASETS = ("imagefolder", "voc")
+ARGUMENT_FREE = ("fashion-mnist", "synthetic-linear")
 
 DatasetBuilder = Callable[[str | None, DataOptions], DataBundle]
 _BUILDERS: dict[str, tuple[DatasetBuilder, tuple[str, ...]]] = {}
@@ -110,6 +112,8 @@ def build_dataset(spec: str, options: DataOptions) -> DataBundle:
         known = ", ".join(n + (":PATH" if n in PATH_DATASETS else "") for n in dataset_names())
         raise D2lkitError(f"unknown dataset {spec!r}; known: {known}")
     builder, applies = _BUILDERS[name]
+    if argument and name in ARGUMENT_FREE:
+        raise D2lkitError(f"{name} takes no argument: pass --dataset {name}, not {spec!r}")
     refuse_unused(name, applies, options)
     return builder(argument or None, options)
 

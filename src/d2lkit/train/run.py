@@ -300,6 +300,11 @@ def find_checkpoint(path: str | Path) -> Path:
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.is_file():
+        if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
+            raise D2lkitError(
+                f"{path.parent}: no epoch finished, so there is no checkpoint to continue; train"
+                " it again with the same command"
+            )
         raise D2lkitError(
             f"{path}: no checkpoint here; pass a run directory made by `d2lkit train`"
         )

@@ -237,12 +237,17 @@ def summarize(runs: list[dict], config: SpeedrunConfig) -> dict:
     }
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def run_speedrun(config: SpeedrunConfig, seeds: int, out: Path, log=print) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     log(
-        f"speedrun: {config.model}, {config.epochs} epochs, batch {config.batch_size}, one-cycle"
-        f" Nesterov SGD to lr {config.lr}, label smoothing {config.label_smoothing}, flips"
-        f"{' + flip TTA' if config.flip_tta else ''}; {seeds} seeds, each timed from its process"
+        f"speedrun: {config.model}, {plural(config.epochs, 'epoch')}, batch {config.batch_size},"
+        f" one-cycle Nesterov SGD to lr {config.lr}, label smoothing {config.label_smoothing},"
+        f" flips{' + flip TTA' if config.flip_tta else ''}; {plural(seeds, 'seed')}, each timed"
+        " from its process"
         f" start; target >= {100 * config.target_acc:.1f} % in <= {config.target_s:.0f} s"
     )
     runs = []
@@ -270,7 +275,7 @@ def format_summary(summary: dict) -> str:
     met = "met" if summary["target_met"] else "NOT met"
     target = summary["target"]
     return (
-        f"mean over {summary['seeds']} seeds: {100 * summary['test_acc_mean']:.2f} ±"
+        f"mean over {plural(summary['seeds'], 'seed')}: {100 * summary['test_acc_mean']:.2f} ±"
         f" {100 * summary['test_acc_std']:.2f} % test accuracy in {summary['wall_s_mean']:.1f} ±"
         f" {summary['wall_s_std']:.1f} s; target >= {100 * target['test_acc']:.1f} % in"
         f" <= {target['wall_s']:.0f} s: {met}"
