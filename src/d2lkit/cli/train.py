@@ -8,7 +8,7 @@ from pathlib import Path
 
 from d2lkit.cli.counts import check_image_count
 from d2lkit.errors import D2lkitError
-from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig
+from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig, flag
 from d2lkit.train.optim import OPTIMIZERS
 from d2lkit.train.reopen import Reopen
 
@@ -123,7 +123,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
     )
-    add("--resume", metavar="RUN", help="continue RUN in place")
+    add(
+        "--resume",
+        metavar="RUN",
+        help="continue RUN in place, to --epochs in total; --dataset, --data-dir, --device and"
+        " --precision may point it at moved data or another machine, no other flag applies",
+    )
     add("--recipe", help="start from a recipe's settings (see `d2lkit reproduce --list`)")
     add(
         "--profile",
@@ -151,7 +156,7 @@ def refuse_settings_beside_resume(args: argparse.Namespace) -> None:
     would be silently dropped, and a different MODEL or --out would train something else."""
     allowed = {"resume", "epochs", "progress", "dataset", "data_dir", "device", "precision"}
     given = [
-        f"--{name.replace('_', '-')}" if name != "model" else "MODEL"
+        f"--{flag(name)}" if name != "model" else "MODEL"
         for name in [f.name for f in dataclasses.fields(TrainConfig)] + ["recipe", "profile"]
         if name not in allowed and getattr(args, name, None) is not None
     ]
