@@ -1,5 +1,6 @@
 """`d2lkit train --recipe NAME`, and a --resume of such a run: the run directory keeps which
-recipe made it (recipe.json, the name `reproduce` gives its own mark) and how it compares."""
+recipe made it (recipe.json: reproduce's mark, whose recipe and profile keys it shares) and how it
+compares."""
 
 from __future__ import annotations
 
@@ -7,17 +8,19 @@ from pathlib import Path
 
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import book_comparison, finish_single_run, flag_changes, single_run_config
+from d2lkit.report.reproduce import IDENTITY
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.distributed import is_main
-
-MARK = "recipe.json"
+from d2lkit.train.run import CHECKPOINT
 
 
 def mark_run(out: Path, recipe: str, profile: str, changes: dict) -> None:
     """Before training, so that an interrupted run still knows its recipe when resumed."""
-    if is_main() and not (out / "checkpoint.pt").exists():  # else run_training refuses the out
+    if is_main() and not (out / CHECKPOINT).exists():  # else run_training refuses the out
         out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out / MARK, {"recipe": recipe, "profile": profile, "changes": changes})
+        write_json_atomic(
+            out / IDENTITY, {"recipe": recipe, "profile": profile, "changes": changes}
+        )
 
 
 def compared(summary: dict, recipe_name: str, profile: str, changes: dict) -> dict:
@@ -49,7 +52,7 @@ def train_recipe(name: str, profile: str, config_of) -> dict:
 
 def after_resume(summary: dict, epochs: int | None) -> dict:
     """A resumed recipe run gets its comparison again; more epochs than the recipe's change it."""
-    mark = Path(summary["run_dir"]) / MARK
+    mark = Path(summary["run_dir"]) / IDENTITY
     if not mark.is_file():
         return summary
     recorded = read_json(mark)

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD  # the book normalises both so
 from d2lkit.errors import D2lkitError
 from d2lkit.train.segmentation import IGNORE_INDEX
 
@@ -34,8 +35,6 @@ VOC_COLORMAP = (
     (0, 192, 0), (128, 192, 0), (0, 64, 128),
 )  # fmt: skip
 BORDER_COLOR = (224, 224, 192)  # VOC draws object outlines in this colour; they are ignored
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_CROP = (320, 480)  # the book's (height, width)
 GRAY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")  # PIL's one-channel integer images
 
