@@ -95,6 +95,9 @@ def test_a_checkpoint_without_class_names_still_refuses_a_head_of_another_size(
     three = write_tree(tmp_path / "three", ("red", "blue", "green"))
     code, _, err = run_cli(["eval", str(old), "--dataset", f"imagefolder:{three}"], capsys)
     assert_one_line_error(code, err, "do not fit lenet", "the run's classes")
+    resume = ["train", "--resume", str(old), "--epochs", "2", "--dataset", f"imagefolder:{three}"]
+    code, _, err = run_cli(resume, capsys)  # the same check, not a size-mismatch traceback
+    assert_one_line_error(code, err, "do not fit lenet", "the run's classes")
 
 
 def test_a_relative_folder_is_recorded_absolute(tmp_path, monkeypatch, capsys):

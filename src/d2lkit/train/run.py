@@ -356,8 +356,7 @@ def continue_run(
             f" with N > {done} to go on"
         )
     run = build_run(config, out)
-    check_same_classes(state, run.data.class_names, config.dataset)
-    run.model.load_state_dict(state["model"])
+    load_saved_weights(run, state, checkpoint_path)
     run.trainer.optimizer.load_state_dict(state["optimizer"])
     if run.trainer.scheduler is not None and state["scheduler"] is not None:
         run.trainer.scheduler.load_state_dict(state["scheduler"])
@@ -370,6 +369,20 @@ def continue_run(
         cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
         write_json_atomic(out / "config.json", run.config.to_dict())
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def load_saved_weights(run: Run, state: dict, checkpoint_path: Path) -> None:
+    """The checkpoint's weights into `run`'s model, built for the data it was reopened with:
+    refused in one line when that data's classes are not the run's."""
+    check_same_classes(state, run.data.class_names, run.config.dataset)
+    try:
+        run.model.load_state_dict(state["model"])
+    except RuntimeError as err:  # a checkpoint without class names, on data with more or fewer
+        raise D2lkitError(
+            f"{checkpoint_path}: its weights do not fit {run.config.model} built for"
+            f" {run.config.dataset} ({str(err).splitlines()[-1].strip()[:120]}); pass data with"
+            " the run's classes"
+        ) from None
 
 
 def load_run_checkpoint(checkpoint_path: Path) -> dict:

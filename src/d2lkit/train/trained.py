@@ -10,8 +10,14 @@ import torch
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.environment import resolve_device, resolve_precision
-from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
-from d2lkit.train.run import Run, build_run, find_checkpoint, load_run_checkpoint
+from d2lkit.train.reopen import UNCHANGED, Reopen, saved_config
+from d2lkit.train.run import (
+    Run,
+    build_run,
+    find_checkpoint,
+    load_run_checkpoint,
+    load_saved_weights,
+)
 
 
 def load_trained(path: str | Path, changes: Reopen = UNCHANGED) -> tuple[Run, dict]:
@@ -22,14 +28,7 @@ def load_trained(path: str | Path, changes: Reopen = UNCHANGED) -> tuple[Run, di
     state = load_run_checkpoint(checkpoint_path)
     config = runnable_here(saved_config(state, changes))
     run = build_run(config, checkpoint_path.parent)
-    check_same_classes(state, run.data.class_names, config.dataset)
-    try:
-        run.model.load_state_dict(state["model"])
-    except RuntimeError as err:  # a checkpoint without class names, on data with more or fewer
-        raise D2lkitError(
-            f"{checkpoint_path}: its weights do not fit {config.model} built for {config.dataset}"
-            f" ({str(err).splitlines()[-1].strip()[:120]}); pass data with the run's classes"
-        ) from None
+    load_saved_weights(run, state, checkpoint_path)
     return run, state
 
 
