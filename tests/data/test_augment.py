@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from image_fixtures import decompression_bomb_png
 
 from d2lkit.cli import main
 from d2lkit.cli.augment import augmentation_grid
@@ -108,7 +109,7 @@ def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys):
     assert "1 methods x 2 copies" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("content", [None, b"not an image at all"])
+@pytest.mark.parametrize("content", [None, b"not an image at all", decompression_bomb_png()])
 def test_cli_bad_image_is_one_line_and_exit_2(tmp_path, capsys, content):
     path = tmp_path / "missing.png"
     if content is not None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from image_fixtures import decompression_bomb_png
 from PIL import Image
 
 from d2lkit.data.datasets import DataOptions, build_dataset
@@ -133,22 +134,12 @@ def test_a_broken_link_is_named_before_training(tree):
 
 
 def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):
-    """A PNG whose header claims 30000 x 30000 pixels: PIL refuses it with its own error type."""
-    import struct
-    import zlib
-
-    from d2lkit.data.imagefolder import load_rgb
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
+    from d2lkit.data.image_file import open_rgb
 
     bomb = tmp_path / "bomb.png"
-    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)  # 8-bit RGB
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    bomb.write_bytes(decompression_bomb_png())
     with pytest.raises(D2lkitError, match=rf"{bomb}: not a readable image"):
-        load_rgb(str(bomb))
+        open_rgb(str(bomb))
 
 
 def test_augment_crops_and_flips_the_training_images_only_when_asked(tmp_path):

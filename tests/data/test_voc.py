@@ -128,6 +128,13 @@ def test_listed_image_without_its_mask_names_the_file(voc_tree):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 
 
+def test_undecodable_photo_names_the_file(voc_tree):
+    root, _ = voc_tree
+    (root / "JPEGImages" / "big2.jpg").write_bytes(b"half a JPEG")
+    with pytest.raises(D2lkitError, match=r"JPEGImages/big2\.jpg: not a readable image"):
+        build_dataset(f"voc:{root}", DataOptions(resize=CROP))
+
+
 def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
     root, _ = voc_tree
     with pytest.raises(D2lkitError, match="no train image is at least 64x64"):

@@ -35,21 +35,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_augment)
 
 
-def read_image(path: str | Path) -> torch.Tensor:
-    """An image file as uint8 (3, H, W); a missing or unreadable file is a one-line error."""
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2.functional import pil_to_tensor
+def read_given_image(path: str) -> torch.Tensor:
+    """The image the user named, as uint8 (3, H, W); a missing or unreadable file is one line."""
+    from d2lkit.data.image_file import read_image
 
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise D2lkitError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as image:
-            return pil_to_tensor(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise D2lkitError(
-            f"{path}: not a readable image ({err}); pass a PNG or JPEG file"
-        ) from None
+    return read_image(path)
 
 
 def default_image(data_dir: str | None) -> tuple[torch.Tensor, str]:
@@ -92,7 +84,7 @@ def run_augment(args: argparse.Namespace) -> int:
             f"unknown augmentation {', '.join(unknown)}; known: {', '.join(PIPELINES)}"
         )
     if args.image:
-        image, source = read_image(args.image), args.image
+        image, source = read_given_image(args.image), args.image
     else:
         image, label = default_image(args.data_dir)
         source = f"Fashion-MNIST test image 0 ({label})"

@@ -23,6 +23,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import v2
 
 from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.image_file import open_rgb
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
 
@@ -74,7 +75,7 @@ class ClassFolders(ImageFolder):
 
     def __init__(self, root: Path, transform: v2.Transform) -> None:
         super().__init__(
-            str(root), transform, loader=load_rgb,
+            str(root), transform, loader=open_rgb,
             is_valid_file=lambda p: is_image(Path(p)) and not is_hidden(Path(p).relative_to(root)),
         )  # fmt: skip
 
@@ -123,18 +124,6 @@ def check_tree(root: Path) -> list[str]:
             f" only in test: {only_test or '-'}); both need the same class folders"
         )
     return classes_by_split["train"]
-
-
-def load_rgb(path: str):
-    """ImageFolder's loader, with a d2lkit error naming the file when it cannot be decoded."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    # DecompressionBombError: a header claiming far more pixels than any photo holds.
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
-        raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
 
 
 def training_transform(size: int, augment: bool) -> v2.Transform:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.image_file import read_image
 from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD  # the book normalises both so
 from d2lkit.errors import D2lkitError
 from d2lkit.train.segmentation import IGNORE_INDEX
@@ -36,7 +36,6 @@ VOC_COLORMAP = (
 )  # fmt: skip
 BORDER_COLOR = (224, 224, 192)  # VOC draws object outlines in this colour; they are ignored
 DEFAULT_CROP = (320, 480)  # the book's (height, width)
-GRAY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")  # PIL's one-channel integer images
 
 
 def colormap_to_label() -> torch.Tensor:
@@ -63,28 +62,17 @@ def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
     return palette[index].movedim(-1, -3)
 
 
-def read_image(path: Path, keep_gray: bool = False) -> torch.Tensor:
-    """An image file as uint8 RGB (3, H, W), palette PNGs converted through their palette; with
-    `keep_gray`, a gray image (8-bit, or 16/32-bit as numpy and OpenCV save label maps) stays
-    (1, H, W) of int64, its values untouched."""
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2.functional import pil_to_tensor
-
+def read_listed(path: Path, keep_gray: bool = False) -> torch.Tensor:
+    """`read_image` for a file the image list names: a missing one is a one-line error."""
     if not path.is_file():
         raise D2lkitError(f"{path}: missing; every name in the image list needs this file")
-    try:
-        with Image.open(path) as image:
-            if keep_gray and image.mode in GRAY_MODES:
-                return torch.from_numpy(np.asarray(image).astype(np.int64))[None]
-            return pil_to_tensor(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
-        raise D2lkitError(f"{path}: not a readable image ({err}); replace or delete it") from None
+    return read_image(path, keep_gray)
 
 
 def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
     """A label map as class indices (H, W) uint8, 255 ignored. VOC draws labels in its palette's
     colours; a gray PNG is read as class numbers 0..20 (255 ignored), a common home-made form."""
-    image = read_image(path, keep_gray=True)
+    image = read_listed(path, keep_gray=True)
     if image.shape[0] == 1:  # gray: the class numbers themselves
         labels = image[0]
         wrong = labels[(labels > len(VOC_CLASSES) - 1) & (labels != IGNORE_INDEX)]
@@ -117,7 +105,7 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
     table = colormap_to_label()
     images, labels = [], []
     for name in names:
-        images.append(read_image(root / "JPEGImages" / f"{name}.jpg"))
+        images.append(read_listed(root / "JPEGImages" / f"{name}.jpg"))
         label = read_label(root / "SegmentationClass" / f"{name}.png", table)
         if label.shape != images[-1].shape[1:]:
             raise D2lkitError(

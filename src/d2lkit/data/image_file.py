@@ -1,0 +1,47 @@
+"""Decoding one image file, with one clear line naming the file when it cannot be read.
+
+Image folders, the VOC reader and `d2lkit augment` all read images through here, so that every
+undecodable file (truncated, not an image, or a decompression bomb) is refused the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms.v2.functional import pil_to_tensor
+
+from d2lkit.errors import D2lkitError
+
+GRAY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")  # PIL's one-channel integer images
+
+# DecompressionBombError: a header claiming far more pixels than any photo holds; ValueError:
+# a header PIL parses but cannot convert.
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
+
+
+def open_rgb(path: str | Path) -> Image.Image:
+    """The image at `path` converted to RGB (ImageFolder's loader)."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except UNREADABLE as err:
+        raise unreadable(path, err) from None
+
+
+def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
+    """The image at `path` as uint8 RGB (3, H, W), palette PNGs converted through their palette;
+    with `keep_gray`, a gray image (8-bit, or 16/32-bit as numpy and OpenCV save label maps)
+    stays (1, H, W) of int64, its values untouched."""
+    try:
+        with Image.open(path) as image:
+            if keep_gray and image.mode in GRAY_MODES:
+                return torch.from_numpy(np.asarray(image).astype(np.int64))[None]
+            return pil_to_tensor(image.convert("RGB"))
+    except UNREADABLE as err:
+        raise unreadable(path, err) from None
+
+
+def unreadable(path: str | Path, err: Exception) -> D2lkitError:
+    return D2lkitError(f"{path}: not a readable image ({err}); replace it with a PNG or JPEG file")
