@@ -109,7 +109,11 @@ def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys):
     assert "1 methods x 2 copies" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("content", [None, b"not an image at all", decompression_bomb_png()])
+@pytest.mark.parametrize(
+    "content",
+    [None, b"not an image at all", decompression_bomb_png()],
+    ids=["missing", "garbage", "bomb"],
+)
 def test_cli_bad_image_is_one_line_and_exit_2(tmp_path, capsys, content):
     path = tmp_path / "missing.png"
     if content is not None:
