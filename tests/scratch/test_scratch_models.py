@@ -1,6 +1,8 @@
 """The registered scratch models: shapes, parity with the same network built from torch.nn, and
 that they learn."""
 
+from itertools import pairwise
+
 import pytest
 import torch
 from torch import nn
@@ -54,10 +56,33 @@ def reference_lenet_bn() -> nn.Sequential:
     )
 
 
-def test_lenet_bn_scratch_equals_the_torch_nn_network():
+def reference_mlp(*hidden: int, dropouts: tuple[float, ...] = ()) -> nn.Sequential:
+    """784 -> hidden... -> 10 with ReLU (and dropout, when given) after every hidden layer."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    widths = (784, *hidden)
+    for index, (width_in, width_out) in enumerate(pairwise(widths)):
+        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        if dropouts:
+            layers.append(nn.Dropout(dropouts[index]))
+    return nn.Sequential(*layers, nn.Linear(widths[-1], 10))
+
+
+REFERENCES = {
+    "softmax_scratch": lambda: reference_mlp(),
+    "mlp_scratch": lambda: reference_mlp(256),
+    "mlp_dropout_scratch": lambda: reference_mlp(256, 256, dropouts=(0.2, 0.5)),
+    "lenet_bn_scratch": reference_lenet_bn,
+}
+
+
+@pytest.mark.parametrize("name", SCRATCH_MODELS)
+def test_scratch_model_equals_the_torch_nn_network(name):
+    """Same weights, same input: same scores and gradients, in training (batch statistics) and
+    in evaluation (running statistics, no dropout). The dropout model is compared in evaluation,
+    where nothing is random, and its rates are checked."""
     torch.manual_seed(0)
-    ours = create_model("lenet_bn_scratch").double()
-    theirs = reference_lenet_bn().double()
+    ours = create_model(name).double()
+    theirs = REFERENCES[name]().double()
     our_layers = [m for m in ours if list(m.parameters())]
     their_layers = [m for m in theirs if list(m.parameters())]
     with torch.no_grad():
@@ -66,6 +91,11 @@ def test_lenet_bn_scratch_equals_the_torch_nn_network():
             weight = mine.weight.T if isinstance(ref, nn.Linear) else mine.weight
             ref.weight.copy_(weight)
             ref.bias.copy_(mine.bias)
+    our_rates = [m.p for m in ours if hasattr(m, "p")]
+    assert our_rates == [m.p for m in theirs if isinstance(m, nn.Dropout)]
+    if our_rates:
+        ours.eval()
+        theirs.eval()
     x = torch.randn(8, 1, 28, 28, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     out, expected = ours(x), theirs(x)
     torch.testing.assert_close(out, expected, **TOL)
@@ -76,6 +106,7 @@ def test_lenet_bn_scratch_equals_the_torch_nn_network():
         torch.testing.assert_close(grad, ref.weight.grad, **TOL)
         torch.testing.assert_close(mine.bias.grad, ref.bias.grad, **TOL)
         if hasattr(ref, "running_var"):
+            torch.testing.assert_close(mine.running_mean, ref.running_mean, **TOL)
             torch.testing.assert_close(mine.running_var, ref.running_var, **TOL)
     ours.eval()
     theirs.eval()
