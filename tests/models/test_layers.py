@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from d2lkit.models.layers import (
@@ -26,28 +27,49 @@ def test_centered_layer_removes_the_mean():
     assert abs(net(torch.rand(4, 8, dtype=torch.float64)).mean().item()) < 1e-12
 
 
+def linear_chain_reference(x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+    """x through F.linear with each (in, out) weight, no bias: what the layer's mm chain is."""
+    for weight in weights:
+        x = F.linear(x, weight.T)
+    return x
+
+
+def assert_same_chain(layer: nn.Module, names: list[str], x: torch.Tensor, **kwargs) -> None:
+    """The layer against F.linear on cloned weights: output, then each weight's gradient."""
+    params = dict(layer.named_parameters())
+    clones = [params[name].detach().clone().requires_grad_() for name in names]
+    out = layer(x, **kwargs)
+    expected = linear_chain_reference(x, clones)
+    torch.testing.assert_close(out, expected)
+    upstream = torch.randn(expected.shape, generator=torch.Generator().manual_seed(0))
+    out.backward(upstream)
+    expected.backward(upstream)
+    for name, clone in zip(names, clones, strict=True):
+        torch.testing.assert_close(params[name].grad, clone.grad)
+    others = [p.grad for name, p in params.items() if name not in names]
+    assert all(grad is None for grad in others), "a weight the input never met got a gradient"
+
+
 def test_my_dense_registers_its_parameter_list():
     layer = MyDense()
     assert [tuple(p.shape) for p in layer.parameters()] == [(4, 4), (4, 4), (4, 4), (4, 1)]
     assert list(layer.state_dict()) == ["params.0", "params.1", "params.2", "params.3"]
-    x = torch.rand(2, 4)
-    weights = list(layer.params)
-    expected = x @ weights[0] @ weights[1] @ weights[2] @ weights[3]
-    assert torch.allclose(layer(x), expected)
-    layer(x).sum().backward()
-    assert all(p.grad is not None for p in layer.parameters())
+    names = ["params.0", "params.1", "params.2", "params.3"]
+    assert_same_chain(layer, names, torch.rand(2, 4, generator=torch.Generator().manual_seed(1)))
 
 
-def test_my_dict_dense_picks_a_weight_by_name():
+@pytest.mark.parametrize(("choice", "width"), [("linear1", 4), ("linear2", 1), ("linear3", 2)])
+def test_my_dict_dense_picks_a_weight_by_name(choice, width):
     layer = MyDictDense()
     assert sorted(layer.state_dict()) == ["params.linear1", "params.linear2", "params.linear3"]
-    x = torch.ones(1, 4)
-    assert layer(x, "linear1").shape == (1, 4)
-    assert layer(x, "linear2").shape == (1, 1)
-    assert layer(x, "linear3").shape == (1, 2)
-    assert torch.allclose(layer(x, "linear2"), x @ layer.params["linear2"])
+    x = torch.rand(3, 4, generator=torch.Generator().manual_seed(1))
+    assert layer(x, choice).shape == (3, width)
+    assert_same_chain(layer, [f"params.{choice}"], x, choice=choice)
+
+
+def test_my_dict_dense_refuses_an_unknown_name():
     with pytest.raises(KeyError, match="linear9"):
-        layer(x, "linear9")
+        MyDictDense()(torch.ones(1, 4), "linear9")
 
 
 def test_global_avg_pool_matches_adaptive_avg_pool():
@@ -62,8 +84,13 @@ def test_global_avg_pool_matches_adaptive_avg_pool():
 
 
 def test_flatten_layer_matches_nn_flatten():
-    x = torch.rand(3, 2, 4, 5)
-    assert torch.equal(FlattenLayer()(x), nn.Flatten()(x))
+    x = torch.rand(3, 2, 4, 5, requires_grad=True)
+    upstream = torch.rand(3, 40)
+    ours, theirs = FlattenLayer()(x), nn.Flatten()(x)
+    assert torch.equal(ours, theirs)
+    (ours_grad,) = torch.autograd.grad(ours, x, upstream)
+    (theirs_grad,) = torch.autograd.grad(theirs, x, upstream)
+    assert torch.equal(ours_grad, theirs_grad)
 
 
 def test_shared_layer_is_one_object_counted_once():

@@ -1,6 +1,7 @@
 """Linear regression from scratch: minibatches, loss, SGD, and recovering the true w and b."""
 
 import torch
+import torch.nn.functional as F
 
 from d2lkit.data.synthetic import TRUE_B, TRUE_W, synthetic_linear
 from d2lkit.scratch.linreg import data_iter, linreg, sgd, squared_loss
@@ -22,6 +23,18 @@ def test_squared_loss_is_half_the_squared_error_per_example():
     y_hat = torch.tensor([[1.0], [2.0], [4.0]])
     loss = squared_loss(y_hat, torch.tensor([1.0, 3.0, 1.0]))
     assert torch.equal(loss, torch.tensor([[0.0], [0.5], [4.5]]))
+
+
+def test_squared_loss_matches_half_of_f_mse_loss(parity, rng):
+    """Values and gradients for both y_hat and y; y arrives flat (B,), y_hat as (B, 1)."""
+    y_hat = torch.randn(6, 1, dtype=torch.float64, generator=rng)
+    y = torch.randn(6, dtype=torch.float64, generator=rng)
+    parity(
+        squared_loss,
+        lambda y_hat, y: F.mse_loss(y_hat, y.reshape(y_hat.shape), reduction="none") / 2,
+        y_hat,
+        y,
+    )
 
 
 def test_sgd_on_a_summed_loss_equals_torch_sgd_on_the_mean():
