@@ -45,7 +45,7 @@ def test_the_runner_writes_the_accuracy_and_the_seconds(tmp_path, monkeypatch):
         calls.append((config.model, seed, out))
         return record
 
-    monkeypatch.setattr(speedrun_recipes, "run_child", fake_child)
+    monkeypatch.setattr(speedrun_recipes, "run_seed", fake_child)
     recipe = get_recipe("speedrun")
     run = RecipeRun(recipe, "cpu", 2, tmp_path, None, recipe_options(recipe, "cpu"))
     summary = speedrun_recipes.run_speedrun_recipe(run)

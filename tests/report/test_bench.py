@@ -162,6 +162,18 @@ def test_bench_command_prints_the_table(tmp_path, fake_book, monkeypatch, capsys
     assert json.loads((tmp_path / "bench.json").read_text())["quick"] is True
 
 
+def test_a_failed_d2lkit_child_skips_its_section_and_the_bench_goes_on(tmp_path, monkeypatch):
+    def ran_out_of_time(steps, data_dir):
+        raise RuntimeError("d2lkit train lenet gave no result within 1800 s")
+
+    monkeypatch.setattr(book_compare, "run_book", lambda steps, data_dir: {"steps": 2})
+    monkeypatch.setattr(book_compare, "run_d2lkit", ran_out_of_time)
+    run_bench(TINY, tmp_path, device="cpu")
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    assert saved["book_vs_d2lkit"] == {"skipped": "d2lkit train lenet gave no result within 1800 s"}
+    assert "lenet" in saved["models"]
+
+
 @pytest.mark.slow
 def test_both_loops_run_for_real_and_report_their_epochs():
     from d2lkit.data import fashion_mnist

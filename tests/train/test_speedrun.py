@@ -93,14 +93,14 @@ def test_bad_counts_are_one_line_and_exit_2(flag, capsys):
 
 def test_a_failed_seed_is_training_failed_with_the_childs_last_line(tmp_path):
     config = speedrun.SpeedrunConfig(device="no-such-device")
-    with pytest.raises(TrainingFailed, match="speedrun seed 0 failed: .*no-such-device"):
-        speedrun.run_child(config, 0, tmp_path)
+    with pytest.raises(TrainingFailed, match="speedrun seed 0 exited with 1: .*no-such-device"):
+        speedrun.run_seed(config, 0, tmp_path)
 
 
 def test_a_seed_refused_for_bad_input_is_bad_input_not_a_failure(tmp_path):
     config = speedrun.SpeedrunConfig(data_dir=str(tmp_path / "no-such-folder"))
     with pytest.raises(D2lkitError, match=r"^\S*no-such-folder: .*no such folder") as caught:
-        speedrun.run_child(config, 0, tmp_path)
+        speedrun.run_seed(config, 0, tmp_path)
     assert "Traceback" not in str(caught.value) and "\n" not in str(caught.value)
 
 

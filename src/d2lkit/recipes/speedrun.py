@@ -12,7 +12,7 @@ from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes.kinds import Kind, RecipeRun, register_kind
 from d2lkit.recipes.recipe import Band, BookFigure, Recipe
 from d2lkit.recipes.registry import register_recipes
-from d2lkit.train.speedrun import TARGETS, run_child
+from d2lkit.train.speedrun import TARGETS, run_seed
 
 SPEEDRUN_DEFAULTS = {"target": "92"}
 SOURCE = "d2lkit's own target (CIFAR-10 airbench style), DESIGN.md §6"
@@ -26,7 +26,7 @@ def check_speedrun(options: dict) -> str | None:
 
 def run_speedrun_recipe(run: RecipeRun) -> dict:
     config = TARGETS[run.options["target"]]
-    record = run_child(config, run.seed, run.out)
+    record = run_seed(config, run.seed, run.out)
     within = record["wall_s"] <= config.target_s
     summary = {
         "model": config.model,

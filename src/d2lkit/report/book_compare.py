@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from d2lkit.child_process import run_python
 from d2lkit.data import fashion_mnist
 from d2lkit.data.idx import read_bytes
 from d2lkit.errors import D2lkitError
@@ -49,13 +49,6 @@ def torchvision_layout(root: Path, data_dir: str | None = None) -> Path:
         fashion_mnist.check_sha256(data, file, path)
         (raw / file.stem).write_bytes(data)
     return root
-
-
-def run_child(command: list[str], what: str, timeout: float) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"{what} exited with {result.returncode}: {tail[0]}")
 
 
 def extrapolate_book(epoch: dict, images_per_epoch: int = TRAIN_IMAGES) -> float:
@@ -89,7 +82,7 @@ def run_book(steps: int | None, data_dir: str | None = None, timeout: float = 18
         command = [sys.executable, str(BOOK_SCRIPT), "--root", str(root), "--json", str(out)]
         if steps is not None:
             command += ["--steps", str(steps)]
-        run_child(command, "the book's loop", timeout)
+        run_python(command, "the book's loop", RuntimeError, timeout)
         epoch = json.loads(out.read_text())["epochs"][0]
     train_s = extrapolate_book(epoch)
     return {
@@ -123,7 +116,7 @@ def run_d2lkit(steps: int | None, data_dir: str | None = None, timeout: float = 
         rss = Path(tmp) / "rss.json"
         command = [sys.executable, "-m", "d2lkit.report.peak_memory", str(rss)]
         command += d2lkit_train_command(out, steps, data_dir)
-        run_child(command, "d2lkit train lenet", timeout)
+        run_python(command, "d2lkit train lenet", RuntimeError, timeout)
         metrics = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
         peak_rss_mb = json.loads(rss.read_text())["peak_rss_mb"]
     images = min(steps * BATCH_SIZE, TRAIN_IMAGES) if steps is not None else TRAIN_IMAGES

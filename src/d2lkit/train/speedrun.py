@@ -18,7 +18,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from d2lkit.errors import D2lkitError, TrainingFailed
+from d2lkit.child_process import run_python
+from d2lkit.errors import TrainingFailed
 from d2lkit.jsonfile import write_json_atomic
 
 # Fashion-MNIST's pixel mean and standard deviation (of the training images scaled to [0, 1]).
@@ -189,20 +189,14 @@ def phase_seconds(result: dict, spawned: float) -> dict:
     }
 
 
-def run_child(config: SpeedrunConfig, seed: int, out: Path) -> dict:
+def run_seed(config: SpeedrunConfig, seed: int, out: Path) -> dict:
     """One seed in a fresh Python process, timed from its spawn to its accuracy."""
     path = out / f"seed{seed}.json"
     command = [sys.executable, "-m", "d2lkit.train.speedrun", "--seed", str(seed)]
     command += ["--json", str(path), "--config", json.dumps(dataclasses.asdict(config))]
     load_before, cpu_before = os.getloadavg()[0], children_cpu_seconds()
     spawned = time.time()
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]
-        bad_input = "D2lkitError: "  # the child's traceback ends with our one-line message
-        if bad_input in last:
-            raise D2lkitError(last.split(bad_input, 1)[1])
-        raise TrainingFailed(f"speedrun seed {seed} failed: {last}")
+    run_python(command, f"speedrun seed {seed}", TrainingFailed)
     record = json.loads(path.read_text())
     record.update(phase_seconds(record, spawned))
     # The child's CPU seconds and the machine's load around it: on a busy machine the wall time
@@ -252,7 +246,7 @@ def run_speedrun(config: SpeedrunConfig, seeds: int, out: Path, log=print) -> di
     )
     runs = []
     for seed in range(seeds):
-        run = run_child(config, seed, out)
+        run = run_seed(config, seed, out)
         log(format_run(run))
         runs.append(run)
     summary = summarize(runs, config)
