@@ -13,16 +13,11 @@ from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes.kinds import (
     Kind,
     RecipeRun,
-    module_available,
     not_positive_integer,
     not_positive_number,
     register_kind,
 )
 from d2lkit.train.rerun import train_or_resume, train_or_reuse
-
-
-def _missing_modules(*modules: str) -> list[str]:
-    return [m for m in modules if not module_available(m)]
 
 
 def parameter_error(w: list[float], b: float) -> float:
@@ -147,7 +142,6 @@ register_kind(
         single_run=False,
         option_defaults=LINREG_SCRATCH_DEFAULTS,
         check_options=check_linreg_scratch,
-        requires=lambda options: _missing_modules("d2lkit.scratch.linreg"),
     )
 )
 
@@ -205,7 +199,6 @@ register_kind(
         single_run=False,
         option_defaults=WEIGHT_DECAY_DEFAULTS,
         check_options=check_weight_decay,
-        requires=lambda options: _missing_modules("d2lkit.scratch.weight_decay"),
     )
 )
 

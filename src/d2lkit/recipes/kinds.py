@@ -41,7 +41,6 @@ class Kind:
     single_run: bool  # the config is one `d2lkit train` run (so `d2lkit train --recipe` can run it)
     option_defaults: Mapping[str, Any] = field(default_factory=dict)
     check_options: Callable[[dict], str | None] = lambda options: None  # a problem, or None
-    requires: Callable[[dict], list[str]] = lambda options: []  # what is missing to run it
     # For single runs: turns the trainer's summary into the recipe's (e.g. adds a metric).
     finish: Callable[[RecipeRun, dict], dict] | None = None
 
@@ -88,18 +87,8 @@ def get_kind(name: str) -> Kind:
 # -- the "train" kind: one run of the trainer -------------------------------------------------
 
 
-def module_available(name: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
-
-
 def model_requirements(config: dict) -> list[str]:
-    """What a training config needs that this install lacks: its model, dataset, init scheme,
-    augmentation module (they land from different parts of the project)."""
+    """What a training config names that this install lacks: its model or its dataset."""
     from d2lkit.data.datasets import dataset_names
     from d2lkit.models.registry import list_models
 
@@ -109,10 +98,6 @@ def model_requirements(config: dict) -> list[str]:
     dataset = config.get("dataset", "fashion-mnist").partition(":")[0]
     if dataset not in dataset_names():
         missing.append(f"dataset {dataset!r}")
-    if config.get("weight_init") and not module_available("d2lkit.models.init"):
-        missing.append("d2lkit.models.init (weight_init)")
-    if config.get("augment") and not module_available("d2lkit.data.augment"):
-        missing.append("d2lkit.data.augment (augment)")
     return missing
 
 

@@ -68,13 +68,10 @@ def recipe_options(recipe: Recipe, profile: str) -> dict[str, Any]:
 
 
 def missing_requirements(recipe: Recipe, profile: str) -> list[str]:
-    """What this install lacks to run `recipe` (a model or module another part adds), or []."""
-    kind = get_kind(recipe.kind)
-    missing = []
-    if kind.trains:
-        config = recipe_config(recipe, profile)
-        missing += model_requirements(dataclasses.asdict(config))
-    return missing + kind.requires(recipe_options(recipe, profile))
+    """What this install lacks to run `recipe` (its model or dataset), or []."""
+    if not get_kind(recipe.kind).trains:
+        return []
+    return model_requirements(dataclasses.asdict(recipe_config(recipe, profile)))
 
 
 def single_run_config(name: str, profile: str) -> tuple[Recipe, str, TrainConfig]:
