@@ -19,9 +19,8 @@ def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
     else:
         ax.plot(epochs, [row["test_loss"] for row in history], "-.^", ms=3, label="test loss")
         ax.set_yscale("log")
-    for key in ("test_miou",):
-        if history and history[0].get(key) is not None:
-            ax.plot(epochs, [row[key] for row in history], ":d", ms=3, label=key.replace("_", " "))
+    if history and history[0].get("test_miou") is not None:  # segmentation
+        ax.plot(epochs, [row["test_miou"] for row in history], ":d", ms=3, label="test miou")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(0.8, max(epochs[-1], 2) + 0.2)

@@ -22,10 +22,6 @@ def number_format(value: float) -> str:
     return ".2e"
 
 
-def format_number(value: float | None) -> str:
-    return "-" if value is None else format(value, number_format(value))
-
-
 def format_result(row: dict) -> str:
     """ "0.7932", or "0.7932 ± 0.0021" over several seeds (the std in the mean's format)."""
     if row["mean"] is None:

@@ -19,8 +19,6 @@ from d2lkit.report.reproduce import (
     run_directory,
 )
 
-FAILING = ("below band", "failed")
-
 
 def _mean(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]

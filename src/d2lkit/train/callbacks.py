@@ -38,9 +38,10 @@ class ProgressBar(Callback):
     """A tqdm bar per epoch with live loss, accuracy-free images/s (reading the loss is free:
     the trainer syncs once per step anyway), and one table row per finished epoch."""
 
-    def __init__(self, enabled: bool = True, every: int = 10) -> None:
+    POSTFIX_EVERY = 10  # steps between updates of the bar's loss and images/s
+
+    def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.every = every
         self.bar = None
 
     def on_fit_start(self, trainer) -> None:
@@ -60,7 +61,7 @@ class ProgressBar(Callback):
 
     def on_batch_end(self, trainer) -> None:
         self.bar.update(1)
-        if trainer.step % self.every == 0 and not self.bar.disable:
+        if trainer.step % self.POSTFIX_EVERY == 0 and not self.bar.disable:
             rate = trainer.images_in_epoch / (time.perf_counter() - self.start)
             self.bar.set_postfix(loss=f"{trainer.batch_loss.item():.4f}", img_s=f"{rate:.0f}")
 

@@ -58,12 +58,13 @@ UNREADABLE_FIX = (
 )
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+def load_checkpoint(path: str | Path) -> dict:
+    """The checkpoint's tensors on the CPU (the caller moves them), unpickled safely."""
     path = Path(path)
     if not path.is_file():
         raise D2lkitError(f"{path}: no such checkpoint file")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         # torch's message is a paragraph; the name of the refused callable is what matters.
         refused = re.search(r"GLOBAL ([\w.]+)", str(err))

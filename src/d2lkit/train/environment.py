@@ -21,8 +21,11 @@ def resolve_device(name: str) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise D2lkitError("--device cuda: no CUDA device is available; use --device cpu or auto")
-    if name.startswith("cuda") and os.environ.get("LOCAL_RANK") is not None:
-        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    if name.startswith("cuda"):
+        from d2lkit.train.distributed import current_launch, launched  # they import this module
+
+        if launched():  # torchrun: one GPU per process on this node
+            return torch.device("cuda", current_launch().local_rank)
     return torch.device(name)
 
 

@@ -212,11 +212,11 @@ class Trainer:
         return meter.compute()
 
     @torch.no_grad()
-    def evaluate(self, loader: Iterable | None = None) -> dict:
-        """Loss and accuracy (plus task metrics) of the model on `loader` (default: test set)."""
+    def evaluate(self) -> dict:
+        """Loss and accuracy (plus task metrics) of the model on the test set."""
         self.model.eval()
         meter = make_meter(self.task, self.num_classes, self.device)
-        for X, y in self.test_loader if loader is None else loader:
+        for X, y in self.test_loader:
             X, y = self.prepare(X, y)
             with self.autocast():
                 outputs = self.model(X)
