@@ -53,6 +53,9 @@ class DataBundle:
 PATH_DATASETS = ("imagefolder", "voc")
 ARGUMENT_FREE = ("fashion-mnist", "synthetic-linear")
 
+# A segmentation label that counts nowhere, in the loss or the metrics: VOC's object borders.
+IGNORE_INDEX = 255
+
 DatasetBuilder = Callable[[str | None, DataOptions], DataBundle]
 _BUILDERS: dict[str, tuple[DatasetBuilder, tuple[str, ...]]] = {}
 

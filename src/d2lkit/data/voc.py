@@ -17,11 +17,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.datasets import IGNORE_INDEX, DataBundle, DataOptions, register_dataset
 from d2lkit.data.image_file import read_image
 from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD  # the book normalises both so
 from d2lkit.errors import D2lkitError
-from d2lkit.train.segmentation import IGNORE_INDEX
 
 VOC_CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",

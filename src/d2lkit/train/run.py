@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from d2lkit.data.datasets import PATH_DATASETS, DataBundle, DataOptions, build_dataset
+from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
@@ -76,8 +76,8 @@ def default_out(config: TrainConfig) -> Path:
 def loss_function(task: str, label_smoothing: float) -> nn.Module:
     if task == "regression":
         return nn.MSELoss()
-    # Segmentation: the same loss per pixel; 255 marks VOC's object borders, which do not count.
-    return nn.CrossEntropyLoss(label_smoothing=label_smoothing, ignore_index=255)
+    # Segmentation: the same loss per pixel, VOC's object borders left out.
+    return nn.CrossEntropyLoss(label_smoothing=label_smoothing, ignore_index=IGNORE_INDEX)
 
 
 def check_input_shape(

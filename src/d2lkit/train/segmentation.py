@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-IGNORE_INDEX = 255
+from d2lkit.data.datasets import IGNORE_INDEX
 
 
 def confusion_matrix(
