@@ -4,10 +4,17 @@ compares."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from d2lkit.jsonfile import read_json, write_json_atomic
-from d2lkit.recipes import book_comparison, finish_single_run, flag_changes, single_run_config
+from d2lkit.recipes import (
+    Recipe,
+    book_comparison,
+    finish_single_run,
+    flag_changes,
+    single_run_config,
+)
 from d2lkit.report.reproduce import IDENTITY
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.distributed import is_main
@@ -23,12 +30,11 @@ def mark_run(out: Path, recipe: str, profile: str, changes: dict) -> None:
         )
 
 
-def compared(summary: dict, recipe_name: str, profile: str, changes: dict) -> dict:
+def compared(summary: dict, recipe: Recipe, profile: str, changes: dict) -> dict:
     """The summary with the recipe's own figure and the line comparing it with the book, also
     written to summary.json (by rank 0 under torchrun: the others may not see the folder)."""
     if not is_main():
         return summary
-    recipe, profile, _ = single_run_config(recipe_name, profile)
     config = TrainConfig.from_dict(read_json(Path(summary["run_dir"]) / "config.json"))
     summary = finish_single_run(recipe, profile, config, summary)
     line = book_comparison(recipe, profile, summary, changes)
@@ -37,7 +43,9 @@ def compared(summary: dict, recipe_name: str, profile: str, changes: dict) -> di
     return summary
 
 
-def train_recipe(name: str, profile: str, config_of) -> dict:
+def train_recipe(
+    name: str, profile: str, config_of: Callable[[TrainConfig], TrainConfig]
+) -> dict:
     """`config_of(base)`: the recipe's TrainConfig with the user's flags applied."""
     from d2lkit.train.run import default_out, run_training
 
@@ -47,7 +55,7 @@ def train_recipe(name: str, profile: str, config_of) -> dict:
         config.out = str(default_out(config))
     changes = flag_changes(base, config)
     mark_run(Path(config.out), recipe.name, profile, changes)
-    return compared(run_training(config), recipe.name, profile, changes)
+    return compared(run_training(config), recipe, profile, changes)
 
 
 def after_resume(summary: dict, epochs: int | None) -> dict:
@@ -56,9 +64,9 @@ def after_resume(summary: dict, epochs: int | None) -> dict:
     if not mark.is_file():
         return summary
     recorded = read_json(mark)
-    _, _, base = single_run_config(recorded["recipe"], recorded["profile"])
+    recipe, profile, base = single_run_config(recorded["recipe"], recorded["profile"])
     changes = {k: tuple(v) for k, v in recorded.get("changes", {}).items()}
     changes.pop("epochs", None)
     if epochs is not None and epochs != base.epochs:
         changes["epochs"] = (base.epochs, epochs)
-    return compared(summary, recorded["recipe"], recorded["profile"], changes)
+    return compared(summary, recipe, profile, changes)
