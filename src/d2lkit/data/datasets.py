@@ -48,6 +48,12 @@ class DataBundle:
     normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
+def random_indices(length: int, count: int, seed: int) -> list[int]:
+    """`count` distinct indices of range(length), drawn at random and fixed by `seed`: folders
+    list one class after another, so their first `count` items would be one class only."""
+    return torch.randperm(length, generator=torch.Generator().manual_seed(seed))[:count].tolist()
+
+
 # The datasets whose argument is a folder (`imagefolder:PATH`); fashion-scenes:N takes a count,
 # and these none at all.
 PATH_DATASETS = ("imagefolder", "voc")

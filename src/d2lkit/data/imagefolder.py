@@ -22,7 +22,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import v2
 
-from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.datasets import DataBundle, DataOptions, random_indices, register_dataset
 from d2lkit.data.image_file import open_rgb
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
@@ -198,19 +198,16 @@ def sample_images(
          v2.ToDtype(torch.float32, scale=True)]
     )  # fmt: skip
     folder = ClassFolders(root / split, to_grid)
-    order = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))
-    chosen = order[:count].tolist()
+    chosen = random_indices(len(folder), count, seed)
     images = torch.stack([folder[i][0] for i in chosen])
     return images, [classes[folder.targets[i]] for i in chosen], len(folder)
 
 
 def random_subset(dataset: ImageFolder, count: int | None, seed: int) -> Dataset:
-    """`count` images drawn at random (fixed by `seed`): ImageFolder lists one class after
-    another, so its first `count` would be one class only."""
+    """`count` images drawn at random (fixed by `seed`), or all of them."""
     if count is None or count >= len(dataset):
         return dataset
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-    return Subset(dataset, order[:count].tolist())
+    return Subset(dataset, random_indices(len(dataset), count, seed))
 
 
 @register_dataset("imagefolder", applies=("resize", "augment", "train_subset", "world_size"))

@@ -42,10 +42,11 @@ class FinetuneOptions:
 
 
 def head_names(model: torch.nn.Module) -> set[str]:
-    """State-dict names of the classifier: the last module holding parameters (what
-    `--head-lr-mult` speeds up)."""
-    name, _ = [(n, m) for n, m in model.named_modules() if list(m.parameters(recurse=False))][-1]
-    return {f"{name}.{key}" for key in dict(model.named_modules())[name].state_dict()}
+    """State-dict names of the classifier (`head_module`)."""
+    from d2lkit.train.optim import head_module
+
+    name, head = head_module(model)
+    return {f"{name}.{key}" for key in head.state_dict()}
 
 
 def export_body(pretrain_dir: Path, out: Path) -> Path:

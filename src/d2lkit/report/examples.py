@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from d2lkit.data.datasets import DataBundle
+from d2lkit.data.datasets import DataBundle, random_indices
 
 
 def examples_to_show(
@@ -15,8 +15,7 @@ def examples_to_show(
     first batch would show one class only."""
     dataset = getattr(data.test, "dataset", None)  # a DataLoader's (image folders, VOC)
     if dataset is not None:
-        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-        pairs = [dataset[i] for i in order[:count].tolist()]  # decodes only these
+        pairs = [dataset[i] for i in random_indices(len(dataset), count, seed)]  # decodes these
         return (
             torch.stack([x for x, _ in pairs]),
             torch.stack([torch.as_tensor(y) for _, y in pairs]),

@@ -10,12 +10,18 @@ from d2lkit.errors import D2lkitError
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 
 
+def head_module(model: nn.Module) -> tuple[str, nn.Module]:
+    """The classifier (what fine-tuning replaces and `--head-lr-mult` speeds up): the last module
+    that holds parameters of its own, with its name."""
+    return [(n, m) for n, m in model.named_modules() if list(m.parameters(recurse=False))][-1]
+
+
 def param_groups(model: nn.Module, lr: float, head_lr_mult: float = 1.0) -> list[dict]:
-    """One group for the body and, with `head_lr_mult != 1`, one for the head (the last module
-    that holds parameters, e.g. the classifier that fine-tuning replaces) at `lr * head_lr_mult`."""
+    """One group for the body and, with `head_lr_mult != 1`, one for the head (`head_module`) at
+    `lr * head_lr_mult`."""
     if head_lr_mult == 1.0:
         return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": lr}]
-    head = [m for m in model.modules() if list(m.parameters(recurse=False))][-1]
+    _, head = head_module(model)
     head_ids = {id(p) for p in head.parameters()}
     body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
     return [
