@@ -133,6 +133,16 @@ def test_book_figures_and_bands_follow_the_design_table():
     assert "ch5.5" in get_recipe("lenet").book.source
 
 
+def test_the_verdict_needs_a_comparable_profile_the_band_and_every_check():
+    lenet, nin = get_recipe("lenet"), get_recipe("nin")
+    assert lenet.verdict("cpu", 0.75) == "pass"
+    assert lenet.verdict("cpu", 0.748) == "below band"
+    assert lenet.verdict("cpu", 0.75, [True, False]) == "below band"
+    assert get_recipe("linreg").verdict("cpu", 0.02) == "below band"  # its band is <= 0.01
+    assert nin.verdict("cpu", 0.1) == "not comparable"  # the cpu profile is a smoke run
+    assert nin.verdict("book", 0.1) == "below band"
+
+
 def test_unknown_recipe_names_suggest_close_ones():
     with pytest.raises(D2lkitError, match="unknown recipe 'lenett': did you mean lenet"):
         get_recipe("lenett")

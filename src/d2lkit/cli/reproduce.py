@@ -79,7 +79,7 @@ def print_recipe_list(profile: str) -> None:
 def run_reproduce(args: argparse.Namespace) -> int:
     from d2lkit.recipes import get_recipe, resolve_profile
     from d2lkit.report.markdown import check_readme, readme_block, update_readme
-    from d2lkit.report.reproduce import reproduce, seeds_in
+    from d2lkit.report.reproduce import check_seed_layout, reproduce, seeds_in
     from d2lkit.report.results import collect_results, raise_if_failing, write_reports
 
     profile = resolve_profile(args.profile)
@@ -100,6 +100,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
         if not out.is_dir() or not names:
             raise D2lkitError(f"{out}: holds no recipe runs; run `d2lkit reproduce --out {out}`")
         seeds = args.seeds or seeds_in(out, names)
+        for name in names:
+            check_seed_layout(out, name, seeds)
         results = collect_results([get_recipe(n) for n in names], profile, seeds, out)
         write_reports(results, out)
     else:

@@ -14,7 +14,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,13 @@ class Recipe:
 
     def comparable(self, profile: str) -> bool:
         return profile == "book" or self.cpu.comparable
+
+    def verdict(self, profile: str, value: float, checks: Iterable[bool] = ()) -> str:
+        """"pass", "below band" or "not comparable": a result (and the recipe's own checks)
+        against the book."""
+        if not self.comparable(profile):
+            return "not comparable"
+        return "pass" if self.band.contains(value) and all(checks) else "below band"
 
     def deviation_note(self, profile: str) -> str:
         notes = [self.deviation] + ([self.cpu.note] if profile == "cpu" else [])

@@ -143,6 +143,6 @@ def book_comparison(
     elif not recipe.comparable(profile):
         verdict = f"not comparable ({recipe.cpu.note})"
     else:
-        verdict = "within" if recipe.band.contains(value) else "OUTSIDE"
+        verdict = "within" if recipe.verdict(profile, value) == "pass" else "OUTSIDE"
         verdict += f" the band {recipe.band.describe()}"
     return f"recipe {recipe.name} ({profile}): {recipe.metric_label} {value:.4g}; {book}; {verdict}"

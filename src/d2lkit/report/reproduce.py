@@ -172,10 +172,9 @@ def run_recipe_seed(recipe: Recipe, profile: str, seed: int, run_dir: Path) -> d
 
 
 def judge(recipe: Recipe, profile: str, summary: dict) -> str:
-    if not recipe.comparable(profile):
-        return "not comparable"
-    checks_ok = all(summary.get("checks", {}).values())
-    return "pass" if recipe.band.contains(summary["value"]) and checks_ok else "BELOW BAND"
+    """The verdict on one seed's run, for its progress line (a miss in capitals)."""
+    verdict = recipe.verdict(profile, summary["value"], summary.get("checks", {}).values())
+    return verdict.upper() if verdict == "below band" else verdict
 
 
 def reproduce(

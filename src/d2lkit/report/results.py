@@ -13,7 +13,6 @@ from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import Recipe
 from d2lkit.report.reproduce import (
     FAILURE,
-    check_seed_layout,
     finished_summary,
     identity,
     run_directory,
@@ -32,9 +31,7 @@ def status_of(
         return "failed"
     if mean is None:
         return "not run"
-    if not recipe.comparable(profile):
-        return "not comparable"
-    return "pass" if recipe.band.contains(mean) and all(checks.values()) else "below band"
+    return recipe.verdict(profile, mean, checks.values())
 
 
 def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
@@ -93,8 +90,6 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
 
 def collect_results(recipes: Sequence[Recipe], profile: str, seeds: int, out: Path) -> dict:
     machine_path = out / "machine.json"
-    for recipe in recipes:
-        check_seed_layout(out, recipe.name, seeds)
     rows = [collect_row(recipe, profile, seeds, out) for recipe in recipes]
     return {
         "profile": profile,
