@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from d2lkit.experiments.common import run_facts
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes.kinds import (
     Kind,
@@ -247,11 +248,12 @@ def run_optimizers(run: RecipeRun) -> dict:
     """One run directory per optimiser under `out`; a finished one is kept on a rerun."""
     from d2lkit.train.callbacks import read_metrics
 
-    per_optimizer, histories = {}, {}
+    per_optimizer, histories, summaries = {}, {}, []
     for name, lr in run.options["optimizers"]:
         sub_out = run.out / name
         config = dataclasses.replace(run.config, optimizer=name, lr=float(lr))
         summary = train_or_reuse(config, sub_out)
+        summaries.append(summary)
         histories[name] = read_metrics(sub_out / "metrics.jsonl")
         per_optimizer[name] = {
             key: summary[key] for key in ("test_acc", "train_loss", "wall_s", "train_images_per_s")
@@ -262,11 +264,7 @@ def run_optimizers(run: RecipeRun) -> dict:
         "model": run.config.model,
         "dataset": run.config.dataset,
         "epochs": run.config.epochs,
-        "wall_s": sum(r["wall_s"] for r in per_optimizer.values()),
-        "train_images_per_s": sum(r["train_images_per_s"] for r in per_optimizer.values())
-        / len(per_optimizer),
-        "device": summary["device"],
-        "precision": summary["precision"],
+        **run_facts(*summaries),
         "optimizers": per_optimizer,
         "min_test_acc": per_optimizer[worst]["test_acc"],
         "worst_optimizer": worst,
