@@ -61,12 +61,20 @@ def export_body(pretrain_dir: Path, out: Path) -> Path:
     return out
 
 
-def check_options(options: FinetuneOptions) -> None:
+def options_problem(options: FinetuneOptions) -> str | None:
+    """What is wrong with `options`, in one line, or None."""
+    for key in ("source_classes", "target_classes"):
+        value = getattr(options, key)
+        if not value or not all(isinstance(c, int) and 0 <= c <= 9 for c in value):
+            return f"option {key!r} must list Fashion-MNIST classes 0-9, got {value!r}"
     overlap = set(options.source_classes) & set(options.target_classes)
     if overlap:
-        raise D2lkitError(f"source and target classes overlap ({sorted(overlap)}); keep them apart")
-    if options.train_per_class < 1 or options.pretrain_epochs < 1:
-        raise D2lkitError("train_per_class and pretrain_epochs must be at least 1")
+        return f"source and target classes overlap ({sorted(overlap)}); keep them apart"
+    for key in ("train_per_class", "pretrain_epochs", "pretrain_batch_size"):
+        value = getattr(options, key)
+        if not isinstance(value, int) or value < 1:
+            return f"option {key!r} must be a positive integer, got {value!r}"
+    return None
 
 
 def run_finetune_experiment(
@@ -74,7 +82,8 @@ def run_finetune_experiment(
 ) -> dict:
     """Pretrain, fine-tune and train from scratch into out/{pretrain,finetune,scratch}; write
     and return out/summary.json with both target accuracies and the gain."""
-    check_options(options)
+    if problem := options_problem(options):
+        raise D2lkitError(problem)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if config.head_lr_mult == 1.0:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 
 from d2lkit.experiments.augmentation import run_augmentation_experiment
-from d2lkit.experiments.finetune import FinetuneOptions, run_finetune_experiment
-from d2lkit.recipes.kinds import Kind, RecipeRun, not_positive_integer, register_kind
+from d2lkit.experiments.finetune import FinetuneOptions, options_problem, run_finetune_experiment
+from d2lkit.recipes.kinds import Kind, RecipeRun, register_kind
 from d2lkit.recipes.recipe import Band, BookFigure, Recipe
 from d2lkit.recipes.registry import register_recipes
 
@@ -31,14 +31,9 @@ def finetune_options(options: dict) -> FinetuneOptions:
 
 def check_finetune(options: dict) -> str | None:
     for key in ("source_classes", "target_classes"):
-        value = options[key]
-        if not value or not all(isinstance(c, int) and 0 <= c <= 9 for c in value):
-            return f"option {key!r} must list Fashion-MNIST classes 0-9, got {value!r}"
-    if set(options["source_classes"]) & set(options["target_classes"]):
-        return "source_classes and target_classes overlap"
-    return not_positive_integer(
-        options, "train_per_class", "pretrain_epochs", "pretrain_batch_size"
-    )
+        if not isinstance(options[key], list | tuple):
+            return f"option {key!r} must list Fashion-MNIST classes 0-9, got {options[key]!r}"
+    return options_problem(finetune_options(options))
 
 
 def run_finetune(run: RecipeRun) -> dict:
