@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -22,53 +23,21 @@ from d2lkit.errors import D2lkitError
 CROP_SIZE = (200, 200)
 
 
-def _flip_lr() -> v2.Transform:
-    return v2.RandomHorizontalFlip()
+_resized_crop = partial(v2.RandomResizedCrop, CROP_SIZE, scale=(0.1, 1), ratio=(0.5, 2))
+_color = partial(v2.ColorJitter, brightness=0.5, contrast=0.5, saturation=0.5, hue=0.5)
 
-
-def _flip_ud() -> v2.Transform:
-    return v2.RandomVerticalFlip()
-
-
-def _resized_crop() -> v2.Transform:
-    return v2.RandomResizedCrop(CROP_SIZE, scale=(0.1, 1), ratio=(0.5, 2), antialias=True)
-
-
-def _brightness() -> v2.Transform:
-    return v2.ColorJitter(brightness=0.5)
-
-
-def _contrast() -> v2.Transform:
-    return v2.ColorJitter(contrast=0.5)
-
-
-def _saturation() -> v2.Transform:
-    return v2.ColorJitter(saturation=0.5)
-
-
-def _hue() -> v2.Transform:
-    return v2.ColorJitter(hue=0.5)
-
-
-def _color() -> v2.Transform:
-    return v2.ColorJitter(brightness=0.5, contrast=0.5, saturation=0.5, hue=0.5)
-
-
-def _combined() -> v2.Transform:
-    """The book's composition: flip, then colour, then crop."""
-    return v2.Compose([_flip_lr(), _color(), _resized_crop()])
-
-
+# name -> a function making a fresh transform (each holds no state, but a fresh one is cheap).
 PIPELINES: dict[str, Callable[[], v2.Transform]] = {
-    "flip-lr": _flip_lr,
-    "flip-ud": _flip_ud,
+    "flip-lr": v2.RandomHorizontalFlip,
+    "flip-ud": v2.RandomVerticalFlip,
     "resized-crop": _resized_crop,
-    "brightness": _brightness,
-    "contrast": _contrast,
-    "saturation": _saturation,
-    "hue": _hue,
+    "brightness": partial(v2.ColorJitter, brightness=0.5),
+    "contrast": partial(v2.ColorJitter, contrast=0.5),
+    "saturation": partial(v2.ColorJitter, saturation=0.5),
+    "hue": partial(v2.ColorJitter, hue=0.5),
     "color": _color,
-    "combined": _combined,
+    # The book's composition: flip, then colour, then crop.
+    "combined": lambda: v2.Compose([v2.RandomHorizontalFlip(), _color(), _resized_crop()]),
 }
 
 
