@@ -107,14 +107,10 @@ def check_input_shape(
         model.train(training)
 
 
-def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
-    config = resolve(config.validate())
-    device = resolve_device(config.device)
-    config.precision = resolve_precision(config.precision, device, config.model)
-    seed_everything(config.seed)
-    entry = get_entry(config.model)
+def data_options(config: TrainConfig, device: torch.device) -> DataOptions:
+    """The dataset's options for this process (under torchrun: its rank's share of a batch)."""
     launch = distributed.active_launch()
-    options = DataOptions(
+    return DataOptions(
         batch_size=distributed.rank_batch_size(config.batch_size),
         data_dir=config.data_dir,
         resize=config.resize,
@@ -128,16 +124,26 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         classes=config.classes,
         train_per_class=config.train_per_class,
     )
-    data = build_dataset(config.dataset, options)
-    if entry.task != data.task:
+
+
+def check_model_fits_data(config: TrainConfig, data: DataBundle) -> None:
+    task = get_entry(config.model).task
+    if task != data.task:
         raise D2lkitError(
-            f"model {config.model!r} is a {entry.task} model but dataset {config.dataset!r} is"
+            f"model {config.model!r} is a {task} model but dataset {config.dataset!r} is"
             f" for {data.task}; pick a matching pair (see `d2lkit models list`)"
         )
     if data.task == "regression" and config.label_smoothing:
         raise D2lkitError(
             f"--label-smoothing smooths class labels; {config.dataset} is a regression set: drop it"
         )
+
+
+def build_model(
+    config: TrainConfig, data: DataBundle, device: torch.device
+) -> tuple[nn.Module, list[str] | None]:
+    """The model sized for `data`, initialised as asked, on `device`; with `--init`, also the
+    names of the layers that --init left fresh (a new head)."""
     model = create_model(config.model, num_classes=data.num_classes, in_channels=data.in_channels)
     if config.weight_init:
         from d2lkit.models.init import init_model
@@ -152,6 +158,17 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
     check_input_shape(model, data, config, device)
+    return model, fresh_after_init
+
+
+def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
+    config = resolve(config.validate())
+    device = resolve_device(config.device)
+    config.precision = resolve_precision(config.precision, device, config.model)
+    seed_everything(config.seed)
+    data = build_dataset(config.dataset, data_options(config, device))
+    check_model_fits_data(config, data)
+    model, fresh_after_init = build_model(config, data, device)
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
         config.optimizer,
