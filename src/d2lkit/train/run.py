@@ -151,7 +151,7 @@ def build_model(
         init_model(model, config.weight_init)
     fresh_after_init = None
     if config.init:
-        from d2lkit.train.finetune import load_initial_weights
+        from d2lkit.train.initial_weights import load_initial_weights
 
         fresh_after_init = load_initial_weights(model, config.init)
     model.to(device)

@@ -13,7 +13,7 @@ from torchvision.models import resnet18 as torchvision_resnet18
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model
 from d2lkit.train.config import TrainConfig
-from d2lkit.train.finetune import load_initial_weights
+from d2lkit.train.initial_weights import load_initial_weights
 from d2lkit.train.run import build_run
 
 
