@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -25,22 +26,32 @@ def test_lenet_train_flops_match_the_hand_count():
     assert pytest.approx(1.52e6, rel=0.01) == LENET_TRAIN_FLOPS  # DESIGN.md §6
 
 
+def fake_clock(monkeypatch, *ticks: float) -> None:
+    """throughput's clock reads `ticks` in turn (the trainer's own clock is left alone)."""
+    readings = iter(ticks)
+    monkeypatch.setattr(throughput, "time", SimpleNamespace(perf_counter=lambda: next(readings)))
+
+
 def test_matmul_peak_is_flops_over_time(monkeypatch):
-    ticks = iter([10.0, 10.5, 20.0, 20.25])  # two timed runs: 0.5 s and 0.25 s
-    monkeypatch.setattr(throughput.time, "perf_counter", lambda: next(ticks))
+    fake_clock(monkeypatch, 10.0, 10.5, 20.0, 20.25)  # two timed runs: 0.5 s and 0.25 s
     gflops = throughput.matmul_peak(torch.float32, torch.device("cpu"), size=64, repeats=2)
     assert gflops == pytest.approx(2 * 64**3 / 0.25 / 1e9)  # the best of the two
 
 
-def test_measure_variant_times_only_the_steps_after_warmup():
+def test_measure_variant_times_only_the_steps_after_warmup(monkeypatch):
+    # The clock is read at the start, after warm-up step 2 and after the last step (5).
+    fake_clock(monkeypatch, 10.0, 10.5, 12.0)
     result = throughput.measure_variant(
         "lenet", throughput.VARIANTS["fp32_channels_last"], (1, 28, 28), 8, 2, 3, "cpu"
     )
     assert result["timed_steps"] == 3 and result["batch_size"] == 8
-    assert result["images_per_s"] > 0 and result["warmup_s"] > 0
+    assert result["warmup_s"] == 0.5
+    assert result["images_per_s"] == 3 * 8 / 1.5
 
 
-def test_step_clock_counts_images_after_warmup():
+def test_step_clock_counts_images_after_warmup(monkeypatch):
+    fake_clock(monkeypatch, 0.0, 1.0, 4.0)  # start, end of step 2, end of step 5
+
     class FakeTrainer:
         device = torch.device("cpu")
         train_loader = range(5)
@@ -50,7 +61,7 @@ def test_step_clock_counts_images_after_warmup():
         trainer.step, trainer.images_in_epoch = step, 10 * step
         clock.on_batch_end(trainer)
     assert clock.timed_images == 30  # steps 3, 4 and 5
-    assert clock.timed_s > 0
+    assert (clock.warmup_s, clock.timed_s) == (1.0, 3.0)
 
 
 def test_a_variant_the_machine_cannot_run_is_recorded_as_skipped(monkeypatch):
