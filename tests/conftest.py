@@ -67,3 +67,20 @@ def tiny_fashion(monkeypatch: pytest.MonkeyPatch) -> LoadedIdxDataset:
     )
     monkeypatch.setattr(fashion_mnist, "load", lambda *args, **kwargs: data)
     return data
+
+
+@pytest.fixture
+def saved_figures(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every matplotlib Figure saved during the test, in order (still written to disk), so a test
+    can check what was drawn, not only that a PNG appeared."""
+    from matplotlib.figure import Figure
+
+    figures = []
+    savefig = Figure.savefig
+
+    def recording(self, *args, **kwargs):
+        figures.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    return figures

@@ -180,8 +180,17 @@ def test_a_readme_without_markers_is_an_error(results, tmp_path):
         update_readme(readme, readme_block(results, "d2lkit reproduce"))
 
 
-def test_the_summary_chart_has_the_accuracy_rows(results, tmp_path):
+def test_the_summary_chart_has_the_accuracy_rows(results, tmp_path, saved_figures):
     path = plot_summary(results, tmp_path / "summary.png")
     assert path.read_bytes().startswith(b"\x89PNG")
+    from matplotlib.container import BarContainer
+
+    (ax,) = saved_figures[0].axes
+    book_bars, our_bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    # Accuracy rows with a result: linreg's figure is an error, resnet did not run.
+    rows = [r for r in results["rows"] if r["recipe"] not in ("linreg", "resnet")]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [r["recipe"] for r in rows]
+    assert [b.get_height() for b in book_bars] == [r["book"]["value"] for r in rows]
+    assert [b.get_height() for b in our_bars] == [r["mean"] for r in rows]
     no_accuracy = {**results, "rows": [r for r in results["rows"] if r["recipe"] == "linreg"]}
     assert plot_summary(no_accuracy, tmp_path / "none.png") is None
