@@ -48,9 +48,16 @@ def test_sgd_noise_follows_the_seed():
     assert torch.equal(trace.trajectory(SPECS["GD"], seed=1), trace.trajectory(SPECS["GD"], seed=2))
 
 
-def test_plot_trajectories_writes_a_png(tmp_path):
+def test_plot_trajectories_draws_each_path_in_its_own_panel(tmp_path, saved_figures):
     trajectories = {spec.name: trace.trajectory(spec, steps=5) for spec in trace.TRACE_OPTIMIZERS}
     assert_valid_png(trace.plot_trajectories(trajectories, tmp_path / "t.png"))
+    panels = saved_figures[0].axes
+    for ax, (name, points) in zip(panels, trajectories.items(), strict=False):
+        (path,) = ax.get_lines()
+        assert ax.get_title().startswith(name)
+        assert path.get_xdata().tolist() == points[:, 0].tolist()
+        assert path.get_ydata().tolist() == points[:, 1].tolist()
+    assert not any(ax.axison for ax in panels[len(trajectories) :])  # spare panels hidden
 
 
 @pytest.fixture
