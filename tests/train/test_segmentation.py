@@ -92,5 +92,27 @@ def test_fcn_run_records_miou_and_predict_draws_masks(tmp_path, monkeypatch):
     run, _ = load_trained(out)
     again = run.trainer.evaluate()
     assert math.isclose(again["miou"], row["test_miou"], rel_tol=1e-6)
-    masks = save_predictions(run, tmp_path / "masks.png", 6)
-    assert masks.stat().st_size > 10_000
+    from d2lkit.data.voc import labels_to_colors
+    from d2lkit.report import masks as masks_module
+
+    drawn = {}
+    real_grid = masks_module.save_image_grid
+
+    def capture(cells, titles, out, **kwargs):
+        drawn.update(cells=cells, titles=titles)
+        return real_grid(cells, titles, out, **kwargs)
+
+    monkeypatch.setattr(masks_module, "save_image_grid", capture)
+    figure = save_predictions(run, tmp_path / "masks.png", 6)
+    assert figure.stat().st_size > 10_000
+    # Scenes are stored in mixed order, so the figure shows the first six test scenes: each
+    # followed by its own true mask and the model's prediction for it, in the VOC palette.
+    x, y = next(iter(run.data.test))
+    run.model.eval()
+    with torch.no_grad():
+        predicted = run.model(x[:6]).argmax(dim=1)
+    cells = drawn["cells"]
+    assert torch.equal(cells[1::3], labels_to_colors(y[:6]).float() / 255)
+    assert torch.equal(cells[2::3], labels_to_colors(predicted).float() / 255)
+    assert drawn["titles"][:2] == ["test image 0", "true mask"]
+    assert drawn["titles"][2].startswith("predicted\nmIoU ")
