@@ -84,3 +84,20 @@ def saved_figures(monkeypatch: pytest.MonkeyPatch) -> list:
 
     monkeypatch.setattr(Figure, "savefig", recording)
     return figures
+
+
+@pytest.fixture
+def drawn_grids(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Every image grid saved during the test (its images and titles), still written to disk, so
+    a test can check which pictures a figure shows."""
+    from d2lkit.report import grids
+
+    drawn = []
+    save = grids.save_image_grid
+
+    def recording(images, titles, out, **kwargs):
+        drawn.append({"images": images, "titles": list(titles)})
+        return save(images, titles, out, **kwargs)
+
+    monkeypatch.setattr(grids, "save_image_grid", recording)
+    return drawn

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from cli_helpers import assert_one_line_error, run_cli
 
 import d2lkit
@@ -24,13 +25,17 @@ def test_info_reports_where_and_what(capsys):
     assert "t-shirt" in out and "ankle boot" in out
 
 
-def test_show_writes_a_png(tmp_path, capsys):
+def test_show_draws_the_first_training_images_with_their_class_names(
+    tmp_path, capsys, fashion, drawn_grids
+):
     out_file = tmp_path / "grids" / "samples.png"
     code, out, _ = run_cli(["data", "show", "--out", str(out_file), "--count", "5"], capsys)
     assert code == 0
     assert str(out_file) in out
     assert out_file.read_bytes()[:8] == PNG_SIGNATURE
-    assert out_file.stat().st_size > 2000
+    (grid,) = drawn_grids
+    assert torch.equal(grid["images"], fashion.train.images[:5])
+    assert grid["titles"] == [fashion.classes[i] for i in fashion.train.labels[:5]]
 
 
 def test_info_without_data_is_one_line(tmp_path, isolated_home, capsys):

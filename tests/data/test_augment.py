@@ -9,7 +9,7 @@ from image_fixtures import decompression_bomb_png
 
 from d2lkit.cli import main
 from d2lkit.cli.augment import augmentation_grid
-from d2lkit.data.augment import PIPELINES, apply_seeded, crop_flip, pipeline
+from d2lkit.data.augment import CROP_SIZE, PIPELINES, apply_seeded, crop_flip, pipeline
 
 
 def batch(n: int = 6, channels: int = 1, size: int = 28) -> torch.Tensor:
@@ -98,15 +98,23 @@ def test_grid_cells_are_identical_for_the_same_seed():
     assert all(torch.equal(a, b) for a, b in zip(cells, again, strict=True))
 
 
-def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys):
+def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys, drawn_grids):
     from PIL import Image
+    from torchvision.transforms.v2.functional import resize
 
+    pixels = torch.randint(0, 256, (24, 32, 3), dtype=torch.uint8)
     source = tmp_path / "cat.png"
-    Image.fromarray(torch.randint(0, 256, (24, 32, 3), dtype=torch.uint8).numpy()).save(source)
+    Image.fromarray(pixels.numpy()).save(source)
     out = tmp_path / "grid.png"
     code = main(["augment", str(source), "--out", str(out), "--count", "2", "--methods", "hue"])
     assert code == 0 and out.stat().st_size > 0
     assert "1 methods x 2 copies" in capsys.readouterr().out
+    (grid,) = drawn_grids
+    assert grid["titles"] == ["hue\noriginal", "hue 1", "hue 2"]
+    # The row starts with the file's own pixels (at the grid's cell size), then two hue shifts.
+    original = resize(pixels.permute(2, 0, 1), list(CROP_SIZE), antialias=True).float() / 255
+    assert torch.equal(grid["images"][0], original)
+    assert not torch.equal(grid["images"][1], original)
 
 
 @pytest.mark.parametrize(
@@ -124,10 +132,15 @@ def test_cli_bad_image_is_one_line_and_exit_2(tmp_path, capsys, content):
     assert not (tmp_path / "g.png").exists()
 
 
-def test_cli_default_image_is_a_fashion_mnist_sample(tmp_path, capsys):
+def test_cli_default_image_is_a_fashion_mnist_sample(tmp_path, capsys, fashion, drawn_grids):
+    from torchvision.transforms.v2.functional import resize
+
     out = tmp_path / "grid.png"
     assert main(["augment", "--out", str(out), "--count", "1", "--methods", "flip-ud"]) == 0
     assert "Fashion-MNIST" in capsys.readouterr().out and out.is_file()
+    gray = fashion.test.images[0].expand(3, -1, -1)  # test image 0, as RGB
+    (grid,) = drawn_grids
+    assert torch.equal(grid["images"][0], resize(gray, list(CROP_SIZE), antialias=True) / 255)
 
 
 @pytest.mark.parametrize("count", ["0", "17"])
