@@ -112,9 +112,19 @@ def test_a_closure_is_evaluated_and_its_loss_returned():
     assert w.item() < 3.0
 
 
+ALL_OPTIMIZERS = (
+    optim.SGD,
+    optim.Momentum,
+    optim.AdaGrad,
+    optim.RMSProp,
+    optim.AdaDelta,
+    optim.Adam,
+)
+
+
 def test_parameters_without_gradients_are_left_alone():
     used, unused = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
-    for optimizer_class in (optim.SGD, optim.Momentum, optim.AdaGrad, optim.RMSProp, optim.Adam):
+    for optimizer_class in ALL_OPTIMIZERS:
         optimizer = optimizer_class([used, unused], lr=0.1)
         optimizer.zero_grad()
         used.sum().backward()
@@ -139,20 +149,21 @@ def test_bad_hyperparameters_are_refused(build):
         build([torch.zeros(1, requires_grad=True)])
 
 
-def test_state_dict_round_trip_continues_identically():
+@pytest.mark.parametrize("optimizer_class", ALL_OPTIMIZERS, ids=lambda c: c.__name__)
+def test_state_dict_round_trip_continues_identically(optimizer_class):
     X, Y, initial = make_problem()
 
     def loss_of(W, b):
         return ((torch.tanh(X @ W + b) - Y) ** 2).mean()
 
     W, b = (p.clone().requires_grad_() for p in initial)
-    optimizer = optim.Adam([W, b], lr=0.01)
+    optimizer = optimizer_class([W, b], lr=0.01)
     for _ in range(5):
         optimizer.zero_grad()
         loss_of(W, b).backward()
         optimizer.step()
     W2, b2 = W.detach().clone().requires_grad_(), b.detach().clone().requires_grad_()
-    resumed = optim.Adam([W2, b2], lr=0.01)
+    resumed = optimizer_class([W2, b2], lr=0.01)
     # A deep copy stands for a checkpoint file (state_dict() holds the live state tensors).
     resumed.load_state_dict(copy.deepcopy(optimizer.state_dict()))
     for opt, params in ((optimizer, (W, b)), (resumed, (W2, b2))):
