@@ -43,9 +43,7 @@ def compared(summary: dict, recipe: Recipe, profile: str, changes: dict) -> dict
     return summary
 
 
-def train_recipe(
-    name: str, profile: str, config_of: Callable[[TrainConfig], TrainConfig]
-) -> dict:
+def train_recipe(name: str, profile: str, config_of: Callable[[TrainConfig], TrainConfig]) -> dict:
     """`config_of(base)`: the recipe's TrainConfig with the user's flags applied."""
     from d2lkit.train.run import default_out, run_training
 

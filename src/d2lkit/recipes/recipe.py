@@ -109,7 +109,7 @@ class Recipe:
         return profile == "book" or self.cpu.comparable
 
     def verdict(self, profile: str, value: float, checks: Iterable[bool] = ()) -> str:
-        """"pass", "below band" or "not comparable": a result (and the recipe's own checks)
+        """ "pass", "below band" or "not comparable": a result (and the recipe's own checks)
         against the book."""
         if not self.comparable(profile):
             return "not comparable"

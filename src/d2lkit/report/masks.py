@@ -4,6 +4,7 @@ the masks drawn in the VOC palette."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -12,11 +13,14 @@ from d2lkit.report.examples import examples_to_show, to_display
 from d2lkit.report.grids import save_image_grid
 from d2lkit.train.segmentation import confusion_matrix, scores_from_confusion
 
+if TYPE_CHECKING:  # for annotations only: importing it here would be circular
+    from d2lkit.train.run import Run
+
 TRIPLETS_PER_ROW = 3
 
 
 @torch.no_grad()
-def save_mask_predictions(run, out: str | Path, count: int) -> Path:
+def save_mask_predictions(run: Run, out: str | Path, count: int) -> Path:
     """`count` test images, each followed by its true and its predicted mask, with the image's
     own mIoU in the title."""
     trainer = run.trainer
@@ -39,7 +43,7 @@ def save_mask_predictions(run, out: str | Path, count: int) -> Path:
     )
 
 
-def legend(run, classes: list[int]) -> dict[str, tuple[float, float, float]]:
+def legend(run: Run, classes: list[int]) -> dict[str, tuple[float, float, float]]:
     """Class name -> its VOC palette colour, for the classes that appear in the figure."""
     names = run.data.class_names
     colors = labels_to_colors(torch.tensor(classes)[:, None, None])[:, :, 0, 0].float() / 255

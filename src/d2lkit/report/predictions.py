@@ -4,15 +4,19 @@ segmentation runs, see masks.py; predicted against true targets for regression, 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from d2lkit.report.examples import examples_to_show, to_display
 from d2lkit.report.grids import save_image_grid
 
+if TYPE_CHECKING:  # for annotations only: importing it here would be circular
+    from d2lkit.train.run import Run
+
 
 @torch.no_grad()
-def save_predictions(run, out: str | Path, count: int) -> Path:
+def save_predictions(run: Run, out: str | Path, count: int) -> Path:
     if run.data.task == "segmentation":
         from d2lkit.report.masks import save_mask_predictions
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +25,9 @@ from d2lkit.train.callbacks import Callback
 from d2lkit.train.environment import resolve_precision
 from d2lkit.train.optim import build_optimizer
 from d2lkit.train.trainer import Trainer
+
+if TYPE_CHECKING:  # for annotations only: importing it here would be circular
+    from d2lkit.train.trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_peak(dtype: torch.dtype, device: torch.device, size: int = 4096, repeats: int = 3):
+def matmul_peak(
+    dtype: torch.dtype, device: torch.device, size: int = 4096, repeats: int = 3
+) -> float:
     """GFLOP/s of a (size x size) @ (size x size) matmul: one warm-up, then the best of
     `repeats` (the least disturbed by other work on a shared machine)."""
     a = torch.randn(size, size, device=device).to(dtype)
@@ -89,7 +95,7 @@ class StepClock(Callback):
         self.timed_images = 0
         self.timed_s = 0.0
 
-    def on_batch_end(self, trainer) -> None:
+    def on_batch_end(self, trainer: Trainer) -> None:
         last = trainer.step == len(trainer.train_loader)
         if trainer.step != self.warmup and not last:
             return

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -13,19 +14,22 @@ from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import DAMAGED_FIX
 from d2lkit.train.checkpoint import save_checkpoint
 
+if TYPE_CHECKING:  # for annotations only: importing it here would be circular
+    from d2lkit.train.trainer import Trainer
+
 
 class Callback:
     """Override the events you need; each receives the trainer."""
 
-    def on_fit_start(self, trainer) -> None: ...
-    def on_epoch_start(self, trainer) -> None: ...
-    def on_batch_end(self, trainer) -> None: ...
-    def on_eval_end(self, trainer) -> None: ...
-    def on_epoch_end(self, trainer) -> None: ...
-    def on_fit_end(self, trainer) -> None: ...
+    def on_fit_start(self, trainer: Trainer) -> None: ...
+    def on_epoch_start(self, trainer: Trainer) -> None: ...
+    def on_batch_end(self, trainer: Trainer) -> None: ...
+    def on_eval_end(self, trainer: Trainer) -> None: ...
+    def on_epoch_end(self, trainer: Trainer) -> None: ...
+    def on_fit_end(self, trainer: Trainer) -> None: ...
 
 
-def format_metric(value) -> str:
+def format_metric(value: float | int | None) -> str:
     if value is None:
         return "-"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
@@ -44,10 +48,10 @@ class ProgressBar(Callback):
         self.enabled = enabled
         self.bar = None
 
-    def on_fit_start(self, trainer) -> None:
+    def on_fit_start(self, trainer: Trainer) -> None:
         tqdm.write("  ".join(f"{c:>10s}" for c in TABLE_COLUMNS))
 
-    def on_epoch_start(self, trainer) -> None:
+    def on_epoch_start(self, trainer: Trainer) -> None:
         self.start = time.perf_counter()
         self.bar = tqdm(
             total=len(trainer.train_loader),
@@ -59,13 +63,13 @@ class ProgressBar(Callback):
             unit="batch",
         )
 
-    def on_batch_end(self, trainer) -> None:
+    def on_batch_end(self, trainer: Trainer) -> None:
         self.bar.update(1)
         if trainer.step % self.POSTFIX_EVERY == 0 and not self.bar.disable:
             rate = trainer.images_in_epoch / (time.perf_counter() - self.start)
             self.bar.set_postfix(loss=f"{trainer.batch_loss.item():.4f}", img_s=f"{rate:.0f}")
 
-    def on_epoch_end(self, trainer) -> None:
+    def on_epoch_end(self, trainer: Trainer) -> None:
         self.bar.close()
         row = trainer.epoch_metrics
         tqdm.write("  ".join(f"{format_metric(row.get(c)):>10s}" for c in TABLE_COLUMNS))
@@ -82,7 +86,7 @@ class MetricsWriter(Callback):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def on_epoch_end(self, trainer) -> None:
+    def on_epoch_end(self, trainer: Trainer) -> None:
         with open(self.path, "a") as f:
             f.write(metrics_line(trainer.epoch_metrics))
 
@@ -120,7 +124,7 @@ class CheckpointSaver(Callback):
         self.path = path
         self.make_state = make_state
 
-    def on_epoch_end(self, trainer) -> None:
+    def on_epoch_end(self, trainer: Trainer) -> None:
         save_checkpoint(self.make_state(), self.path)
 
 
@@ -131,7 +135,7 @@ class CurvePlotter(Callback):
         self.path = path
         self.title = title
 
-    def on_epoch_end(self, trainer) -> None:
+    def on_epoch_end(self, trainer: Trainer) -> None:
         from d2lkit.report.curves import plot_curves
 
         plot_curves(trainer.history, self.path, self.title)
@@ -145,11 +149,11 @@ class TensorBoardWriter(Callback):
 
         self.writer = SummaryWriter(log_dir=str(log_dir))
 
-    def on_epoch_end(self, trainer) -> None:
+    def on_epoch_end(self, trainer: Trainer) -> None:
         for key, value in trainer.epoch_metrics.items():
             if key != "epoch" and isinstance(value, int | float):
                 self.writer.add_scalar(key, value, trainer.epoch)
         self.writer.flush()
 
-    def on_fit_end(self, trainer) -> None:
+    def on_fit_end(self, trainer: Trainer) -> None:
         self.writer.close()

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
@@ -40,6 +40,10 @@ from torch.nn.parallel import DistributedDataParallel
 from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.train.callbacks import Callback
 from d2lkit.train.environment import seed_everything
+
+if TYPE_CHECKING:  # for annotations only: importing it here would be circular
+    from d2lkit.train.metrics import Meter
+    from d2lkit.train.trainer import Trainer
 
 TIMEOUT_VARIABLE = "D2LKIT_DIST_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 600.0
@@ -324,7 +328,7 @@ class SummedAcrossRanks:
     epoch or test set.
     """
 
-    def __init__(self, meter) -> None:
+    def __init__(self, meter: Meter) -> None:
         self.meter = meter
 
     def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
@@ -353,7 +357,7 @@ class SummedAcrossRanks:
         return self.meter.compute()
 
 
-def summed_across_ranks(meter):
+def summed_across_ranks(meter: Meter) -> Meter:
     return SummedAcrossRanks(meter) if active() else meter
 
 
@@ -366,7 +370,7 @@ class RankRandomStreams(Callback):
         self.seed = seed
         self.rank = rank
 
-    def on_epoch_start(self, trainer) -> None:
+    def on_epoch_start(self, trainer: Trainer) -> None:
         entropy = np.random.SeedSequence([self.seed, trainer.epoch, self.rank])
         seed_everything(int(entropy.generate_state(1)[0]))
 
@@ -374,7 +378,7 @@ class RankRandomStreams(Callback):
 class GlobalThroughput(Callback):
     """train_images_per_s of the whole job, not of one rank."""
 
-    def on_eval_end(self, trainer) -> None:
+    def on_eval_end(self, trainer: Trainer) -> None:
         images = torch.tensor([float(trainer.images_in_epoch)], dtype=torch.float64)
         dist.all_reduce(images)
         trainer.epoch_metrics["train_images_per_s"] = (

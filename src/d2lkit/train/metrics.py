@@ -8,9 +8,18 @@ what it holds and the epoch's loss is the true mean over its samples. A meter's 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 
 from d2lkit.train.distributed import summed_across_ranks
+
+
+class Meter(Protocol):
+    """What the trainer needs of a task's meter."""
+
+    def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None: ...
+    def compute(self) -> dict[str, float | None]: ...
 
 
 class ClassificationMeter:
@@ -47,12 +56,12 @@ class RegressionMeter:
         return {"loss": self.loss_sum.item() / max(self.count, 1), "acc": None}
 
 
-def make_meter(task: str, num_classes: int, device: torch.device):
+def make_meter(task: str, num_classes: int, device: torch.device) -> Meter:
     """The task's meter; under data-parallel training its sums are added up across ranks."""
     return summed_across_ranks(task_meter(task, num_classes, device))
 
 
-def task_meter(task: str, num_classes: int, device: torch.device):
+def task_meter(task: str, num_classes: int, device: torch.device) -> Meter:
     if task == "regression":
         return RegressionMeter(device)
     if task == "segmentation":

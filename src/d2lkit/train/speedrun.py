@@ -20,8 +20,10 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -29,6 +31,9 @@ from torch import nn
 from d2lkit.child_process import run_python
 from d2lkit.errors import TrainingFailed
 from d2lkit.jsonfile import write_json_atomic
+
+if TYPE_CHECKING:  # for annotations only
+    from d2lkit.train.trainer import Trainer
 
 # Fashion-MNIST's pixel mean and standard deviation (of the training images scaled to [0, 1]).
 MEAN, STD = 0.2860, 0.3530
@@ -89,7 +94,9 @@ def build_optimizer(
     )
 
 
-def one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, config: SpeedrunConfig):
+def one_cycle(
+    optimizer: torch.optim.Optimizer, total_steps: int, config: SpeedrunConfig
+) -> torch.optim.lr_scheduler.OneCycleLR:
     """Linear warm-up from lr/10 to lr over `warmup_fraction` of the steps, then linear decay to
     lr/1000."""
     return torch.optim.lr_scheduler.OneCycleLR(
@@ -105,7 +112,7 @@ def one_cycle(optimizer: torch.optim.Optimizer, total_steps: int, config: Speedr
 
 
 @torch.no_grad()
-def accuracy(trainer, loader, flip_tta: bool) -> float:
+def accuracy(trainer: Trainer, loader: Iterable, flip_tta: bool) -> float:
     """Test accuracy; with `flip_tta`, of the summed logits of each image and its mirror image."""
     trainer.model.eval()
     correct = torch.zeros((), dtype=torch.long, device=trainer.device)
@@ -235,7 +242,9 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def run_speedrun(config: SpeedrunConfig, seeds: int, out: Path, log=print) -> dict:
+def run_speedrun(
+    config: SpeedrunConfig, seeds: int, out: Path, log: Callable[[str], None] = print
+) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     log(
         f"speedrun: {config.model}, {plural(config.epochs, 'epoch')}, batch {config.batch_size},"
