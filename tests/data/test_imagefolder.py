@@ -133,6 +133,18 @@ def test_a_broken_link_is_named_before_training(tree):
         build_dataset(f"imagefolder:{tree}", DataOptions())
 
 
+def test_sixteen_bit_gray_images_are_scaled_to_8_bits_not_clipped(tmp_path):
+    """PIL's own RGB conversion clips 16-bit values at 255, which turns such a photo white."""
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb, read_image
+
+    path = tmp_path / "gray16.png"
+    Image.fromarray(np.array([[0, 25700, 65535]], dtype=np.uint16)).save(path)
+    assert np.asarray(open_rgb(path)).tolist() == [[[0] * 3, [100] * 3, [255] * 3]]
+    assert read_image(path)[:, 0].T.tolist() == [[0] * 3, [100] * 3, [255] * 3]
+
+
 def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):
     from d2lkit.data.image_file import open_rgb
 

@@ -144,13 +144,23 @@ def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])  # 16-bit: numpy's and OpenCV's habit
-def test_gray_label_maps_are_read_as_class_numbers(voc_tree, dtype):
+def gray_forms(labels: np.ndarray) -> dict[str, Image.Image]:
+    """Class numbers saved as images: 8-bit gray, 16-bit (numpy's and OpenCV's habit), gray with
+    alpha (image editors' export) and gray drawn in an RGB file."""
+    gray = Image.fromarray(labels.astype(np.uint8))
+    return {
+        "L": gray,
+        "I;16": Image.fromarray(labels.astype(np.uint16)),
+        "LA": gray.convert("LA"),
+        "RGB": gray.convert("RGB"),
+    }
+
+
+@pytest.mark.parametrize("form", ["L", "I;16", "LA", "RGB"])
+def test_gray_label_maps_are_read_as_class_numbers(voc_tree, form):
     """The common home-made form: class numbers saved as a gray PNG, not VOC's colours."""
     root, labels = voc_tree
-    Image.fromarray(labels["val1"].numpy().astype(dtype)).save(
-        root / "SegmentationClass" / "val1.png"
-    )
+    gray_forms(labels["val1"].numpy())[form].save(root / "SegmentationClass" / "val1.png")
     test_set = VOCSegmentation(root, "val", (24, 28), train=False)
     assert torch.equal(test_set[0][1], labels["val1"])
 

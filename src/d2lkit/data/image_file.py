@@ -14,7 +14,8 @@ from torchvision.transforms.v2.functional import pil_to_tensor
 
 from d2lkit.errors import D2lkitError
 
-GRAY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")  # PIL's one-channel integer images
+WIDE_GRAY_MODES = ("I", "I;16", "I;16B", "I;16L")  # 16- and 32-bit one-channel integers
+GRAY_MODES = ("L", "LA", *WIDE_GRAY_MODES)  # LA: gray with alpha, as image editors export it
 
 # DecompressionBombError: a header claiming far more pixels than any photo holds; ValueError:
 # a header PIL parses but cannot convert.
@@ -25,20 +26,30 @@ def open_rgb(path: str | Path) -> Image.Image:
     """The image at `path` converted to RGB (ImageFolder's loader)."""
     try:
         with Image.open(path) as image:
-            return image.convert("RGB")
+            return as_rgb(image)
     except UNREADABLE as err:
         raise unreadable(path, err) from None
 
 
+def as_rgb(image: Image.Image) -> Image.Image:
+    """`image` in RGB. 16-bit gray is scaled to 8 bits first: PIL's own conversion clips every
+    value above 255, which turns a 16-bit photo white."""
+    if image.mode in WIDE_GRAY_MODES:
+        pixels = np.asarray(image, dtype=np.float64) / 257  # 65535 -> 255
+        image = Image.fromarray(pixels.clip(0, 255).round().astype(np.uint8))
+    return image.convert("RGB")
+
+
 def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
     """The image at `path` as uint8 RGB (3, H, W), palette PNGs converted through their palette;
-    with `keep_gray`, a gray image (8-bit, or 16/32-bit as numpy and OpenCV save label maps)
-    stays (1, H, W) of int64, its values untouched."""
+    with `keep_gray`, a gray image (8-bit with or without alpha, or 16/32-bit as numpy and
+    OpenCV save label maps) stays (1, H, W) of int64, its values untouched."""
     try:
         with Image.open(path) as image:
             if keep_gray and image.mode in GRAY_MODES:
-                return torch.from_numpy(np.asarray(image).astype(np.int64))[None]
-            return pil_to_tensor(image.convert("RGB"))
+                gray = image.getchannel("L") if image.mode == "LA" else image  # alpha: no class
+                return torch.from_numpy(np.asarray(gray).astype(np.int64))[None]
+            return pil_to_tensor(as_rgb(image))
     except UNREADABLE as err:
         raise unreadable(path, err) from None
 

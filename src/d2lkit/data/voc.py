@@ -68,10 +68,21 @@ def read_listed(path: Path, keep_gray: bool = False) -> torch.Tensor:
     return read_image(path, keep_gray)
 
 
+def gray_class_numbers(rgb: torch.Tensor) -> bool:
+    """Whether an RGB label map (3, H, W) holds class numbers drawn in gray (r = g = b = the
+    class, or 255 ignored): no VOC colour but black is gray at those values, so the two forms
+    cannot be mixed up."""
+    values = rgb[0]
+    numbers = (values < len(VOC_CLASSES)) | (values == IGNORE_INDEX)
+    return bool((rgb == values).all() and numbers.all())
+
+
 def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
     """A label map as class indices (H, W) uint8, 255 ignored. VOC draws labels in its palette's
     colours; a gray PNG is read as class numbers 0..20 (255 ignored), a common home-made form."""
     image = read_listed(path, keep_gray=True)
+    if image.shape[0] == 3 and gray_class_numbers(image):
+        image = image[:1]  # class numbers saved in an RGB file
     if image.shape[0] == 1:  # gray: the class numbers themselves
         labels = image[0]
         wrong = labels[(labels > len(VOC_CLASSES) - 1) & (labels != IGNORE_INDEX)]
