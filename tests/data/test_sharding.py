@@ -39,7 +39,7 @@ def test_dataloader_path_gives_each_rank_what_the_fast_loader_gives_it(n):
 
 
 def test_ranks_together_see_what_one_process_sees_step_by_step():
-    n = 43  # 5 global batches of 8 and one of 3, split 2 + 1
+    n = 45  # 5 global batches of 8 and one of 5, split 3 + 2
     images, targets = indexed(n)
     single = ShardedBatchSampler(n, 8, shuffle=True, seed=2)
     ranks = [ShardedBatchSampler(n, 4, shuffle=True, seed=2, rank=r, world_size=2) for r in (0, 1)]
@@ -51,11 +51,14 @@ def test_ranks_together_see_what_one_process_sees_step_by_step():
         assert sorted(i for whole, _, _ in steps for i in whole) == list(range(n))
 
 
-def test_a_last_batch_smaller_than_the_world_is_skipped_so_no_rank_gets_an_empty_batch():
-    assert num_global_batches(41, 8, world_size=2) == 5  # the 41st sample sits the epoch out
-    assert num_global_batches(41, 8, world_size=1) == 6
-    assert num_global_batches(42, 8, world_size=2) == 6
-    sampler = ShardedBatchSampler(41, 4, shuffle=True, rank=1, world_size=2)
+def test_a_last_batch_leaving_a_rank_under_two_samples_is_skipped():
+    """An empty batch has no mean loss, and batch norm cannot train on a batch of one."""
+    assert num_global_batches(43, 8, world_size=2) == 5  # 3 left: one rank would get 1
+    assert num_global_batches(44, 8, world_size=2) == 6  # 4 left: 2 each
+    assert num_global_batches(41, 8, world_size=1) == 5  # the 41st sample sits the epoch out
+    assert num_global_batches(42, 8, world_size=1) == 6
+    assert num_global_batches(40, 8, world_size=1, drop_last=False) == 5
+    sampler = ShardedBatchSampler(43, 4, shuffle=True, rank=1, world_size=2)
     assert all(len(batch) == 4 for batch in sampler)
 
 
@@ -82,10 +85,10 @@ def noisy_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def test_augmenting_ranks_keep_one_permutation_though_their_shares_differ():
-    # 43 samples in global batches of 8: the last one is split 2 + 1, so rank 0 augments one
+    # 45 samples in global batches of 8: the last one is split 3 + 2, so rank 0 augments one
     # more image than rank 1. Drawing that from the shared generator would desynchronise the
     # next epoch's permutation and let the ranks' shards overlap.
-    images, targets = indexed(43)
+    images, targets = indexed(45)
     ranks = [
         TensorLoader(
             images, targets, 4, shuffle=True, seed=1, augment=noisy_augment, rank=r, world_size=2
@@ -97,7 +100,7 @@ def test_augmenting_ranks_keep_one_permutation_though_their_shares_differ():
         for (_, y0), (_, y1) in zip(*batches, strict=True):
             assert not set(y0.tolist()) & set(y1.tolist())
         covered = sorted(int(i) for b in batches for _, y in b for i in y)
-        assert covered == list(range(43))
+        assert covered == list(range(45))
         assert torch.equal(ranks[0].generator.get_state(), ranks[1].generator.get_state())
     # Each rank augments with its own stream: the same images get different noise.
     (x0, _), (x1, _) = next(iter(ranks[0])), next(iter(ranks[1]))

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = Path(__file__).with_name("ddp_entry.py")
 TIMEOUT_S = 120
-# 963 = 10 global batches of 96 and a last one of 3, which two ranks split 2 + 1: the uneven case.
-TRAIN = ["train", "mlp", "--train-subset", "963", "--batch-size", "96", "--epochs", "2"]
+# 965 = 10 global batches of 96 and a last one of 5, which two ranks split 3 + 2: the uneven case.
+TRAIN = ["train", "mlp", "--train-subset", "965", "--batch-size", "96", "--epochs", "2"]
 
 
 def free_port() -> int:

@@ -50,6 +50,17 @@ def test_label_smoothing(tmp_path, tiny_fashion):
     assert torch.allclose(plain(logits, targets), nll.mean(), atol=1e-12)
 
 
+def test_a_batch_norm_model_trains_when_one_image_would_be_left_for_the_last_batch(
+    tmp_path, tiny_fashion
+):
+    """256 images in batches of 255: the last batch of one is left out, since batch norm
+    cannot train on a single image (before, the epoch ended in a traceback)."""
+    run = make_run(tmp_path, model="lenet_bn", batch_size=255, epochs=1)
+    metrics = run.trainer.train_epoch()
+    assert math.isfinite(metrics["loss"])
+    assert (len(run.data.train), run.trainer.images_in_epoch) == (1, 255)
+
+
 def test_weight_decay_shrinks_weights_when_the_gradient_is_zero(tmp_path, tiny_fashion):
     run = make_run(tmp_path, optimizer="sgd", lr=0.5, weight_decay=0.1)
     optimizer = run.trainer.optimizer

@@ -24,10 +24,11 @@ def num_global_batches(
     full, rest = divmod(num_samples, global_batch_size)
     if drop_last or rest == 0:
         return full
-    # A last batch with fewer samples than ranks would leave some rank an empty batch, whose mean
-    # loss is undefined: those few samples sit this epoch out (one process keeps them; the only
-    # case where N ranks and one process see different data).
-    return full + (rest >= world_size)
+    # A last batch that would leave some rank fewer than two samples sits this epoch out: an
+    # empty batch has no mean loss, and batch norm cannot train on one sample (a 1x1 map's
+    # variance over one sample is undefined). One process keeps a last batch of 2..2N-1 samples
+    # that N ranks leave out: the only case where they see different data.
+    return full + (rest >= 2 * world_size)
 
 
 def rank_batches(
