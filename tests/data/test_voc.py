@@ -208,3 +208,17 @@ def test_fcn_resnet18_trains_on_a_voc_tree_and_reports_segmentation_metrics(tmp_
         1,
         0,
     )
+
+
+def test_a_crop_the_fcn_cannot_take_is_one_line_before_training(voc_tree, tmp_path, capsys):
+    """fcn_resnet18 needs sides divisible by 32; its own check raises ValueError, which must
+    become the same one-line refusal as a shape mismatch."""
+    from d2lkit.cli import main
+
+    root, _ = voc_tree
+    out = tmp_path / "run"
+    argv = ["train", "fcn_resnet18", "--dataset", f"voc:{root}", "--resize", str(CROP)]
+    assert main([*argv, "--epochs", "1", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'fcn_resnet18' cannot take" in err
+    assert "divisible by 32" in err and not out.exists()

@@ -96,7 +96,7 @@ def check_input_shape(
     try:
         with torch.no_grad():
             model(x)
-    except RuntimeError as err:
+    except (RuntimeError, ValueError) as err:  # a shape mismatch, or the model's own size check
         built_for = get_entry(config.model).input_size  # (C, H, W)
         raise D2lkitError(
             f"model {config.model!r} cannot take {config.dataset} inputs of"
