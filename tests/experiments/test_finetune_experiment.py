@@ -66,3 +66,30 @@ def test_bad_settings_are_refused_before_training(tmp_path):
     with pytest.raises(D2lkitError, match="head_lr_mult"):
         run_finetune_experiment(TrainConfig("lenet_bn"), tmp_path, TINY)
     assert not (tmp_path / "pretrain").exists()
+
+
+def test_a_crash_while_exporting_the_body_leaves_no_file_to_reuse(tmp_path, monkeypatch):
+    """A rerun reuses pretrained-body.pt when it exists, so a write cut short must leave none."""
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    from d2lkit.experiments.finetune import export_body
+    from d2lkit.train import checkpoint, trained
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    monkeypatch.setattr(trained, "load_trained", lambda run: (SimpleNamespace(model=model), {}))
+
+    def disk_full(state, file):
+        file.write(b"half a file")
+        raise OSError("No space left on device")
+
+    body = tmp_path / "pretrained-body.pt"
+    monkeypatch.setattr(checkpoint.torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        export_body(tmp_path / "pretrain", body)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.setattr(trained, "load_trained", lambda run: (SimpleNamespace(model=model), {}))
+    export_body(tmp_path / "pretrain", body)
+    assert set(torch.load(body, weights_only=True)) == {"0.weight", "0.bias"}  # no classifier

@@ -52,13 +52,14 @@ def head_names(model: torch.nn.Module) -> set[str]:
 def export_body(pretrain_dir: Path, out: Path) -> Path:
     """The pretrained weights without the classifier, as a plain state_dict file: what a
     published backbone is, and what makes `--init` start the target task with a fresh head."""
+    from d2lkit.train.checkpoint import save_checkpoint
     from d2lkit.train.trained import load_trained
 
     trained, _ = load_trained(pretrain_dir)
     head = head_names(trained.model)
     body = {k: v for k, v in trained.model.state_dict().items() if k not in head}
-    torch.save(body, out)
-    return out
+    # Atomically: a rerun reuses the file when it exists, so a half-written one must never be.
+    return save_checkpoint(body, out)
 
 
 def options_problem(options: FinetuneOptions) -> str | None:
