@@ -33,7 +33,8 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--momentum", "nan"], ["--momentum must be a finite number"]),
         (["lenet", "--lr", "inf"], ["--lr must be a finite number, got inf"]),
         (["lenet", "--head-lr-mult", "inf"], ["--head-lr-mult must be a finite number"]),
-        (["lenet", "--seed", "-1"], ["--seed must be in 0..4294967295, got -1"]),
+        (["lenet", "--seed", "-1"], ["--seed: must be in 0..4294967295, got -1"]),
+        (["lenet", "--seed", str(2**32)], ["--seed: must be in 0..4294967295, got 4294967296"]),
         (["lenet", "--optimizer", "momentum", "--momentum", "1"], ["--momentum must be below 1"]),
         # Flags that would be recorded in config.json but change nothing:
         (["lenet", "--momentum", "0.5"], ["--momentum applies to", "not adam"]),

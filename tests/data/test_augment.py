@@ -147,3 +147,12 @@ def test_cli_default_image_is_a_fashion_mnist_sample(tmp_path, capsys, fashion, 
 def test_copies_per_method_are_bounded(count, tmp_path, capsys):
     assert main(["augment", "--out", str(tmp_path / "g.png"), "--count", count]) == 2
     assert f"--count must be 1..16 (images in one figure), got {count}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", ["-1", "99999999999999999999"])
+def test_a_seed_torch_cannot_take_is_one_line(seed, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's own refusal
+        main(["augment", "--out", str(tmp_path / "g.png"), "--seed", seed])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--seed: must be in 0..4294967295, got {seed}" in err

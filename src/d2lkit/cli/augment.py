@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from d2lkit.cli.counts import check_image_count
+from d2lkit.cli.counts import check_image_count, seed_number
 from d2lkit.errors import D2lkitError
 
 GUIDE = "Guide: docs/vision.md (image augmentation)."
@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--count", type=int, default=4, help="augmented copies per method (default 4, at most 16)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
     parser.add_argument(
         "--methods", help="comma-separated subset of the methods (default: all of them)"
     )

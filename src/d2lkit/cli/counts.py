@@ -1,6 +1,8 @@
-"""The one rule for every `--count` of images in a figure."""
+"""The rules for every `--count` of images in a figure and every `--seed`."""
 
 from __future__ import annotations
+
+import argparse
 
 from d2lkit.errors import D2lkitError
 
@@ -10,3 +12,17 @@ MOST_IMAGES = 144  # 16 rows of 9: past that the titles are unreadable and the f
 def check_image_count(count: int, most: int = MOST_IMAGES, what: str = "images") -> None:
     if not 1 <= count <= most:
         raise D2lkitError(f"--count must be 1..{most} ({what} in one figure), got {count}")
+
+
+SEED_LIMIT = 2**32  # numpy's seeding range, and what torch.manual_seed accepts everywhere
+
+
+def seed_number(text: str) -> int:
+    """argparse type of --seed: an integer in 0..2**32-1 (a bad one is argparse's one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be in 0..{SEED_LIMIT - 1}, got {value}")
+    return value

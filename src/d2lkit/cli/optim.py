@@ -7,6 +7,7 @@ import argparse
 import math
 from pathlib import Path
 
+from d2lkit.cli.counts import seed_number
 from d2lkit.errors import D2lkitError, TrainingFailed
 
 GUIDE = "Guide: docs/optimization.md."
@@ -40,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--skip-real", action="store_true", help="draw the trajectories only (no dataset needed)"
     )
     trace.add_argument("--data-dir", help="where to look for Fashion-MNIST first")
-    trace.add_argument("--seed", type=int, default=0)
+    trace.add_argument("--seed", type=seed_number, default=0)
     trace.set_defaults(handler=run_trace)
 
     decay = commands.add_parser(
@@ -56,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="penalty weights to compare (default 0 3)",
     )
     decay.add_argument("--epochs", type=int, default=100, help="default 100, as the book")
-    decay.add_argument("--seed", type=int, default=0)
+    decay.add_argument("--seed", type=seed_number, default=0)
     decay.add_argument("--out", help="also draw train and test loss per epoch into this PNG file")
     decay.set_defaults(handler=run_weight_decay)
 

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from d2lkit.cli.counts import check_image_count
+from d2lkit.cli.counts import check_image_count, seed_number
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig, flag
 from d2lkit.train.optim import OPTIMIZERS
@@ -105,7 +105,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="default auto: bf16 on CUDA; on a CPU fp32, but bf16 for the models measured faster"
         " with it (speednet, speednet_wide) where the CPU has bf16 instructions",
     )
-    add("--seed", type=int, help="(default 0)")
+    add("--seed", type=seed_number, help="(default 0)")
     add("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
     add(
         "--train-subset",
