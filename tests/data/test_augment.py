@@ -108,13 +108,17 @@ def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys, drawn_grids):
     out = tmp_path / "grid.png"
     code = main(["augment", str(source), "--out", str(out), "--count", "2", "--methods", "hue"])
     assert code == 0 and out.stat().st_size > 0
-    assert "1 methods x 2 copies" in capsys.readouterr().out
+    assert "1 method x 2 copies" in capsys.readouterr().out
     (grid,) = drawn_grids
     assert grid["titles"] == ["hue\noriginal", "hue 1", "hue 2"]
-    # The row starts with the file's own pixels (at the grid's cell size), then two hue shifts.
-    original = resize(pixels.permute(2, 0, 1), list(CROP_SIZE), antialias=True).float() / 255
-    assert torch.equal(grid["images"][0], original)
-    assert not torch.equal(grid["images"][1], original)
+    # The row starts with the file's own pixels, fitted to the 200x200 cell with its 4:3 aspect
+    # kept (200x150, centred on white), then two hue shifts.
+    original = resize(pixels.permute(2, 0, 1), [150, 200], antialias=True).float() / 255
+    first = grid["images"][0]
+    assert first.shape == (3, *CROP_SIZE)
+    assert torch.equal(first[:, 25:175], original)
+    assert torch.all(first[:, :25] == 1) and torch.all(first[:, 175:] == 1)
+    assert not torch.equal(grid["images"][1], first)
 
 
 @pytest.mark.parametrize(
@@ -156,3 +160,26 @@ def test_a_seed_torch_cannot_take_is_one_line(seed, tmp_path, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"--seed: must be in 0..4294967295, got {seed}" in err
+
+
+def test_a_large_photo_is_shrunk_before_it_is_augmented(tmp_path, capsys, drawn_grids):
+    """Augmenting 12 megapixels to show 200-pixel cells took half a minute and gigabytes."""
+    from PIL import Image
+
+    source = tmp_path / "photo.png"
+    Image.new("RGB", (1600, 1200), (200, 30, 30)).save(source)
+    argv = ["augment", str(source), "--out", str(tmp_path / "g.png"), "--count", "1"]
+    assert main([*argv, "--methods", "flip-lr"]) == 0
+    assert "photo.png (shrunk to 400x300)" in capsys.readouterr().out
+    (grid,) = drawn_grids
+    assert torch.allclose(grid["images"][0][:, 100, 100], torch.tensor([200, 30, 30]) / 255)
+
+
+@pytest.mark.parametrize(
+    ("methods", "message"),
+    [("", "--methods names no method"), ("flip-lr,,blur", "unknown augmentation blur;")],
+)
+def test_empty_or_unknown_methods_are_one_line(methods, message, tmp_path, capsys):
+    assert main(["augment", "--out", str(tmp_path / "g.png"), "--methods", methods]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err

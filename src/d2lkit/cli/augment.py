@@ -9,6 +9,7 @@ import torch
 
 from d2lkit.cli.counts import check_image_count, seed_number
 from d2lkit.errors import D2lkitError
+from d2lkit.text import plural
 
 GUIDE = "Guide: docs/vision.md (image augmentation)."
 
@@ -53,42 +54,84 @@ def default_image(data_dir: str | None) -> tuple[torch.Tensor, str]:
     return image, data.classes[int(data.test.labels[0])]
 
 
+# Augmenting a 12-megapixel photo at full size takes half a minute and gigabytes, to show it in a
+# 200-pixel cell: the source is shrunk to this longer side first (the crops still choose from it).
+LONGEST_SIDE = 400
+
+
+def shrunk(image: torch.Tensor) -> torch.Tensor:
+    """uint8 (3, H, W) with its longer side at most LONGEST_SIDE, aspect kept."""
+    from torchvision.transforms.v2.functional import resize
+
+    height, width = image.shape[-2:]
+    scale = LONGEST_SIDE / max(height, width)
+    if scale >= 1:
+        return image
+    return resize(image, [round(height * scale), round(width * scale)], antialias=True)
+
+
+def to_cell(picture: torch.Tensor, side: int) -> torch.Tensor:
+    """uint8 (3, H, W) -> float (3, side, side) in [0, 1]: fitted with its aspect kept, on
+    white, so a flip or a crop is seen as it is, not squashed into a square."""
+    from torchvision.transforms.v2.functional import resize
+
+    height, width = picture.shape[-2:]
+    scale = side / max(height, width)
+    fitted = resize(picture, [max(1, round(height * scale)), max(1, round(width * scale))],
+                    antialias=True).float() / 255  # fmt: skip
+    cell = torch.ones(3, side, side)
+    top, left = (side - fitted.shape[1]) // 2, (side - fitted.shape[2]) // 2
+    cell[:, top : top + fitted.shape[1], left : left + fitted.shape[2]] = fitted
+    return cell
+
+
 def augmentation_grid(
     image: torch.Tensor, methods: list[str], count: int, seed: int
 ) -> tuple[list[torch.Tensor], list[str]]:
-    """One row per method: the original, then `count` augmented copies (float (3, H, W))."""
-    from torchvision.transforms import v2
-
+    """One row per method: the original, then `count` augmented copies (float (3, S, S), S the
+    crop's side, so crops and originals sit in one grid)."""
     from d2lkit.data.augment import CROP_SIZE, apply_seeded, pipeline
 
-    # Every cell is shown at the crop's size, so crops and originals sit in one grid.
-    to_cell = v2.Resize(CROP_SIZE, antialias=True)
     cells, titles = [], []
     for method in methods:
-        transform = pipeline(method)
-        copies = apply_seeded(transform, image, count, seed)
-        cells += [to_cell(picture).float() / 255 for picture in [image, *copies]]
+        copies = apply_seeded(pipeline(method), image, count, seed)
+        cells += [to_cell(picture, max(CROP_SIZE)) for picture in [image, *copies]]
         titles += [f"{method}\noriginal"] + [f"{method} {i + 1}" for i in range(count)]
     return cells, titles
 
 
-def run_augment(args: argparse.Namespace) -> int:
+def chosen_methods(text: str | None) -> list[str]:
+    """--methods as a list: every method when it is not given."""
     from d2lkit.data.augment import PIPELINES
-    from d2lkit.report.grids import save_image_grid
 
-    check_image_count(args.count, most=16)  # copies per method, one row each
-    methods = args.methods.split(",") if args.methods else list(PIPELINES)
+    if text is None:
+        return list(PIPELINES)
+    methods = [name.strip() for name in text.split(",") if name.strip()]
+    if not methods:
+        raise D2lkitError(f"--methods names no method; pick from {', '.join(PIPELINES)}")
     unknown = [m for m in methods if m not in PIPELINES]
     if unknown:
         raise D2lkitError(
             f"unknown augmentation {', '.join(unknown)}; known: {', '.join(PIPELINES)}"
         )
+    return methods
+
+
+def run_augment(args: argparse.Namespace) -> int:
+    from d2lkit.report.grids import save_image_grid
+
+    check_image_count(args.count, most=16)  # copies per method, one row each
+    methods = chosen_methods(args.methods)
     if args.image:
         image, source = read_given_image(args.image), args.image
+        if max(image.shape[-2:]) > LONGEST_SIDE:
+            image = shrunk(image)
+            source += f" (shrunk to {image.shape[2]}x{image.shape[1]})"
     else:
         image, label = default_image(args.data_dir)
         source = f"Fashion-MNIST test image 0 ({label})"
     cells, titles = augmentation_grid(image, methods, args.count, args.seed)
     out = save_image_grid(torch.stack(cells), titles, args.out, ncols=args.count + 1)
-    print(f"wrote {out}: {source}, {len(methods)} methods x {args.count} copies, seed {args.seed}")
+    shape = f"{plural(len(methods), 'method')} x {plural(args.count, 'copy', 'copies')}"
+    print(f"wrote {out}: {source}, {shape}, seed {args.seed}")
     return 0

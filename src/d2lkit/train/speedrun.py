@@ -31,6 +31,7 @@ from torch import nn
 from d2lkit.child_process import run_python
 from d2lkit.errors import TrainingFailed
 from d2lkit.jsonfile import write_json_atomic
+from d2lkit.text import plural
 
 if TYPE_CHECKING:  # for annotations only
     from d2lkit.train.trainer import Trainer
@@ -236,10 +237,6 @@ def summarize(runs: list[dict], config: SpeedrunConfig) -> dict:
         "target": {"test_acc": config.target_acc, "wall_s": config.target_s},
         "target_met": acc_mean >= config.target_acc and wall_mean <= config.target_s,
     }
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_speedrun(

@@ -1,0 +1,8 @@
+"""Small helpers for the sentences d2lkit prints."""
+
+from __future__ import annotations
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """ "1 seed", "3 seeds"; `nouns` for an irregular plural ("copies")."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
