@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import assert_one_line_error, run_cli
+from cli_helpers import assert_one_line_error, run_cli, write_tree
 
 import d2lkit
 
@@ -101,6 +101,25 @@ def test_show_refuses_an_out_it_cannot_write(out, fragment, tmp_path, monkeypatc
 def test_show_bad_input(args, fragment, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(args, capsys)
+    assert_one_line_error(code, err, fragment)
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("dataset", "extra", "fragment"),
+    [
+        ("imagefolder:", [], "imagefolder needs a folder"),  # `imagefolder:$UNSET`
+        ("imagefolder:tree", ["--data-dir", "tree"], "--data-dir is where Fashion-MNIST is"),
+    ],
+)
+def test_show_refuses_what_train_refuses_for_an_image_folder(
+    dataset, extra, fragment, capsys, tmp_path, monkeypatch
+):
+    """Even where the working directory is an image folder, as train refuses them both."""
+    write_tree(tmp_path, ("red", "blue"))
+    write_tree(tmp_path / "tree", ("red", "blue"))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["data", "show", dataset, *extra, "--out", "x.png"], capsys)
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "x.png").exists()
 

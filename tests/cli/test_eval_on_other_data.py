@@ -9,20 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import assert_one_line_error, run_cli
-from PIL import Image
-
-
-def write_tree(root: Path, classes: tuple[str, ...]) -> Path:
-    """Each class a flat colour of its own, so a small LeNet tells them apart."""
-    colours = [(220, 30, 30), (30, 30, 220), (30, 200, 30)]
-    for split, count in (("train", 6), ("test", 4)):
-        for label, name in enumerate(classes):
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(count):
-                Image.new("RGB", (24, 24), colours[label]).save(folder / f"{i}.png")
-    return root
+from cli_helpers import assert_one_line_error, run_cli, write_tree
 
 
 @pytest.fixture(scope="module")

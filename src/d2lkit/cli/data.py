@@ -94,7 +94,12 @@ def show_image_folder(args: argparse.Namespace) -> int:
     from d2lkit.data.imagefolder import sample_images
     from d2lkit.report.grids import save_image_grid
 
-    root = Path(args.dataset.partition(":")[2])
+    folder = args.dataset.partition(":")[2]
+    if not folder:  # `imagefolder:$UNSET` must not draw the working directory
+        raise D2lkitError("imagefolder needs a folder: data show imagefolder:PATH")
+    if args.data_dir:
+        raise D2lkitError("--data-dir is where Fashion-MNIST is; imagefolder:PATH names its own")
+    root = Path(folder)
     images, names, total = sample_images(root, args.split, args.count)
     heading = f"{root / args.split}: {len(names)} of its {total} images, drawn at random"
     out = save_image_grid(images, names, args.out, ncols=9, heading=heading)
