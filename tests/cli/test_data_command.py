@@ -78,6 +78,7 @@ def test_show_names_the_file_it_wrote_when_out_has_no_suffix(tmp_path, capsys):
     [
         ("a-file/x.png", "a-file: a file stands where a folder is needed"),  # no traceback
         ("a-folder", "a-folder: a folder; pass a file name such as"),
+        ("new-folder/", "new-folder: a folder; pass a file name such as"),  # not new-folder.png
         ("grid.xyz", "cannot draw a .xyz file"),
     ],
 )
@@ -122,6 +123,22 @@ def test_show_refuses_what_train_refuses_for_an_image_folder(
     code, _, err = run_cli(["data", "show", dataset, *extra, "--out", "x.png"], capsys)
     assert_one_line_error(code, err, fragment)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_class_names_the_font_cannot_draw_are_one_note_not_a_warning_flood(tmp_path):
+    """Run as a user runs it (pytest would catch the warnings): matplotlib warned per character
+    and per layout pass, each warning showing d2lkit's source line."""
+    folder = write_tree(tmp_path / "uni", ("热狗", "não-cachorro"))
+    result = subprocess.run(
+        [sys.executable, "-m", "d2lkit", "data", "show", f"imagefolder:{folder}", "--out", "u.png"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(d2lkit.__file__).parents[1])),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and (tmp_path / "u.png").is_file()
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("d2lkit: note: u.png: the font has no glyph for 热 狗; those")
 
 
 def test_entry_point_exit_code_and_no_traceback(tmp_path):
