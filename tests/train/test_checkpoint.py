@@ -142,6 +142,19 @@ def test_garbage_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "absent.pt")
 
 
+def test_a_truncated_checkpoint_gives_torchs_first_sentence_not_a_cut_paragraph(tmp_path):
+    whole = tmp_path / "whole.pt"
+    torch.save({"weight": torch.zeros(1000)}, whole)
+    half = tmp_path / "half.pt"
+    half.write_bytes(whole.read_bytes()[:700])
+    with pytest.raises(D2lkitError) as err:
+        load_checkpoint(half)
+    assert (
+        "(PytorchStreamReader failed reading zip archive: failed finding central directory);"
+        in str(err.value)
+    )
+
+
 # -- crafted checkpoints ----------------------------------------------------------------------
 
 

@@ -61,6 +61,5 @@ class SkipFCN(nn.Module):
 
 @register_model(input_size=(1, 64, 64), task="segmentation")
 def fcn_small(num_classes: int = 11, in_channels: int = 1) -> nn.Module:
-    """Skip-connected FCN, 1.2 M parameters; output (B, num_classes, H, W) for H, W divisible
-    by 8."""
+    """Skip-connected FCN, 0.29 M parameters; output (B, num_classes, H, W) for any H, W."""
     return SkipFCN(num_classes, in_channels)

@@ -79,7 +79,8 @@ def load_checkpoint(path: str | Path) -> dict:
         raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
     # A text file reaches the legacy unpickler, which fails with KeyError or IndexError.
     except (RuntimeError, EOFError, OSError, LookupError, ValueError) as err:
-        detail = str(err)[:160] or type(err).__name__  # EOFError says nothing of itself
+        # The first sentence: torch's messages go on to explain its internals at length.
+        detail = str(err).split(". ")[0].splitlines()[0] if str(err) else type(err).__name__
         raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
 
 

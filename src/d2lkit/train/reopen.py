@@ -53,7 +53,7 @@ def same_kind_dataset(trained_on: str, replacement: str) -> str:
     if new_kind != kind:
         raise D2lkitError(
             f"the run trained on {trained_on}; --dataset {replacement} is another kind of data:"
-            f" pass a {kind} dataset"
+            f" pass {kind} data"
         )
     return replacement
 
