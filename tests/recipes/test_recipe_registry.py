@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,31 @@ def test_only_the_smoke_runs_of_plain_deep_networks_change_the_init():
         assert recipe.train_settings("cpu")["weight_init"] == "kaiming"
         assert "He init" in recipe.deviation_note("cpu")
         assert "weight_init" not in recipe.train_settings("book")  # the book's (PyTorch's) init
+
+
+def test_the_list_marks_the_recipes_train_recipe_cannot_run(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert set(rows) == set(list_recipes())
+    for name, line in rows.items():
+        single = get_kind(get_recipe(name).kind).single_run
+        assert line.endswith("[reproduce only]") != single, name
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    """`d2lkit reproduce --list | head -1`: the closed pipe is no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    import d2lkit
+
+    env = dict(os.environ, PYTHONPATH=str(Path(d2lkit.__file__).parents[1]))
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "d2lkit", "reproduce", "--list"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, bufsize=0,
+    )  # fmt: skip
+    reader.stdout.read(10)
+    reader.stdout.close()  # as `head` does once it has its lines
+    assert reader.wait(timeout=60) == 0
+    assert reader.stderr.read() == b""

@@ -6,6 +6,7 @@ Each subcommand lives in its own module with an `add_parser(subparsers)` functio
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         reason = "a file stands where a folder is needed" if in_the_way else err.strerror
         print(f"d2lkit: error: {err.filename}: {reason}; check that path", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `d2lkit ... | head` stopped reading: nothing went wrong here
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # for the exit's flush
+        return 0
     except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
         print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
         return 130

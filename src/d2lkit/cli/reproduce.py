@@ -63,6 +63,7 @@ def selected_names(only: str | None) -> list[str]:
 
 def print_recipe_list(profile: str) -> None:
     from d2lkit.recipes import get_recipe, list_recipes, missing_requirements
+    from d2lkit.recipes.kinds import get_kind
 
     print(f"{'recipe':20s} {'book':>8s}  {'cpu profile':15s} description")
     for name in list_recipes():
@@ -73,7 +74,9 @@ def print_recipe_list(profile: str) -> None:
         )  # fmt: skip
         missing = missing_requirements(recipe, profile)
         needs = f"  [needs {', '.join(missing)}]" if missing else ""
-        print(f"{name:20s} {book:>8s}  {cpu:15s} {recipe.description}{needs}")
+        # `d2lkit train --recipe` runs one training run; the others only reproduce runs.
+        several = "" if get_kind(recipe.kind).single_run else "  [reproduce only]"
+        print(f"{name:20s} {book:>8s}  {cpu:15s} {recipe.description}{several}{needs}")
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
