@@ -131,7 +131,7 @@ def test_metric_sums_add_up_to_those_of_the_whole_set(monkeypatch):
     outputs, targets = torch.randn(12, 4), torch.randint(0, 4, (12,))
     whole = ClassificationMeter(torch.device("cpu"))
     fill(whole, outputs, targets)
-    # What the other rank packs: its meter's state over samples 6..11, in the same order.
+    # What the other rank sends: its meter's sums over samples 6..11, in the same order.
     other = ClassificationMeter(torch.device("cpu"))
     fill(other, outputs[6:], targets[6:])
     captured = []
@@ -139,7 +139,7 @@ def test_metric_sums_add_up_to_those_of_the_whole_set(monkeypatch):
     distributed.SummedAcrossRanks(other).compute()
     mine = ClassificationMeter(torch.device("cpu"))
     fill(mine, outputs[:6], targets[:6])
-    monkeypatch.setattr(distributed.dist, "all_reduce", OtherRank(captured[0]))
+    monkeypatch.setattr(distributed.dist, "all_reduce", OtherRank(*captured))
     mine.num_classes = 4  # a setting, like the segmentation meter's: not summed
     result = distributed.SummedAcrossRanks(mine).compute()
     expected = whole.compute()

@@ -323,9 +323,8 @@ class SummedAcrossRanks:
     """A metric meter whose sums are added up across ranks before it computes.
 
     A meter's tensors and its `count` are sums over batches (metrics.py); its other attributes
-    (e.g. `num_classes`) are settings. At `compute` the sums are packed into one float64 vector
-    (exact for counts below 2**53) and all-reduced, so every rank gets the metrics of the whole
-    epoch or test set.
+    (e.g. `num_classes`) are settings. At `compute` each sum is all-reduced in place (a few
+    collectives per epoch), so every rank gets the metrics of the whole epoch or test set.
     """
 
     def __init__(self, meter: Meter) -> None:
@@ -335,25 +334,12 @@ class SummedAcrossRanks:
         self.meter.update(loss, outputs, targets)
 
     def compute(self) -> dict:
-        state = vars(self.meter)
-        names = [name for name, value in state.items() if isinstance(value, torch.Tensor)]
-        device = state[names[0]].device if names else torch.device("cpu")
-        names += ["count"] if "count" in state else []
-        packed = torch.cat(
-            [torch.as_tensor(state[name], device=device).double().reshape(-1) for name in names]
-        )
-        dist.all_reduce(packed)
-        offset = 0
-        for name in names:
-            value = state[name]
-            size = value.numel() if isinstance(value, torch.Tensor) else 1
-            total = packed[offset : offset + size]
-            offset += size
-            if isinstance(value, torch.Tensor):
-                total = total.reshape(value.shape)
-                value.copy_(total if value.is_floating_point() else total.round())
-            else:
-                state[name] = type(value)(round(total.item()))
+        sums = [value for value in vars(self.meter).values() if isinstance(value, torch.Tensor)]
+        for value in sums:
+            dist.all_reduce(value)  # in place; int64 counts stay exact
+        count = torch.tensor(self.meter.count, dtype=torch.int64, device=sums[0].device)
+        dist.all_reduce(count)
+        self.meter.count = int(count)
         return self.meter.compute()
 
 
