@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytest
 
 from d2lkit.cli import main
@@ -83,16 +82,13 @@ def test_summary_is_the_last_epoch_plus_run_facts(run_dir):
     assert "fresh_after_init" not in summary  # only runs started with --init say it
 
 
-def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, monkeypatch):
+def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, saved_figures):
     assert (run_dir / "curves.png").read_bytes()[:8] == PNG_SIGNATURE
-    figures = []
-    monkeypatch.setattr(curves.plt, "close", figures.append)
     curves.plot_curves(read_metrics(run_dir), tmp_path / "curves.png")
-    lines = figures[0].axes[0].get_lines()
+    lines = saved_figures[0].axes[0].get_lines()
     assert [line.get_label() for line in lines] == ["train loss", "train acc", "test acc"]
     rows = read_metrics(run_dir)
     assert list(lines[2].get_ydata()) == [row["test_acc"] for row in rows]
-    plt.close(figures[0])
 
 
 def test_eval_reproduces_the_recorded_test_accuracy_exactly(run_dir, capsys):

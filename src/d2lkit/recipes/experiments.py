@@ -226,9 +226,9 @@ def check_optimizers(options: dict) -> str | None:
 def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
     from matplotlib.ticker import MaxNLocator
 
-    from d2lkit.report.figures import plt, save_figure
+    from d2lkit.report.figures import save_figure, subplots
 
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, (loss_ax, acc_ax) = subplots(1, 2, figsize=(9, 3.4))
     for name, history in histories.items():
         epochs = [row["epoch"] for row in history]
         loss_ax.plot(epochs, [row["train_loss"] for row in history], "-o", ms=3, label=name)
@@ -240,7 +240,6 @@ def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     acc_ax.legend(fontsize=8)
-    fig.tight_layout()
     save_figure(fig, out)
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from matplotlib.ticker import MaxNLocator
 
-from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
+from d2lkit.report.figures import save_figure, subplots
 
 
 def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
     epochs = [row["epoch"] for row in history]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = subplots(figsize=(5, 3.5))
     ax.plot(epochs, [row["train_loss"] for row in history], "-o", ms=3, label="train loss")
     if history and history[0].get("train_acc") is not None:
         ax.plot(epochs, [row["train_acc"] for row in history], "--s", ms=3, label="train acc")
@@ -27,5 +27,4 @@ def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
     return save_figure(fig, out)

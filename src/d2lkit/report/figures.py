@@ -1,4 +1,7 @@
-"""Every PNG d2lkit draws is written the same way: headless, its folder made, the figure closed."""
+"""Every PNG d2lkit draws is made and written the same way: laid out, its folder made.
+
+Figures are made without pyplot: they never join (or switch) the backend of a notebook that
+imports d2lkit, and need no display."""
 
 from __future__ import annotations
 
@@ -6,39 +9,43 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from d2lkit.errors import D2lkitError  # noqa: E402
+from d2lkit.errors import D2lkitError
 
 # Class names in scripts the default font lacks (Chinese, emoji) make matplotlib warn once per
 # character and per layout pass, showing d2lkit's source lines; save_figure says it once instead.
-warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+GLYPH_MISSING = r"Glyph \d+ .*missing from font"
 
 
-def save_figure(fig: Figure, out: str | Path) -> Path:
-    """Write `fig` to `out` at 100 dpi and close it (figures left open pile up memory); returns
-    the file written: `out` given without a suffix gets .png, as savefig would add it."""
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    """pyplot.subplots without pyplot: (figure, axes). `figsize` goes to the figure, the rest
+    (squeeze, sharex, ...) to Figure.subplots."""
+    fig = Figure(figsize=kwargs.pop("figsize", None))
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save_figure(
+    fig: Figure, out: str | Path, layout_rect: tuple[float, float, float, float] | None = None
+) -> Path:
+    """Lay `fig` out (tightly, within `layout_rect` when given) and write it to `out` at 100 dpi;
+    returns the file written: `out` given without a suffix gets .png, as savefig would add it."""
     named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
     out = Path(out)
-    try:
-        if out.is_dir() or named_folder:
-            raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
-        if not out.suffix:
-            out = out.with_name(out.name + ".png")
-        if out.suffix[1:].lower() not in fig.canvas.get_supported_filetypes():
-            raise D2lkitError(
-                f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)"
-            )
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir() or named_folder:
+        raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
+    if not out.suffix:
+        out = out.with_name(out.name + ".png")
+    if out.suffix[1:].lower() not in fig.canvas.get_supported_filetypes():
+        raise D2lkitError(f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=GLYPH_MISSING)
+        fig.tight_layout(rect=layout_rect)
         fig.savefig(out, dpi=100)
-        missing = undrawable_characters(fig)
-    finally:
-        plt.close(fig)
+    missing = undrawable_characters(fig)
     if missing:
         print(
             f"d2lkit: note: {out}: the font has no glyph for {' '.join(missing[:8])}; those"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
+from d2lkit.report.figures import save_figure, subplots
 
 
 def save_image_grid(
@@ -34,7 +34,7 @@ def save_image_grid(
     # Room at the bottom for the legend's rows, if any (about a quarter inch each).
     legend_inches = 0.25 * ((len(legend) + 5) // 6) + 0.15 if legend else 0.0
     height = nrows * scale * 1.35 + legend_inches
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, height), squeeze=False)
+    fig, axes = subplots(nrows, ncols, figsize=(ncols * scale, height), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -48,7 +48,4 @@ def save_image_grid(
 
         handles = [Patch(color=color, label=name) for name, color in legend.items()]
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=8)
-        fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
-    else:
-        fig.tight_layout()
-    return save_figure(fig, out)
+    return save_figure(fig, out, layout_rect=(0, legend_inches / height, 1, 1))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
+from d2lkit.report.figures import save_figure, subplots
 
 
 def save_regression_scatter(
@@ -19,7 +19,7 @@ def save_regression_scatter(
     )
     low = float(torch.minimum(true.min(), predicted.min()))
     high = float(torch.maximum(true.max(), predicted.max()))
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = subplots(figsize=(4.5, 4.5))
     ax.plot([low, high], [low, high], "k--", linewidth=1, label="perfect fit")
     ax.scatter(true.numpy(), predicted.numpy(), s=8, alpha=0.6, label="test examples")
     ax.set_xlabel("true target")
@@ -27,5 +27,4 @@ def save_regression_scatter(
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
     return save_figure(fig, out)

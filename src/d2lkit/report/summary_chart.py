@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
+from d2lkit.report.figures import save_figure, subplots
 
 
 def chartable(row: dict) -> bool:
@@ -20,7 +20,7 @@ def plot_summary(results: dict, out: str | Path) -> Path | None:
         return None
     positions = range(len(rows))
     width = 0.4
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(rows) + 2), 4))
+    fig, ax = subplots(figsize=(max(6.0, 0.55 * len(rows) + 2), 4))
     ax.bar(
         [p - width / 2 for p in positions],
         [row["book"]["value"] for row in rows],
@@ -51,5 +51,4 @@ def plot_summary(results: dict, out: str | Path) -> Path | None:
     ax.set_xlabel("dashed: the band's lower bound; hatched: not comparable to the book")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False)
-    fig.tight_layout()
     return save_figure(fig, out)

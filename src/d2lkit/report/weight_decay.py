@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from d2lkit.report.figures import plt, save_figure  # pyplot, made headless there
+from d2lkit.report.figures import save_figure, subplots
 
 
 def plot_weight_decay(results: dict, out: str | Path) -> Path:
     """`results` maps a panel title (e.g. "lambda 3") to a WeightDecayResult."""
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         1, len(results), figsize=(4.5 * len(results), 3.2), sharey=True, squeeze=False
     )
     for ax, (label, result) in zip(axes[0], results.items(), strict=True):
@@ -21,5 +21,4 @@ def plot_weight_decay(results: dict, out: str | Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0][0].set_ylabel("squared loss")
-    fig.tight_layout()
     return save_figure(fig, out)

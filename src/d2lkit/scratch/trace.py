@@ -91,12 +91,12 @@ def plot_trajectories(
     trajectories: dict[str, torch.Tensor], path: str | Path, labels: dict[str, str] | None = None
 ) -> Path:
     """Each trajectory over the contours of f_2d, one panel per optimiser, into one PNG."""
-    from d2lkit.report.figures import plt, save_figure
+    from d2lkit.report.figures import save_figure, subplots
 
     labels = labels or {}
     columns = 4
     rows = -(-len(trajectories) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    fig, axes = subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
     x1, x2 = torch.meshgrid(
         torch.linspace(-5.5, 2.0, 200), torch.linspace(-3.0, 3.0, 200), indexing="ij"
     )
@@ -113,7 +113,6 @@ def plot_trajectories(
     for ax in axes.flat[len(trajectories) :]:
         ax.axis("off")
     fig.suptitle("f(x) = 0.1 x1^2 + 2 x2^2 from (-5, -2)")
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
@@ -178,10 +177,10 @@ def plot_loss_curves(
     title: str = "softmax regression on Fashion-MNIST",
 ) -> Path:
     """Training loss against steps, one line per optimiser, into one PNG."""
-    from d2lkit.report.figures import plt, save_figure
+    from d2lkit.report.figures import save_figure, subplots
 
     labels = labels or {}
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = subplots(figsize=(8, 5))
     for name, curve in curves.items():
         ax.plot(curve.steps, curve.losses, label=labels.get(name, name))
     ax.set_xlabel("optimiser step")
@@ -189,5 +188,4 @@ def plot_loss_curves(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
     return save_figure(fig, path)
