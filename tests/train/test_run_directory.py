@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from d2lkit.cli import main
 from d2lkit.report import curves
@@ -104,6 +105,15 @@ def test_eval_reproduces_the_recorded_test_accuracy_exactly(run_dir, capsys):
         out = capsys.readouterr().out
         assert f"test_acc {recorded['test_acc']:.4f}" in out
         assert f"recorded test_acc {recorded['test_acc']:.4f}" in out
+
+
+def test_a_loaded_run_is_ready_to_predict_and_leaves_the_callers_random_state_alone(run_dir):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    run, _ = load_trained(run_dir)
+    assert torch.equal(torch.rand(3), expected)  # building the run seeds; the caller's is back
+    assert not run.model.training  # train mode would change batch-norm statistics on predict
 
 
 def test_predict_writes_a_labelled_grid(run_dir, tmp_path, capsys):

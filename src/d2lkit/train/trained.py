@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from d2lkit.errors import D2lkitError
+from d2lkit.train.checkpoint import capture_rng_state, restore_rng_state
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.environment import resolve_device, resolve_precision
 from d2lkit.train.reopen import UNCHANGED, Reopen, saved_config
@@ -21,14 +22,19 @@ from d2lkit.train.run import (
 
 
 def load_trained(path: str | Path, changes: Reopen = UNCHANGED) -> tuple[Run, dict]:
-    """Rebuild a saved run (model weights loaded, no training) for eval and predict, on its own
-    data or on `changes.dataset`: its image folder moved, or another test folder with the same
-    classes."""
+    """Rebuild a saved run (model weights loaded, in eval mode, no training) for eval and predict,
+    on its own data or on `changes.dataset`: its image folder moved, or another test folder with
+    the same classes. The caller's random state is left as it was (building a run seeds it)."""
     checkpoint_path = find_checkpoint(path)
     state = load_run_checkpoint(checkpoint_path)
     config = runnable_here(saved_config(state, changes))
-    run = build_run(config, checkpoint_path.parent)
+    callers_rng = capture_rng_state()
+    try:
+        run = build_run(config, checkpoint_path.parent)
+    finally:
+        restore_rng_state(callers_rng)
     load_saved_weights(run, state, checkpoint_path)
+    run.model.eval()  # a forward pass in train mode would update batch-norm statistics
     return run, state
 
 
