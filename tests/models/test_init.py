@@ -103,3 +103,11 @@ def test_init_model_leaves_fcn_bilinear_upsampling_alone():
 def test_unknown_scheme_names_the_known_ones():
     with pytest.raises(D2lkitError, match="unknown initialisation scheme 'he'.*xavier"):
         init_model(big_net(), "he")
+
+
+@pytest.mark.parametrize("name", ["softmax_scratch", "mlp_scratch", "lenet_bn_scratch"])
+def test_a_model_without_torch_nn_layers_is_refused_not_left_as_it_was(name):
+    from d2lkit.models import create_model
+
+    with pytest.raises(D2lkitError, match="no torch.nn linear or convolution layer"):
+        init_model(create_model(name), "constant")

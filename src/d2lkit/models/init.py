@@ -71,8 +71,12 @@ def init_model(model: nn.Module, scheme: str) -> nn.Module:
         raise D2lkitError(
             f"unknown initialisation scheme {scheme!r}: choose one of {', '.join(INIT_SCHEMES)}"
         )
-    init_layer = INIT_SCHEMES[scheme]
-    for module in model.modules():
-        if isinstance(module, _INITIALISED):
-            init_layer(module)
+    layers = [module for module in model.modules() if isinstance(module, _INITIALISED)]
+    if not layers:  # e.g. the from-scratch models, whose layers are d2lkit.scratch's own
+        raise D2lkitError(
+            f"initialisation {scheme!r}: the model has no torch.nn linear or convolution layer;"
+            " the from-scratch models keep the book's own (drop --weight-init)"
+        )
+    for layer in layers:
+        INIT_SCHEMES[scheme](layer)
     return model
