@@ -73,8 +73,9 @@ def test_images_follow_their_targets():
 
 
 @pytest.mark.parametrize("resize", [28, 96, 224])
-def test_resize_shape(resize):
-    images = torch.randint(0, 256, (10, 28, 28), dtype=torch.uint8)
+@pytest.mark.parametrize("side", [(28, 28), (20, 28), (28, 20)], ids=["square", "wide", "tall"])
+def test_resize_shape(resize, side):
+    images = torch.randint(0, 256, (10, *side), dtype=torch.uint8)
     x, y = next(iter(TensorLoader(images, torch.zeros(10), 4, resize=resize)))
     assert x.shape == (4, 1, resize, resize)
     assert x.dtype == torch.float32
@@ -147,6 +148,19 @@ def test_augment_draws_from_the_loader_generator():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="10 images but 9 targets"):
         TensorLoader(torch.zeros(10, 4, 4, dtype=torch.uint8), torch.zeros(9), 2)
+
+
+def test_float_images_are_not_divided_by_255_again_unasked():
+    with pytest.raises(ValueError, match="pass scale=1"):
+        TensorLoader(torch.rand(8, 1, 4, 4), torch.zeros(8), 2)
+    x, _ = next(iter(TensorLoader(torch.full((8, 1, 4, 4), 0.5), torch.zeros(8), 2, scale=1.0)))
+    assert torch.all(x == 0.5)
+
+
+def test_statistics_for_another_channel_count_are_refused():
+    gray = torch.zeros(8, 28, 28, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="mean has 3 values for 1-channel images"):
+        TensorLoader(gray, torch.zeros(8), 2, mean=(0.5, 0.5, 0.5), std=0.5)
 
 
 def test_real_data_batch(fashion):

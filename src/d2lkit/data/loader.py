@@ -43,8 +43,15 @@ class TensorLoader:
     ) -> None:
         if images.shape[0] != targets.shape[0]:
             raise ValueError(f"{images.shape[0]} images but {targets.shape[0]} targets")
+        if images.is_floating_point() and scale == 1 / 255:
+            raise ValueError("images are float: pass scale=1 if they are in [0, 1] already")
         if images.dim() == 3:  # (N, H, W) -> (N, 1, H, W)
             images = images.unsqueeze(1)
+        channels = images.shape[1]
+        for name, value in (("mean", mean), ("std", std)):
+            count = 0 if value is None else torch.as_tensor(value).numel()
+            if count not in (0, 1, channels):
+                raise ValueError(f"{name} has {count} values for {channels}-channel images")
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.targets = targets.to(self.device)
@@ -108,7 +115,7 @@ class TensorLoader:
     ) -> torch.Tensor:
         """uint8 (B, C, H, W) -> float (B, C, R, R) scaled to [0, 1], augmented, normalised."""
         x = images.float() * self.scale
-        if self.resize is not None and x.shape[-1] != self.resize:
+        if self.resize is not None and x.shape[-2:] != (self.resize, self.resize):
             x = F.interpolate(
                 x, size=(self.resize, self.resize), mode="bilinear", align_corners=False
             )
