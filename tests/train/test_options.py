@@ -209,3 +209,14 @@ def test_scheduler_drives_the_recorded_lr(tmp_path, tiny_fashion):
     # 256 images in batches of 64: 4 steps per epoch, the cosine reaching 0 after 8.
     assert history[0]["lr"] == pytest.approx(0.1)
     assert history[1]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"task": "classifcation"}, "task must be one of"), ({"precision": "fp16"}, "precision")],
+)
+def test_a_trainer_refuses_a_task_or_precision_it_would_silently_replace(setting, message):
+    """A misspelt task trained as classification; fp16 trained in fp32."""
+    model = nn.Linear(4, 2)
+    with pytest.raises(ValueError, match=message):
+        Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss(), [], [], **setting)

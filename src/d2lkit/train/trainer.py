@@ -23,6 +23,9 @@ FINITE_CHECK_EVERY = 50
 DIVERGED_FACTOR = 100
 
 
+TASKS = ("classification", "regression", "segmentation")
+
+
 class Trainer:
     def __init__(
         self,
@@ -42,6 +45,10 @@ class Trainer:
         channels_last: bool = False,
         callbacks: Sequence = (),
     ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        if precision not in ("fp32", "bf16"):  # "auto" is resolved before (environment.py)
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
