@@ -86,3 +86,9 @@ def test_every_parameter_of_the_zoo_shows_in_some_row(name):
     summary = summarize(create_model(name), get_entry(name).input_size)
     by_name = {row.name: row.params for row in summary.rows}  # a shared layer counts once
     assert sum(by_name.values()) == summary.total_params
+
+
+def test_a_float64_model_is_summarised_with_a_float64_input():
+    ours = summarize(create_model("lenet").double(), (1, 28, 28))
+    assert ours.output_shape == (1, 10)
+    assert ours.total_params == summarize(create_model("lenet"), (1, 28, 28)).total_params

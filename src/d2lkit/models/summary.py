@@ -87,7 +87,8 @@ def summarize(model: nn.Module, input_size: tuple[int, int, int], depth: int = 1
 
     was_training = model.training
     model.eval()  # batch norm with a batch of one needs its running statistics
-    x = torch.zeros(1, *input_size)
+    weight = next(model.parameters(), None)  # the input must match its dtype and device
+    x = torch.zeros(1, *input_size) if weight is None else weight.new_zeros(1, *input_size)
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             output = model(x)
