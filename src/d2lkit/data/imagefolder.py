@@ -145,7 +145,8 @@ def training_transform(size: int, augment: bool) -> v2.Transform:
 
 def eval_transform(size: int) -> v2.Transform:
     """Resize the short side to 256/224 of the crop, then take the centre crop (the book's
-    256 -> 224)."""
+    256 -> 224), normalised. Takes what the image folders give it: an RGB PIL image (open one
+    with `d2lkit.data.image_file.open_rgb`) or a uint8 (3, H, W) tensor."""
     return v2.Compose(
         [
             v2.Resize(round(size * 256 / 224), antialias=True),
