@@ -224,3 +224,10 @@ def test_a_checkpoint_gets_the_mode_of_the_runs_other_files(tmp_path):
     assert (
         path.stat().st_mode & 0o777 == (tmp_path / "summary.json").stat().st_mode & 0o777 == 0o644
     )
+
+
+def test_save_checkpoint_makes_its_folder_and_refuses_a_folder_as_the_file(tmp_path):
+    path = save_checkpoint({"w": torch.ones(1)}, tmp_path / "new" / "folder" / "ckpt.pt")
+    assert torch.equal(load_checkpoint(path)["w"], torch.ones(1))
+    with pytest.raises(D2lkitError, match="a folder; pass a file name"):
+        save_checkpoint({"w": torch.ones(1)}, tmp_path)

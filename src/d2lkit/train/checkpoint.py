@@ -22,7 +22,12 @@ from d2lkit.errors import D2lkitError
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
+    """torch.save `state` to `path` atomically: a temporary file in the same folder, synced, then
+    renamed over `path`, so a crash leaves the previous file whole. Returns `path`."""
     path = Path(path)
+    if path.is_dir():
+        raise D2lkitError(f"{path}: a folder; pass a file name such as {path / 'checkpoint.pt'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
