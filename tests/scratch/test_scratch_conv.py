@@ -153,3 +153,11 @@ def test_pool_rejects_padding_over_half_the_kernel(rng):
 def test_pool_rejects_an_unknown_mode(rng):
     with pytest.raises(ValueError, match="mode"):
         pool2d(randn(1, 1, 4, 4, generator=rng), 2, mode="median")
+
+
+@pytest.mark.parametrize(
+    "op", [lambda x: conv2d(x, torch.ones(1, 1, 3, 3)), lambda x: pool2d(x, 2)]
+)
+def test_an_input_that_is_not_an_image_batch_is_refused_with_its_shape(op):
+    with pytest.raises(ValueError, match=r"expected \(B, C, H, W\) or \(C, H, W\) input, got"):
+        op(torch.rand(8, 8))

@@ -128,6 +128,14 @@ def conv1x1(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return (weight.reshape(C_out, C_in) @ x.reshape(B, C_in, H * W)).reshape(B, C_out, H, W)
 
 
+def as_batch(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) as it is, (C, H, W) as a batch of one; any other shape is refused (as
+    F.conv2d and F.max_pool2d refuse it)."""
+    if x.dim() not in (3, 4):
+        raise ValueError(f"expected (B, C, H, W) or (C, H, W) input, got shape {tuple(x.shape)}")
+    return x.unsqueeze(0) if x.dim() == 3 else x
+
+
 def conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -141,8 +149,7 @@ def conv2d(
     -> (B, C_out, Ho, Wo) with Ho = (H + 2 ph - kh) // sh + 1.
     """
     unbatched = x.dim() == 3
-    if unbatched:
-        x = x.unsqueeze(0)
+    x = as_batch(x)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"input has {x.shape[1]} channels, the kernel expects {weight.shape[1]}")
     x = pad2d(x, padding)
@@ -180,8 +187,7 @@ def pool2d(
         # PyTorch's rule: a window made only of padding would have no value to pool.
         raise ValueError(f"padding {ph, pw} must be at most half the kernel size {kh, kw}")
     unbatched = x.dim() == 3
-    if unbatched:
-        x = x.unsqueeze(0)
+    x = as_batch(x)
     if mode == "max":
         windows = windows2d(pad2d(x, (ph, pw), float("-inf")), (kh, kw), stride)
         # Flatten each window row-major and take the first maximum, which is the element PyTorch's
