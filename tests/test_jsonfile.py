@@ -4,10 +4,10 @@ read_json and read_metrics: a damaged file is one line naming it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from d2lkit import jsonfile
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.train.callbacks import metrics_line, read_metrics
@@ -24,17 +24,28 @@ def test_writes_indented_json_and_leaves_no_temporary_file(tmp_path):
 def test_a_write_that_fails_midway_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "summary.json"
     write_json_atomic(path, {"epoch": 1})
-    write_text = Path.write_text
+    fdopen = jsonfile.os.fdopen
 
-    def disk_full(self: Path, text: str) -> int:  # writes a few bytes, then fails
-        write_text(self, text[:5])
-        raise OSError("No space left on device")
+    class FullDisk:  # writes a few bytes, then fails
+        def __init__(self, fd: int, mode: str) -> None:
+            self.file = fdopen(fd, mode)
 
-    monkeypatch.setattr(Path, "write_text", disk_full)
+        def __enter__(self) -> FullDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()
+
+        def write(self, text: str) -> int:
+            self.file.write(text[:5])
+            raise OSError("No space left on device")
+
+    monkeypatch.setattr(jsonfile.os, "fdopen", FullDisk)
     with pytest.raises(OSError, match="No space"):
         write_json_atomic(path, {"epoch": 2})
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary file left
 
 
 @pytest.mark.parametrize(
@@ -60,3 +71,6 @@ def test_metrics_skip_an_append_cut_off_by_a_crash_but_name_a_damaged_line(tmp_p
         path.write_text(metrics_line(rows[0]) + valid_json_but_no_row + "\n")
         with pytest.raises(D2lkitError, match="metrics.jsonl: line 2 is no epoch's row"):
             read_metrics(path)
+    path.write_bytes(b"\xff\xfe" + metrics_line(rows[0]).encode())
+    with pytest.raises(D2lkitError, match=r"metrics.jsonl: damaged \(not UTF-8 text\)"):
+        read_metrics(path)

@@ -1,9 +1,11 @@
-"""JSON files that are never seen half-written: summary.json marks a run as finished, so a crash
-mid-write must leave the previous file (or none), not a truncated one."""
+"""Text and JSON files that are never seen half-written: summary.json marks a run as finished, so
+a crash (or a full disk) mid-write must leave the previous file (or none), not a truncated one."""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
@@ -11,11 +13,37 @@ from d2lkit.errors import D2lkitError
 DAMAGED_FIX = "delete it (or the run directory that holds it) and run again"
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary file of its own beside `path`, then rename it over `path`; on
+    any failure the temporary file is removed and `path` is as it was."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    remove_stale_temporaries(path)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of `path` left by a process killed mid-write are debris once a newer
+    `path` is in place (one writer per run directory: see train/run_lock.py)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def write_json_atomic(path: Path, value: dict) -> None:
-    """Write `value` as indented JSON to a temporary file beside `path`, then rename it over."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n")
-    tmp.replace(path)
+    """Write `value` as indented JSON, atomically (`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(value, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict:

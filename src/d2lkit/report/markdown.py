@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
+from d2lkit.jsonfile import write_text_atomic
 
 README_BEGIN = "<!-- d2lkit-results:begin -->"
 README_END = "<!-- d2lkit-results:end -->"
@@ -189,7 +190,8 @@ def check_readme(readme: Path) -> tuple[str, int, int]:
 
 
 def update_readme(readme: Path, block: str) -> None:
-    """Replace what lies between the README's two results markers with `block`."""
+    """Replace what lies between the README's two results markers with `block`, atomically: a
+    full disk must not cut the user's README short."""
     text, begin, end = check_readme(readme)
     head, tail = text[: begin + len(README_BEGIN)], text[end:]
-    readme.write_text(f"{head}\n{block}\n{tail}")
+    write_text_atomic(readme, f"{head}\n{block}\n{tail}")

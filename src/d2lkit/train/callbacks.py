@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import DAMAGED_FIX
+from d2lkit.jsonfile import DAMAGED_FIX, write_text_atomic
 from d2lkit.train.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:  # for annotations only: importing it here would be circular
@@ -92,14 +92,17 @@ class MetricsWriter(Callback):
 
 
 def write_metrics(path: Path, rows: list[dict]) -> None:
-    """Replace `path` with these rows (a run whose epochs were not logged by MetricsWriter, or a
-    resumed run's history cut back to its checkpoint)."""
-    path.write_text("".join(metrics_line(row) for row in rows))
+    """Replace `path` with these rows, atomically (a run whose epochs were not logged by
+    MetricsWriter, or a resumed run's history cut back to its checkpoint)."""
+    write_text_atomic(path, "".join(metrics_line(row) for row in rows))
 
 
 def read_metrics(path: Path) -> list[dict]:
     """The rows MetricsWriter appended to `path`, one per epoch; [] when there is no file."""
-    text = path.read_text() if path.is_file() else ""
+    try:
+        text = path.read_text() if path.is_file() else ""
+    except UnicodeDecodeError:
+        raise D2lkitError(f"{path}: damaged (not UTF-8 text); {DAMAGED_FIX}") from None
     # A last line without its newline is an append cut off by a crash: that epoch was never
     # checkpointed (the checkpoint is written after the row), so a resume redoes it.
     lines = text.split("\n")[:-1]

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from d2lkit.errors import D2lkitError
+from d2lkit.jsonfile import current_umask, remove_stale_temporaries
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
@@ -36,17 +37,12 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600); a checkpoint gets what the run's other files
         # get, the mode the umask allows.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)
+        os.chmod(tmp_name, 0o666 & ~current_umask())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    # Temporary files left by a process killed mid-write are debris now that a newer
-    # checkpoint is in place.
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    remove_stale_temporaries(path)
     # Make the rename itself durable.
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
