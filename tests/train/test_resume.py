@@ -122,3 +122,47 @@ def test_killed_and_resumed_run_equals_straight_run(tmp_path, fashion):
     assert metrics(straight) == metrics(killed)
     summary = json.loads((killed / "summary.json").read_text())
     assert summary["epoch"] == 2 and summary["test_acc"] == metrics(straight)[-1]["test_acc"]
+
+
+def finished_run(tmp_path: Path) -> Path:
+    out = tmp_path / "run"
+    run_training(TrainConfig(**{**settings(out), "model": "mlp", "scheduler": "none"}))
+    return out
+
+
+def test_a_run_killed_after_its_last_checkpoint_gets_its_summary_not_more_training(
+    tmp_path, tiny_fashion
+):
+    """Killed between the last checkpoint and summary.json (or the summary damaged): resuming
+    writes the summary from the saved state; before, it said 'already trained' for ever, and
+    reproduce trained the run again from epoch 1."""
+    from d2lkit.train.rerun import train_or_resume
+    from d2lkit.train.run import resume_training
+
+    out = finished_run(tmp_path)
+    summary = json.loads((out / "summary.json").read_text())
+    saved = (out / "checkpoint.pt").read_bytes(), (out / "metrics.jsonl").read_text()
+    (out / "summary.json").unlink()
+    again = resume_training(out)
+    assert again["test_acc"] == summary["test_acc"] and again["epoch"] == 2
+    assert ((out / "checkpoint.pt").read_bytes(), (out / "metrics.jsonl").read_text()) == saved
+
+    (out / "summary.json").write_text('{"mod')  # damaged: the run is not marked finished
+    config = TrainConfig(**{**settings(out), "model": "mlp", "scheduler": "none"})
+    assert train_or_resume(config, out)["test_acc"] == summary["test_acc"]
+    assert (out / "checkpoint.pt").read_bytes() == saved[0]  # nothing trained again
+    assert json.loads((out / "summary.json").read_text())["test_acc"] == summary["test_acc"]
+
+
+def test_a_metrics_file_missing_epochs_the_checkpoint_holds_is_refused(tmp_path, tiny_fashion):
+    """Continuing would drop those epochs from the run's record for good."""
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.run import resume_training
+
+    out = finished_run(tmp_path)
+    rows = (out / "metrics.jsonl").read_text().splitlines(keepends=True)
+    (out / "metrics.jsonl").write_text(rows[1])  # epoch 1's row lost
+    with pytest.raises(D2lkitError, match=r"metrics.jsonl: holds epochs \[2\] but the checkpoint"):
+        resume_training(out, epochs=3)

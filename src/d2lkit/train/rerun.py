@@ -9,18 +9,18 @@ import shutil
 from pathlib import Path
 
 from d2lkit.jsonfile import read_json
-from d2lkit.train.callbacks import read_metrics
 from d2lkit.train.config import TrainConfig
 
 
 def train_or_resume(config: TrainConfig, out: Path) -> dict:
     """Train `config` into `out`; continue exactly from out's checkpoint when an earlier attempt
-    was interrupted, and start over when it left no usable checkpoint."""
-    from d2lkit.train.run import CHECKPOINT, resume_training, run_training
+    was interrupted (or only write the summary when its last epoch is saved), and start over
+    when it left no checkpoint, or one past `config.epochs`."""
+    from d2lkit.train.run import CHECKPOINT, load_run_checkpoint, resume_training, run_training
 
     config = dataclasses.replace(config, out=str(out))
-    epochs_logged = len(read_metrics(out / "metrics.jsonl"))
-    if (out / CHECKPOINT).is_file() and 0 < epochs_logged < config.epochs:
+    checkpoint = out / CHECKPOINT
+    if checkpoint.is_file() and load_run_checkpoint(checkpoint)["epoch"] <= config.epochs:
         return resume_training(out, epochs=config.epochs)
     for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
         target = out / leftover

@@ -15,7 +15,7 @@ from torch import nn
 
 from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import write_json_atomic
+from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
@@ -364,14 +364,18 @@ def continue_run(
     out = checkpoint_path.parent
     config.out = str(out)
     done = state["epoch"]
-    # Refuse before anything in the run directory is rewritten; but a torchrun restart after the
-    # last checkpoint of a finished run only completes the summary.
-    finished = done >= config.epochs
-    if finished and not distributed.on_main(lambda: distributed.continues_this_launch(state)):
+    # Refuse before anything in the run directory is rewritten. A run whose last epoch is saved
+    # but whose summary is not (killed in between, or the summary damaged) only gets its summary
+    # written; so does a torchrun restart after the last checkpoint.
+    if done >= config.epochs and not distributed.on_main(
+        lambda: (done == config.epochs and not has_summary(out))
+        or distributed.continues_this_launch(state)
+    ):
         raise D2lkitError(
             f"{out}: already trained for {done} epoch{'s' if done != 1 else ''}; pass --epochs N"
             f" with N > {done} to go on"
         )
+    history = distributed.on_main(lambda: history_until(rows, done, out / "metrics.jsonl"))
     run = build_run(config, out)
     load_saved_weights(run, state, checkpoint_path)
     run.trainer.optimizer.load_state_dict(state["optimizer"])
@@ -380,12 +384,34 @@ def continue_run(
     if state["loader"] is not None:
         run.data.train.load_state_dict(state["loader"])
     restore_rng_state(state["rng"])
-    # Epochs logged after the checkpoint (a crash between the two writes) are redone.
-    run.trainer.history = [row for row in rows if row["epoch"] <= done]
+    run.trainer.history = history
     if distributed.is_main():
         cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
         write_json_atomic(out / "config.json", run.config.to_dict())
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def has_summary(out: Path) -> bool:
+    """Whether `out` holds a readable summary.json (the mark of a finished run)."""
+    try:
+        read_json(out / "summary.json")
+    except (D2lkitError, FileNotFoundError):
+        return False
+    return True
+
+
+def history_until(rows: list[dict], done: int, path: Path) -> list[dict]:
+    """The metrics rows of epochs 1..done, the checkpoint's. Rows logged after it (a crash between
+    the two writes) are dropped to be redone; a missing or repeated one means the file was
+    damaged, and continuing would lose those epochs from the run's record for good."""
+    kept = [row for row in rows if row["epoch"] <= done]
+    epochs = [row["epoch"] for row in kept]
+    if epochs != list(range(1, done + 1)):
+        raise D2lkitError(
+            f"{path}: holds epochs {epochs or 'none'} but the checkpoint has finished 1..{done};"
+            " restore the file, or train the run again into a new --out"
+        )
+    return kept
 
 
 def load_saved_weights(run: Run, state: dict, checkpoint_path: Path) -> None:
