@@ -243,3 +243,18 @@ def test_one_dir_holds_one_seed_layout_so_its_report_can_hold_every_recipe(fake_
     (tmp_path / "fake-low" / "seed1").mkdir()
     with pytest.raises(D2lkitError, match=r"one-seed runs \(fake-good\) and runs of several"):
         seeds_in(tmp_path, ["fake-good", "fake-low"])
+
+
+def test_a_second_reproduce_into_the_same_dir_is_refused(fake_recipes, tmp_path):
+    """Two at once trained the same runs into the same folders."""
+    from d2lkit.train.run_lock import locked, unlock
+
+    descriptor = locked(tmp_path)  # as another reproduce holds DIR
+    try:
+        with pytest.raises(D2lkitError, match="another d2lkit process is writing this folder"):
+            reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    finally:
+        unlock(descriptor)
+    assert fake_recipes.calls == []
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert fake_recipes.calls == [("fake-good", 0)]

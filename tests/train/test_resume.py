@@ -166,3 +166,29 @@ def test_a_metrics_file_missing_epochs_the_checkpoint_holds_is_refused(tmp_path,
     (out / "metrics.jsonl").write_text(rows[1])  # epoch 1's row lost
     with pytest.raises(D2lkitError, match=r"metrics.jsonl: holds epochs \[2\] but the checkpoint"):
         resume_training(out, epochs=3)
+
+
+def test_a_second_process_writing_the_same_run_is_refused(tmp_path, tiny_fashion):
+    """Two trainings into one --out mixed their epochs into one metrics.jsonl, and each removed
+    the checkpoint the other was writing."""
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.run import resume_training
+    from d2lkit.train.run_lock import locked, unlock
+
+    out = finished_run(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    held = [locked(out), locked(other)]  # as another process holds them
+    try:
+        with pytest.raises(D2lkitError, match="another d2lkit process is writing this folder"):
+            resume_training(out, epochs=3)
+        config = TrainConfig(**{**settings(other), "model": "mlp", "scheduler": "none"})
+        with pytest.raises(D2lkitError, match="another d2lkit process is writing this folder"):
+            run_training(config)
+        assert list(other.iterdir()) == []  # nothing written
+    finally:
+        for descriptor in held:
+            unlock(descriptor)
+    assert resume_training(out, epochs=3)["epoch"] == 3  # released: it goes on

@@ -25,6 +25,7 @@ from d2lkit.recipes import (
 )
 from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.report.markdown import format_seconds
+from d2lkit.train.run_lock import writing
 
 IDENTITY = "recipe.json"  # written before a run starts: which recipe, profile and settings
 FAILURE = "failed.json"  # written when a run fails; removed when it is retried
@@ -194,28 +195,28 @@ def reproduce(
     # One layout per DIR, so that its report can hold every recipe in it.
     for name in list_recipes():
         check_seed_layout(out, name, seeds)
-    out.mkdir(parents=True, exist_ok=True)
-    write_machine_facts(out)
-    for index, recipe in enumerate(recipes, start=1):
-        for seed in range(seeds):
-            position = f"[{index}/{len(recipes)}]" + (
-                f" seed {seed + 1}/{seeds}" if seeds > 1 else ""
-            )
-            run_dir = run_directory(out, recipe.name, seed, seeds)
-            summary = finished_summary(run_dir, identity(recipe, profile, seed))
-            if summary is not None:
-                say(progress_line(position, recipe, summary, "(finished earlier, kept)"))
-                continue
-            say(f"{position} {recipe.name}: {recipe.description} ({profile} profile) ...")
-            try:
-                summary = run_recipe_seed(recipe, profile, seed, run_dir)
-            except TrainingFailed as err:
-                say(f"{position} {recipe.name} ... FAILED: {err}")
-                continue
-            say(progress_line(position, recipe, summary, judge(recipe, profile, summary)))
-    results = collect_results(recipes, profile, seeds, out)
-    write_reports(results, out)
-    return results
+    with writing(out):  # a second reproduce into DIR would train the same runs at once
+        write_machine_facts(out)
+        for index, recipe in enumerate(recipes, start=1):
+            for seed in range(seeds):
+                position = f"[{index}/{len(recipes)}]" + (
+                    f" seed {seed + 1}/{seeds}" if seeds > 1 else ""
+                )
+                run_dir = run_directory(out, recipe.name, seed, seeds)
+                summary = finished_summary(run_dir, identity(recipe, profile, seed))
+                if summary is not None:
+                    say(progress_line(position, recipe, summary, "(finished earlier, kept)"))
+                    continue
+                say(f"{position} {recipe.name}: {recipe.description} ({profile} profile) ...")
+                try:
+                    summary = run_recipe_seed(recipe, profile, seed, run_dir)
+                except TrainingFailed as err:
+                    say(f"{position} {recipe.name} ... FAILED: {err}")
+                    continue
+                say(progress_line(position, recipe, summary, judge(recipe, profile, summary)))
+        results = collect_results(recipes, profile, seeds, out)
+        write_reports(results, out)
+        return results
 
 
 def write_machine_facts(out: Path) -> None:

@@ -29,6 +29,7 @@ from d2lkit.train.environment import (
 )
 from d2lkit.train.optim import build_optimizer, build_scheduler, param_groups
 from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
+from d2lkit.train.run_lock import writing
 from d2lkit.train.trainer import Trainer
 
 CHECKPOINT = "checkpoint.pt"
@@ -287,10 +288,15 @@ def choose_out(config: TrainConfig) -> tuple[Path, bool]:
         restarted = distributed.current_launch().restart_count > 0
         if restarted and distributed.continues_this_launch(load_checkpoint(out / CHECKPOINT)):
             return out, True
+        refuse_a_second_run(out)
+    return out, False
+
+
+def refuse_a_second_run(out: Path) -> None:
+    if (out / CHECKPOINT).exists():
         raise D2lkitError(
             f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
         )
-    return out, False
 
 
 def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
@@ -302,13 +308,15 @@ def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
             return resume_training(out, epochs=config.epochs, callbacks=callbacks)
         run = build_run(config, out)
         run.config.out = str(out)
-        if distributed.is_main():
-            out.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(out / "config.json", run.config.to_dict())
-            facts = environment_facts(run.trainer.device) | distributed.facts()
-            write_json_atomic(out / "env.json", facts)
-            (out / "metrics.jsonl").write_text("")
-        return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
+        with writing(out):
+            # Again, now that no other process can: one may have started here since.
+            distributed.on_main(lambda: refuse_a_second_run(out))
+            if distributed.is_main():
+                write_json_atomic(out / "config.json", run.config.to_dict())
+                facts = environment_facts(run.trainer.device) | distributed.facts()
+                write_json_atomic(out / "env.json", facts)
+                (out / "metrics.jsonl").write_text("")
+            return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
 
 
 def find_checkpoint(path: str | Path) -> Path:
@@ -346,8 +354,10 @@ def resume_training(
     data moved to, or the device and precision of another machine."""
     with distributed.process_group():
         # Only rank 0 reads the run directory (other machines may not see it).
-        checkpoint_path, state, rows = distributed.on_main(lambda: read_run(run_dir))
-        return continue_run(checkpoint_path, state, rows, epochs, callbacks, changes)
+        folder = distributed.on_main(lambda: find_checkpoint(run_dir).parent)
+        with writing(folder):
+            checkpoint_path, state, rows = distributed.on_main(lambda: read_run(run_dir))
+            return continue_run(checkpoint_path, state, rows, epochs, callbacks, changes)
 
 
 def continue_run(
