@@ -189,3 +189,48 @@ def test_resume_of_a_run_stopped_in_its_first_epoch_says_to_train_again(tmp_path
     (out / "config.json").write_text("{}")  # what run_training writes before epoch 1 ends
     code, _, err = run_cli(["train", "--resume", str(out)], capsys)
     assert_one_line_error(code, err, "no epoch finished", "train it again with the same command")
+
+
+def test_a_full_disk_is_one_line_exit_1_and_keeps_what_was_saved(
+    tmp_path, tiny_fashion, capsys, monkeypatch
+):
+    """torch.save reports a full disk as 'RuntimeError: ... unexpected pos': a 30-line
+    traceback before."""
+    import shutil
+    from collections import namedtuple
+
+    from d2lkit.train import checkpoint
+
+    out = tmp_path / "run"
+    save = checkpoint.torch.save
+    calls = []
+
+    def full_after_the_first(state, file):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 2 vs 1")
+        save(state, file)
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(checkpoint.torch, "save", full_after_the_first)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10, 10, 0))
+    code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "3", "--out", str(out)], capsys)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith(f"d2lkit: failed: {out / 'checkpoint.pt'}: No space left on device;")
+    monkeypatch.undo()
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1  # kept
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no debris
+
+
+def test_a_read_only_folder_is_one_line_exit_2(tmp_path, tiny_fashion, capsys, monkeypatch):
+    import errno
+
+    from d2lkit.train import run
+
+    def read_only(path, value):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(run, "write_json_atomic", read_only)
+    code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "config.json: Read-only file system; check that path")

@@ -6,6 +6,7 @@ Each subcommand lives in its own module with an `add_parser(subparsers)` functio
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from typing import NoReturn
@@ -41,6 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def report_os_error(err: OSError) -> int:
+    """A file that cannot be read or written, as one line: a full disk is the work failing
+    (exit 1; what was saved is kept), any other problem a path to check (exit 2): an --out under
+    a file, a read-only folder."""
+    where = f"{err.filename}: " if err.filename else ""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        print(
+            f"d2lkit: failed: {where}{err.strerror}; free some space and run the command again"
+            " (files already saved, checkpoints included, are kept)",
+            file=sys.stderr,
+        )
+        return 1
+    in_the_way = isinstance(err, (FileExistsError, NotADirectoryError))  # mkdir over a file
+    reason = "a file stands where a folder is needed" if in_the_way else err.strerror or err
+    print(f"d2lkit: error: {where}{reason}; check that path", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -51,22 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingFailed as err:
         print(f"d2lkit: failed: {err}", file=sys.stderr)
         return err.exit_code
-    except (
-        FileExistsError,
-        FileNotFoundError,
-        IsADirectoryError,
-        NotADirectoryError,
-        PermissionError,
-    ) as err:
-        # A path given on the command line that cannot be read or written (an --out under a
-        # file, a read-only folder): still one line, not a traceback.
-        in_the_way = isinstance(err, (FileExistsError, NotADirectoryError))  # mkdir over a file
-        reason = "a file stands where a folder is needed" if in_the_way else err.strerror
-        print(f"d2lkit: error: {err.filename}: {reason}; check that path", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # `d2lkit ... | head` stopped reading: nothing went wrong here
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # for the exit's flush
         return 0
+    except OSError as err:
+        return report_os_error(err)
     except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
         print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
         return 130

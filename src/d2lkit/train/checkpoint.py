@@ -8,10 +8,12 @@ run code.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import random
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -32,7 +34,10 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            try:
+                torch.save(state, f)
+            except RuntimeError as err:  # torch reports a failed write as its own error
+                raise write_error(err, path) from err
             f.flush()
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600); a checkpoint gets what the run's other files
@@ -53,10 +58,20 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
 
 
 # d2lkit writes checkpoints atomically, so an unreadable one was damaged or made elsewhere.
+FULL_DISK_BYTES = 64 * 2**20  # less free space than this after a failed save: the disk is full
+
 UNREADABLE_FIX = (
     "; it is damaged or was not written by torch.save: save it again (for a run's checkpoint.pt,"
     " train the run again)"
 )
+
+
+def write_error(err: RuntimeError, path: Path) -> Exception:
+    """torch.save's RuntimeError, as the OSError it is when the disk is full (torch says only
+    "unexpected pos ..."), so the CLI can say so in one line."""
+    if shutil.disk_usage(path.parent).free < FULL_DISK_BYTES:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return err
 
 
 def load_checkpoint(path: str | Path) -> dict:
