@@ -192,3 +192,21 @@ def test_a_second_process_writing_the_same_run_is_refused(tmp_path, tiny_fashion
         for descriptor in held:
             unlock(descriptor)
     assert resume_training(out, epochs=3)["epoch"] == 3  # released: it goes on
+
+
+def test_a_backup_checkpoint_beside_the_runs_own_is_not_resumed_over_it(tmp_path, tiny_fashion):
+    """It continued in place and overwrote the folder's later epochs with the backup's."""
+    import shutil
+
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.run import resume_training
+
+    out = finished_run(tmp_path)
+    shutil.copy(out / "checkpoint.pt", out / "epoch2-backup.pt")
+    resume_training(out, epochs=3)
+    latest = (out / "checkpoint.pt").read_bytes()
+    with pytest.raises(D2lkitError, match="epoch2-backup.pt: resuming it would overwrite"):
+        resume_training(out / "epoch2-backup.pt", epochs=4)
+    assert (out / "checkpoint.pt").read_bytes() == latest

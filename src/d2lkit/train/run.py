@@ -336,6 +336,19 @@ def find_checkpoint(path: str | Path) -> Path:
     return path
 
 
+def resumable(path: str | Path) -> Path:
+    """The checkpoint to continue in place. A copy beside the folder's own checkpoint.pt (a backup
+    of an earlier epoch) is refused: continuing it would overwrite that run's later epochs."""
+    checkpoint = find_checkpoint(path)
+    own = checkpoint.parent / CHECKPOINT
+    if checkpoint.name != CHECKPOINT and own.exists():
+        raise D2lkitError(
+            f"{checkpoint}: resuming it would overwrite {own}, that folder's own run; copy it"
+            f" into a new folder as {CHECKPOINT} and resume that folder"
+        )
+    return checkpoint
+
+
 def read_run(run_dir: str | Path) -> tuple[Path, dict, list[dict]]:
     """A run's checkpoint file, its state and its metrics rows."""
     checkpoint_path = find_checkpoint(run_dir)
@@ -354,7 +367,7 @@ def resume_training(
     data moved to, or the device and precision of another machine."""
     with distributed.process_group():
         # Only rank 0 reads the run directory (other machines may not see it).
-        folder = distributed.on_main(lambda: find_checkpoint(run_dir).parent)
+        folder = distributed.on_main(lambda: resumable(run_dir).parent)
         with writing(folder):
             checkpoint_path, state, rows = distributed.on_main(lambda: read_run(run_dir))
             return continue_run(checkpoint_path, state, rows, epochs, callbacks, changes)
