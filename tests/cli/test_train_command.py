@@ -129,7 +129,8 @@ def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
     tmp_path, tiny_fashion, capsys, monkeypatch
 ):
     """Ctrl-C in epoch 2 leaves epoch 1's checkpoint, and the message names the --resume command
-    that continues it; in epoch 1 nothing is saved yet and the message promises nothing."""
+    that continues it (with its --epochs: a resume that extends the run stops short without);
+    in epoch 1 nothing is saved yet, and the same command starts over."""
     from d2lkit.train.callbacks import Callback
     from d2lkit.train.trainer import Trainer
 
@@ -142,7 +143,7 @@ def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
                 raise KeyboardInterrupt
 
     fit = Trainer.fit
-    for epoch, out in ((2, tmp_path / "late"), (1, tmp_path / "early")):
+    for epoch, out in ((2, tmp_path / "late run"), (1, tmp_path / "early")):
 
         def interrupted_fit(self, *args, epoch=epoch, **kwargs):
             self.callbacks.append(CtrlCIn(epoch))
@@ -154,12 +155,18 @@ def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
         if epoch == 2:
             assert err.strip() == (
                 "d2lkit: interrupted; the last finished epoch is saved; continue with"
-                f" `d2lkit train --resume {out}`"
+                f" `d2lkit train --resume '{out}' --epochs 3`"  # quoted: the path has a space
             )
             monkeypatch.setattr(Trainer, "fit", fit)
             assert run_cli(["train", "--resume", str(out), "--no-progress"], capsys)[0] == 0
         else:
-            assert err.strip() == "d2lkit: interrupted"
+            assert err.strip() == (
+                "d2lkit: interrupted; no epoch finished, so nothing is saved; run the same"
+                " command again"
+            )
+            monkeypatch.setattr(Trainer, "fit", fit)
+            argv = [*TRAIN, "lenet", "--epochs", "1", "--out", str(out)]
+            assert run_cli(argv, capsys)[0] == 0  # the same command, into the same --out
 
 
 def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):

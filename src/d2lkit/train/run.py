@@ -5,6 +5,7 @@ checkpoint.pt."""
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -268,12 +269,15 @@ def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: lis
     )
     try:
         run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
-    except KeyboardInterrupt:
-        if (run.out / CHECKPOINT).exists():  # the CLI prints this beside "interrupted"
+    except KeyboardInterrupt:  # the CLI prints the message beside "interrupted"
+        if not (run.out / CHECKPOINT).exists():
             raise KeyboardInterrupt(
-                f"the last finished epoch is saved; continue with `d2lkit train --resume {run.out}`"
+                "no epoch finished, so nothing is saved; run the same command again"
             ) from None
-        raise
+        command = f"d2lkit train --resume {shlex.quote(str(run.out))} --epochs {run.config.epochs}"
+        raise KeyboardInterrupt(
+            f"the last finished epoch is saved; continue with `{command}`"
+        ) from None
     summary = summarize(run, wall_before + time.perf_counter() - started)
     if distributed.is_main():
         write_json_atomic(run.out / "summary.json", summary)
