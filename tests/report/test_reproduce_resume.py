@@ -258,3 +258,26 @@ def test_a_second_reproduce_into_the_same_dir_is_refused(fake_recipes, tmp_path)
     assert fake_recipes.calls == []
     reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
     assert fake_recipes.calls == [("fake-good", 0)]
+
+
+@pytest.mark.parametrize("damage", ['{"mod', "[1, 2]"], ids=["torn", "not-an-object"])
+def test_a_report_names_a_damaged_summary_instead_of_showing_the_run_as_not_run(
+    damage, fake_recipes, tmp_path, capsys
+):
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    summary = tmp_path / "fake-good" / "summary.json"
+    summary.write_text(damage)
+    argv = ["reproduce", "--report-only", "--profile", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"d2lkit: error: {summary}: damaged") and "\n" not in err
+    # A run (not a report) redoes it instead: the fake recipe's runner writes it again.
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert json.loads(summary.read_text())["value"] == pytest.approx(0.8)
+
+
+def test_a_damaged_run_mark_says_to_delete_the_run_not_only_the_mark(fake_recipes, tmp_path):
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    (tmp_path / "fake-good" / "recipe.json").write_text("{")
+    with pytest.raises(D2lkitError, match=r"damaged, so which run .* holds is unknown; delete"):
+        reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)

@@ -85,7 +85,15 @@ def identity(recipe: Recipe, profile: str, seed: int) -> dict:
 
 def recorded_identity(run_dir: Path) -> dict | None:
     marker = run_dir / IDENTITY
-    return read_json(marker) if marker.is_file() else None
+    if not marker.is_file():
+        return None
+    try:
+        return read_json(marker)
+    except D2lkitError:  # without its mark the folder is not reproduce's: the whole run must go
+        raise D2lkitError(
+            f"{marker}: damaged, so which run {run_dir} holds is unknown; delete {run_dir} and"
+            " run again"
+        ) from None
 
 
 def refuse_other_run(run_dir: Path, recorded: dict) -> None:
@@ -96,18 +104,25 @@ def refuse_other_run(run_dir: Path, recorded: dict) -> None:
     )
 
 
-def finished_summary(run_dir: Path, expected: dict) -> dict | None:
+def finished_summary(run_dir: Path, expected: dict, strict: bool = False) -> dict | None:
     """The summary of a finished run of exactly these settings; None when there is none yet.
-    A run of other settings (another profile, or a recipe changed since) is refused, not reused."""
+    A run of other settings (another profile, or a recipe changed since) is refused, not reused.
+    A damaged summary.json is None (the run is redone from its checkpoint), or with `strict`
+    (a report, which must not show a finished run as not run) one line naming it."""
     recorded = recorded_identity(run_dir)
     if recorded is None:
         return None
     if recorded != expected:
         refuse_other_run(run_dir, recorded)
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
+    path = run_dir / "summary.json"
+    if not path.is_file():
         return None
+    try:
+        summary = read_json(path)
+    except D2lkitError:
+        if strict:
+            raise
+        return None  # a rerun writes it again from the run's checkpoint
     return summary if summary.get("recipe") == expected["recipe"] and "value" in summary else None
 
 

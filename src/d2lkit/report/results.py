@@ -38,7 +38,7 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
     summaries, failures = [], []
     for seed in range(seeds):
         run_dir = run_directory(out, recipe.name, seed, seeds)
-        summary = finished_summary(run_dir, identity(recipe, profile, seed))
+        summary = finished_summary(run_dir, identity(recipe, profile, seed), strict=True)
         if summary is not None:
             summaries.append(summary)
         elif (run_dir / FAILURE).is_file():
