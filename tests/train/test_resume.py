@@ -210,3 +210,23 @@ def test_a_backup_checkpoint_beside_the_runs_own_is_not_resumed_over_it(tmp_path
     with pytest.raises(D2lkitError, match="epoch2-backup.pt: resuming it would overwrite"):
         resume_training(out / "epoch2-backup.pt", epochs=4)
     assert (out / "checkpoint.pt").read_bytes() == latest
+
+
+def test_checkpoints_other_code_wrote_are_one_line_naming_the_file(tmp_path, tiny_fashion):
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.run import resume_training
+    from d2lkit.train.trained import load_trained
+
+    out = finished_run(tmp_path)
+    path = out / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in state.items() if k not in ("optimizer", "rng")}, path)
+    with pytest.raises(D2lkitError, match=r"checkpoint.pt: holds the weights but not .*optimizer"):
+        resume_training(out, epochs=3)
+    assert load_trained(out)[1]["epoch"] == 2  # eval and predict still open it
+    for config in ({**state["config"], "bogus": 1}, ["a", "list"]):
+        torch.save({**state, "config": config}, path)
+        with pytest.raises(D2lkitError, match=r"checkpoint.pt: its training settings do not"):
+            load_trained(out)

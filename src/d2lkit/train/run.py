@@ -402,6 +402,12 @@ def continue_run(
             f"{out}: already trained for {done} epoch{'s' if done != 1 else ''}; pass --epochs N"
             f" with N > {done} to go on"
         )
+    missing = sorted({"optimizer", "scheduler", "loader", "rng"} - state.keys())
+    if missing:
+        raise D2lkitError(
+            f"{checkpoint_path}: holds the weights but not the training state a resume needs"
+            f" ({', '.join(missing)}); eval and predict can use it, training must start again"
+        )
     history = distributed.on_main(lambda: history_until(rows, done, out / "metrics.jsonl"))
     run = build_run(config, out)
     load_saved_weights(run, state, checkpoint_path)
@@ -463,4 +469,13 @@ def load_run_checkpoint(checkpoint_path: Path) -> dict:
             f"{checkpoint_path}: not a d2lkit checkpoint (no config, model and epoch); pass a run"
             " directory made by `d2lkit train` (plain state_dicts go to `--init`)"
         )
+    try:
+        if not isinstance(state["config"], dict):
+            raise D2lkitError(f"its settings are a {type(state['config']).__name__}")
+        TrainConfig.from_dict(state["config"])
+    except (D2lkitError, TypeError) as err:  # e.g. written by another version of d2lkit
+        raise D2lkitError(
+            f"{checkpoint_path}: its training settings do not load ({err}); this d2lkit cannot"
+            " open it: train the run again"
+        ) from None
     return state
