@@ -190,3 +190,21 @@ def test_a_data_dir_that_is_a_file_is_called_a_file(tmp_path, capsys):
     a_file.write_bytes(b"PK")
     code, _, err = run_cli(["data", "info", "--data-dir", str(a_file)], capsys)
     assert_one_line_error(code, err, "fashion.zip: not a folder (given as --data-dir)")
+
+
+def test_ctrl_c_while_the_command_still_imports_is_one_line_and_exit_130(monkeypatch, capsys):
+    """Importing the CLI imports torch (a second or two): a Ctrl-C then was a traceback."""
+    import builtins
+
+    from d2lkit.__main__ import entry
+
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "d2lkit.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert entry() == 130
+    assert capsys.readouterr().err == "d2lkit: interrupted\n"

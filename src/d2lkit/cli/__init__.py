@@ -61,8 +61,8 @@ def report_os_error(err: OSError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.handler(args) or 0
     except D2lkitError as err:
         print(f"d2lkit: error: {err}", file=sys.stderr)
