@@ -115,3 +115,19 @@ def test_fetch_url_streams_into_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Response(payload))
     fashion_mnist.fetch_url("http://mirror.invalid/file.gz", tmp_path / "file.gz")
     assert (tmp_path / "file.gz").read_bytes() == payload
+
+
+def test_ctrl_c_during_the_download_command_says_what_is_kept_and_how_to_finish(
+    tmp_path, monkeypatch, capsys
+):
+    from d2lkit.cli import main
+
+    def interrupted(directory, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fashion_mnist, "download_to", interrupted)
+    assert main(["data", "download", "--data-dir", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == (
+        "d2lkit: interrupted; files already verified are kept, the one in progress is not; run"
+        " the same command again to finish\n"
+    )

@@ -185,6 +185,18 @@ def test_a_failed_d2lkit_child_skips_its_section_and_the_bench_goes_on(tmp_path,
     assert "lenet" in saved["models"]
 
 
+def test_ctrl_c_during_the_bench_says_bench_json_holds_what_was_measured(
+    tmp_path, monkeypatch, capsys
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "run_bench", interrupted)
+    assert main(["bench", "--quick", "--out", str(tmp_path), "--device", "cpu"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith(f"d2lkit: interrupted; {tmp_path / 'bench.json'} holds the sections")
+
+
 @pytest.mark.slow
 def test_both_loops_run_for_real_and_report_their_epochs():
     from d2lkit.data import fashion_mnist

@@ -43,7 +43,13 @@ def run_bench_command(args: argparse.Namespace) -> int:
     check_data_dir(args.data_dir)  # before any section runs and writes a partial bench.json
     out = Path(args.out)
     plan = choose_plan(args.quick, resolve_device(args.device))
-    results = run_bench(plan, out, device=args.device, data_dir=args.data_dir, log=log)
+    try:
+        results = run_bench(plan, out, device=args.device, data_dir=args.data_dir, log=log)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"{out / 'bench.json'} holds the sections measured so far; run the same command"
+            " again for all of them"
+        ) from None
     print(format_table(results))
     print(f"wrote {out / 'bench.json'}")
     return 0

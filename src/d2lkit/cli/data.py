@@ -116,6 +116,12 @@ def run_download(args: argparse.Namespace) -> int:
     if existing is not None:
         print(f"fashion-mnist already present in {existing}")
         return 0
-    directory = fashion_mnist.download_to(target)
+    try:
+        directory = fashion_mnist.download_to(target)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            "files already verified are kept, the one in progress is not; run the same command"
+            " again to finish"
+        ) from None
     print(f"fashion-mnist downloaded to {directory}")
     return 0
