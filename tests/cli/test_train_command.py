@@ -41,6 +41,7 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--profile", "book"], ["--profile picks a recipe's settings"]),
         (["lenet", "--dataset", "fashion-mnist:foo"], ["fashion-mnist takes no argument"]),
         (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
+        (["lenet", "--train-subset", "1"], ["too few training images for one batch"]),
         (["lenet", "--test-subset", "-5"], ["--test-subset must be at least 1"]),
         (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
         (["mlp_dropuot"], ["did you mean mlp_dropout"]),

@@ -169,3 +169,19 @@ def test_real_data_batch(fashion):
     assert x.shape == (256, 1, 28, 28) and y.shape == (256,)
     assert torch.allclose(x[0, 0], fashion.test.images[0].float() / 255)
     assert len(loader) == 40  # 10000 / 256, the last batch short
+
+
+def test_only_a_training_loader_leaves_out_a_last_batch_of_one():
+    """Batch norm cannot train on one image; an evaluation set must still count every image."""
+    images, targets = torch.zeros(9, 1, 2, 2, dtype=torch.uint8), torch.arange(9)
+    training = TensorLoader(images, targets, 4, shuffle=True)
+    evaluation = TensorLoader(images, targets, 4)
+    assert [len(y) for _, y in training] == [4, 4] and len(training) == 2
+    assert [len(y) for _, y in evaluation] == [4, 4, 1] and len(evaluation) == 3
+    one = TensorLoader(images[:1], targets[:1], 4)
+    assert [y.tolist() for _, y in one] == [[0]]
+
+
+def test_one_dimensional_inputs_are_batched():
+    x, _ = next(iter(TensorLoader(torch.arange(10.0), torch.zeros(10), 4, scale=1.0)))
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from d2lkit.data.sharding import num_global_batches, rank_batches
+from d2lkit.data.sharding import TRAINING_LEAST, num_global_batches, rank_batches
 
 # A batched augmentation: (float images (B, C, H, W), generator) -> images of the same shape.
 BatchAugment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -47,7 +47,7 @@ class TensorLoader:
             raise ValueError("images are float: pass scale=1 if they are in [0, 1] already")
         if images.dim() == 3:  # (N, H, W) -> (N, 1, H, W)
             images = images.unsqueeze(1)
-        channels = images.shape[1]
+        channels = images.shape[1] if images.dim() > 1 else 1
         for name, value in (("mean", mean), ("std", std)):
             count = 0 if value is None else torch.as_tensor(value).numel()
             if count not in (0, 1, channels):
@@ -58,6 +58,7 @@ class TensorLoader:
         self.batch_size = batch_size  # per rank
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.least = TRAINING_LEAST if shuffle else 1  # shuffled: a training loader
         self.resize = resize
         self.scale = scale
         # Per-channel statistics shaped (C, 1, 1) to broadcast over (B, C, H, W);
@@ -80,7 +81,7 @@ class TensorLoader:
 
     def __len__(self) -> int:
         return num_global_batches(
-            self.num_samples, self.global_batch_size, self.world_size, self.drop_last
+            self.num_samples, self.global_batch_size, self.world_size, self.drop_last, self.least
         )
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -91,7 +92,7 @@ class TensorLoader:
         augment_generator = self.epoch_augment_generator()
         order = order.to(self.device)
         for index in rank_batches(
-            order, self.batch_size, self.rank, self.world_size, self.drop_last
+            order, self.batch_size, self.rank, self.world_size, self.drop_last, self.least
         ):
             # index_select, not images[index]: the advanced-indexing gather is ~20x slower on
             # (B, 1, 28, 28) uint8 (330 vs 17 us per batch of 256 on one core here).

@@ -19,16 +19,20 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 def num_global_batches(
-    num_samples: int, global_batch_size: int, world_size: int = 1, drop_last: bool = False
+    num_samples: int,
+    global_batch_size: int,
+    world_size: int = 1,
+    drop_last: bool = False,
+    least: int = 1,
 ) -> int:
+    """Batches of an epoch. A short last batch that would leave some rank fewer than `least`
+    samples sits the epoch out: an empty batch has no mean loss (least 1), and batch norm cannot
+    train on a single sample (training loaders pass least 2). One process keeps a last batch
+    that N ranks leave out: the only case where they see different data."""
     full, rest = divmod(num_samples, global_batch_size)
     if drop_last or rest == 0:
         return full
-    # A last batch that would leave some rank fewer than two samples sits this epoch out: an
-    # empty batch has no mean loss, and batch norm cannot train on one sample (a 1x1 map's
-    # variance over one sample is undefined). One process keeps a last batch of 2..2N-1 samples
-    # that N ranks leave out: the only case where they see different data.
-    return full + (rest >= 2 * world_size)
+    return full + (rest >= least * world_size)
 
 
 def rank_batches(
@@ -37,13 +41,19 @@ def rank_batches(
     rank: int = 0,
     world_size: int = 1,
     drop_last: bool = False,
+    least: int = 1,
 ) -> Iterator[torch.Tensor]:
     """This rank's index batches from `order` (N,): its part of each global batch."""
     global_batch_size = batch_size * world_size
-    count = num_global_batches(len(order), global_batch_size, world_size, drop_last)
+    count = num_global_batches(len(order), global_batch_size, world_size, drop_last, least)
     for start in range(0, count * global_batch_size, global_batch_size):
         # A short last batch is split as evenly as possible (sizes differ by at most one).
         yield order[start : start + global_batch_size].tensor_split(world_size)[rank]
+
+
+# The fewest samples per rank a training (shuffled) loader's last batch may hold: batch norm
+# cannot train on one. Evaluation loaders keep every sample.
+TRAINING_LEAST = 2
 
 
 def evaluation_slice(num_samples: int, rank: int = 0, world_size: int = 1) -> slice:
@@ -76,13 +86,15 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self.drop_last = drop_last
         self.rank = rank
         self.world_size = world_size
+        self.least = TRAINING_LEAST if shuffle else 1
         # Same seed on every rank -> same permutation on every rank.
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
         return num_global_batches(
-            self.num_samples, self.batch_size * self.world_size, self.world_size, self.drop_last
-        )
+            self.num_samples, self.batch_size * self.world_size, self.world_size, self.drop_last,
+            self.least,
+        )  # fmt: skip
 
     def __iter__(self) -> Iterator[list[int]]:
         if self.shuffle:
@@ -90,7 +102,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
         else:
             order = torch.arange(self.num_samples)
         for index in rank_batches(
-            order, self.batch_size, self.rank, self.world_size, self.drop_last
+            order, self.batch_size, self.rank, self.world_size, self.drop_last, self.least
         ):
             yield index.tolist()
 

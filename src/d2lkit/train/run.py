@@ -169,6 +169,10 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
     data = build_dataset(config.dataset, data_options(config, device))
+    if len(data.train) == 0:  # e.g. --train-subset 1: a last batch of one is left out
+        raise D2lkitError(
+            f"{config.dataset}: too few training images for one batch of two or more; use more"
+        )
     check_model_fits_data(config, data)
     model, fresh_after_init = build_model(config, data, device)
     groups = param_groups(model, config.lr, config.head_lr_mult)
@@ -395,8 +399,10 @@ def continue_run(
     # but whose summary is not (killed in between, or the summary damaged) only gets its summary
     # written; so does a torchrun restart after the last checkpoint.
     if done >= config.epochs and not distributed.on_main(
-        lambda: (done == config.epochs and not has_summary(out))
-        or distributed.continues_this_launch(state)
+        lambda: (
+            (done == config.epochs and not has_summary(out))
+            or distributed.continues_this_launch(state)
+        )
     ):
         raise D2lkitError(
             f"{out}: already trained for {done} epoch{'s' if done != 1 else ''}; pass --epochs N"
