@@ -230,3 +230,53 @@ def test_checkpoints_other_code_wrote_are_one_line_naming_the_file(tmp_path, tin
         torch.save({**state, "config": config}, path)
         with pytest.raises(D2lkitError, match=r"checkpoint.pt: its training settings do not"):
             load_trained(out)
+
+
+def test_a_finished_run_whose_caller_did_not_stamp_its_summary_is_returned_as_it_is(
+    tmp_path, tiny_fashion
+):
+    """reproduce adds its own keys to summary.json after training; interrupted in between, the
+    next reproduce must take the run as it is (it said 'already trained' for ever)."""
+    from d2lkit.train.rerun import train_or_resume
+
+    out = finished_run(tmp_path)
+    saved = (out / "checkpoint.pt").read_bytes()
+    config = TrainConfig(**{**settings(out), "model": "mlp", "scheduler": "none"})
+    summary = json.loads((out / "summary.json").read_text())
+    assert train_or_resume(config, out) == summary
+    assert (out / "checkpoint.pt").read_bytes() == saved
+
+
+def test_a_refused_second_process_deletes_and_rewrites_nothing(tmp_path, tiny_fashion, capsys):
+    import pytest
+
+    from d2lkit.cli import main
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.rerun import train_or_resume
+    from d2lkit.train.run_lock import locked, unlock
+
+    out = finished_run(tmp_path)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    descriptor = locked(out)  # as the process training it holds it
+    try:
+        config = TrainConfig(**{**settings(out), "model": "mlp", "epochs": 1})
+        with pytest.raises(D2lkitError, match="another d2lkit process"):
+            train_or_resume(config, out)  # would start over: its checkpoint is past 1 epoch
+        argv = ["train", "--recipe", "linreg", "--lr", "0.5", "--out", str(out)]
+        assert main(argv) == 2
+    finally:
+        unlock(descriptor)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no recipe.json either
+
+
+def test_a_filesystem_that_cannot_lock_folders_trains_without_the_lock(
+    tmp_path, tiny_fashion, monkeypatch
+):
+    import errno
+    import fcntl
+
+    def unsupported(descriptor, operation):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", unsupported)
+    assert finished_run(tmp_path)  # Lustre without -o flock, NFS without lockd

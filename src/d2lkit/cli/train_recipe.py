@@ -19,6 +19,7 @@ from d2lkit.report.reproduce import IDENTITY
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.distributed import is_main
 from d2lkit.train.run import CHECKPOINT
+from d2lkit.train.run_lock import writing
 
 
 def mark_run(out: Path, recipe: str, profile: str, changes: dict) -> None:
@@ -52,8 +53,9 @@ def train_recipe(name: str, profile: str, config_of: Callable[[TrainConfig], Tra
     if config.out is None:
         config.out = str(default_out(config))
     changes = flag_changes(base, config)
-    mark_run(Path(config.out), recipe.name, profile, changes)
-    return compared(run_training(config), recipe, profile, changes)
+    with writing(Path(config.out)):  # the mark too: a refused second run must not rewrite it
+        mark_run(Path(config.out), recipe.name, profile, changes)
+        return compared(run_training(config), recipe, profile, changes)
 
 
 def after_resume(summary: dict, epochs: int | None) -> dict:

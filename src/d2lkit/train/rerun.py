@@ -10,25 +10,38 @@ from pathlib import Path
 
 from d2lkit.jsonfile import read_json
 from d2lkit.train.config import TrainConfig
+from d2lkit.train.run_lock import writing
 
 
 def train_or_resume(config: TrainConfig, out: Path) -> dict:
     """Train `config` into `out`; continue exactly from out's checkpoint when an earlier attempt
-    was interrupted (or only write the summary when its last epoch is saved), and start over
-    when it left no checkpoint, or one past `config.epochs`."""
-    from d2lkit.train.run import CHECKPOINT, load_run_checkpoint, resume_training, run_training
+    was interrupted (or only write the summary when its last epoch is saved; or return the
+    summary of a finished run whose caller stopped before stamping it), and start over when it
+    left no checkpoint, or one past `config.epochs`."""
+    from d2lkit.train.run import (
+        CHECKPOINT,
+        has_summary,
+        load_run_checkpoint,
+        resume_training,
+        run_training,
+    )
 
     config = dataclasses.replace(config, out=str(out))
-    checkpoint = out / CHECKPOINT
-    if checkpoint.is_file() and load_run_checkpoint(checkpoint)["epoch"] <= config.epochs:
-        return resume_training(out, epochs=config.epochs)
-    for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
-        target = out / leftover
-        if target.is_dir():
-            shutil.rmtree(target)
-        else:
-            target.unlink(missing_ok=True)
-    return run_training(config)
+    with writing(out):  # nothing here is deleted while another process writes it
+        checkpoint = out / CHECKPOINT
+        if checkpoint.is_file():
+            done = load_run_checkpoint(checkpoint)["epoch"]
+            if done == config.epochs and has_summary(out):  # finished; its caller stops short
+                return read_json(out / "summary.json")
+            if done <= config.epochs:
+                return resume_training(out, epochs=config.epochs)
+        for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
+            target = out / leftover
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        return run_training(config)
 
 
 def train_or_reuse(config: TrainConfig, out: Path) -> dict:

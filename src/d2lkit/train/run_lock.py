@@ -9,6 +9,7 @@ run) close their copy at once, or the lock would last as long as they do."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +18,17 @@ from d2lkit.errors import D2lkitError
 from d2lkit.train import distributed
 
 _HELD: set[int] = set()  # this process's lock descriptors
+_DEPTH: dict[Path, tuple[int | None, int]] = {}  # folder -> (its descriptor, how many hold it)
+# Filesystems that cannot lock (Lustre without -o flock, NFS without lockd, some FUSE): d2lkit
+# goes on without the lock there rather than refuse to train.
+CANNOT_LOCK = (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP)
 
 
 def _release_in_child() -> None:
     for descriptor in _HELD:
         os.close(descriptor)
     _HELD.clear()
+    _DEPTH.clear()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
@@ -32,27 +38,36 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
 @contextlib.contextmanager
 def writing(folder: Path) -> Iterator[None]:
     """Make `folder` and hold it while the block runs (on rank 0 under torchrun: the only rank
-    that writes); a folder another process holds is one line on every rank."""
-    held: list[int] = []
+    that writes); a folder another process holds is one line on every rank. Re-entrant: a
+    recipe run holds its folder around the training run, which holds it again."""
+    key = folder.resolve()
 
     def hold() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        held.append(locked(folder))
+        descriptor, depth = _DEPTH.get(key, (None, 0))
+        if depth == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+            descriptor = locked(folder)
+        _DEPTH[key] = (descriptor, depth + 1)
 
     distributed.on_main(hold)
     try:
         yield
     finally:
-        for descriptor in held:
-            unlock(descriptor)
+        if key in _DEPTH:  # rank 0 only
+            descriptor, depth = _DEPTH.pop(key)
+            if depth > 1:
+                _DEPTH[key] = (descriptor, depth - 1)
+            elif descriptor is not None:
+                unlock(descriptor)
 
 
-def locked(folder: Path) -> int:
-    """An open descriptor of `folder` holding its exclusive lock."""
+def locked(folder: Path) -> int | None:
+    """An open descriptor of `folder` holding its exclusive lock (None where the system cannot
+    lock folders)."""
     try:
         import fcntl
     except ImportError:  # Windows: no flock; one writer is then the user's care
-        return os.open(folder, os.O_RDONLY)
+        return None
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,9 +77,13 @@ def locked(folder: Path) -> int:
             f"{folder}: another d2lkit process is writing this folder; wait for it to finish,"
             " or choose another one"
         ) from None
+    except OSError as err:
+        os.close(descriptor)
+        if err.errno in CANNOT_LOCK:
+            return None
+        raise
     _HELD.add(descriptor)
     return descriptor
-
 
 def unlock(descriptor: int) -> None:
     """Release a lock `locked` took."""
