@@ -74,3 +74,32 @@ def test_metrics_skip_an_append_cut_off_by_a_crash_but_name_a_damaged_line(tmp_p
     path.write_bytes(b"\xff\xfe" + metrics_line(rows[0]).encode())
     with pytest.raises(D2lkitError, match=r"metrics.jsonl: damaged \(not UTF-8 text\)"):
         read_metrics(path)
+
+
+def test_a_symlinked_file_is_replaced_through_its_link_and_keeps_its_mode(tmp_path):
+    """--readme on a README.md that links to docs/README.md must update docs/README.md."""
+    from d2lkit.jsonfile import write_text_atomic
+
+    target = tmp_path / "docs" / "README.md"
+    target.parent.mkdir()
+    target.write_text("old")
+    target.chmod(0o664)
+    link = tmp_path / "README.md"
+    link.symlink_to(target)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o664
+
+
+def test_a_failed_write_names_the_file_it_was_for(tmp_path, monkeypatch):
+    import errno
+
+    from d2lkit.jsonfile import write_text_atomic
+
+    def full(fd, mode):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a temporary file's write
+
+    monkeypatch.setattr(jsonfile.os, "fdopen", full)
+    with pytest.raises(OSError) as err:
+        write_text_atomic(tmp_path / "summary.json", "{}")
+    assert (err.value.errno, err.value.filename) == (errno.ENOSPC, str(tmp_path / "summary.json"))

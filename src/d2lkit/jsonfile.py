@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -15,17 +16,29 @@ DAMAGED_FIX = "delete it (or the run directory that holds it) and run again"
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write `text` to a temporary file of its own beside `path`, then rename it over `path`; on
-    any failure the temporary file is removed and `path` is as it was."""
+    any failure the temporary file is removed and `path` is as it was. A symlink is followed
+    (its target is replaced) and an existing file keeps its mode."""
+    path = path.resolve()
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~current_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
+        os.chmod(tmp, mode)  # mkstemp makes it 0600
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno and not err.filename:
+            # A full disk fails the temporary file's write, which names no file: name ours.
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
     remove_stale_temporaries(path)
+
+
+def current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def remove_stale_temporaries(path: Path) -> None:
@@ -33,12 +46,6 @@ def remove_stale_temporaries(path: Path) -> None:
     `path` is in place (one writer per run directory: see train/run_lock.py)."""
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
-
-
-def current_umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
 
 
 def write_json_atomic(path: Path, value: dict) -> None:
