@@ -242,3 +242,18 @@ def test_a_read_only_folder_is_one_line_exit_2(tmp_path, tiny_fashion, capsys, m
     monkeypatch.setattr(run, "write_json_atomic", read_only)
     code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")], capsys)
     assert_one_line_error(code, err, "config.json: Read-only file system; check that path")
+
+
+def test_an_os_error_without_a_path_is_the_work_failing_not_a_path_to_check(
+    tmp_path, tiny_fashion, capsys, monkeypatch
+):
+    import errno
+
+    from d2lkit.train import run
+
+    def out_of_memory(*args, **kwargs):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")  # e.g. forking loader workers
+
+    monkeypatch.setattr(run, "execute", out_of_memory)
+    code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")], capsys)
+    assert (code, err) == (1, "d2lkit: failed: Cannot allocate memory\n")

@@ -43,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def report_os_error(err: OSError) -> int:
-    """A file that cannot be read or written, as one line: a full disk is the work failing
-    (exit 1; what was saved is kept), any other problem a path to check (exit 2): an --out under
-    a file, a read-only folder."""
+    """An operating-system error as one line. A full disk is the work failing (exit 1; what was
+    saved is kept); a path that cannot be read or written (an --out under a file, a read-only
+    folder) is bad input (exit 2); anything else, with no path to blame (out of memory, too many
+    open files), the work failing."""
     where = f"{err.filename}: " if err.filename else ""
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         print(
@@ -53,6 +54,9 @@ def report_os_error(err: OSError) -> int:
             " (files already saved, checkpoints included, are kept)",
             file=sys.stderr,
         )
+        return 1
+    if not err.filename:
+        print(f"d2lkit: failed: {err.strerror or err}", file=sys.stderr)
         return 1
     in_the_way = isinstance(err, (FileExistsError, NotADirectoryError))  # mkdir over a file
     reason = "a file stands where a folder is needed" if in_the_way else err.strerror or err
