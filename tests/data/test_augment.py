@@ -162,6 +162,16 @@ def test_a_seed_torch_cannot_take_is_one_line(seed, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and f"--seed: must be in 0..4294967295, got {seed}" in err
 
 
+def test_a_one_pixel_high_strip_is_shrunk_without_losing_its_row(tmp_path, capsys):
+    from PIL import Image
+
+    source = tmp_path / "strip.png"
+    Image.new("RGB", (1000, 1), (10, 200, 10)).save(source)
+    argv = ["augment", str(source), "--out", str(tmp_path / "g.png"), "--count", "1"]
+    assert main([*argv, "--methods", "flip-lr"]) == 0
+    assert "strip.png (shrunk to 400x1)" in capsys.readouterr().out
+
+
 def test_a_large_photo_is_shrunk_before_it_is_augmented(tmp_path, capsys, drawn_grids):
     """Augmenting 12 megapixels to show 200-pixel cells took half a minute and gigabytes."""
     from PIL import Image

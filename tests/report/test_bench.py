@@ -10,6 +10,7 @@ import torch
 
 from d2lkit.cli import build_parser, main
 from d2lkit.cli.train import config_from_args
+from d2lkit.errors import D2lkitError
 from d2lkit.report import bench, book_compare, throughput
 from d2lkit.report.bench import BenchPlan, ModelSetting, run_bench
 from d2lkit.report.bench_table import format_table
@@ -173,9 +174,18 @@ def test_bench_command_prints_the_table(tmp_path, fake_book, monkeypatch, capsys
     assert json.loads((tmp_path / "bench.json").read_text())["quick"] is True
 
 
-def test_a_failed_d2lkit_child_skips_its_section_and_the_bench_goes_on(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RuntimeError("d2lkit train lenet gave no result within 1800 s"),
+        D2lkitError("d2lkit train lenet gave no result within 1800 s"),  # the child's own line
+    ],
+)
+def test_a_failed_d2lkit_child_skips_its_section_and_the_bench_goes_on(
+    failure, tmp_path, monkeypatch
+):
     def ran_out_of_time(steps, data_dir):
-        raise RuntimeError("d2lkit train lenet gave no result within 1800 s")
+        raise failure
 
     monkeypatch.setattr(book_compare, "run_book", lambda steps, data_dir: {"steps": 2})
     monkeypatch.setattr(book_compare, "run_d2lkit", ran_out_of_time)

@@ -67,7 +67,8 @@ def shrunk(image: torch.Tensor) -> torch.Tensor:
     scale = LONGEST_SIDE / max(height, width)
     if scale >= 1:
         return image
-    return resize(image, [round(height * scale), round(width * scale)], antialias=True)
+    size = [max(1, round(height * scale)), max(1, round(width * scale))]  # a 1x1000 line too
+    return resize(image, size, antialias=True)
 
 
 def to_cell(picture: torch.Tensor, side: int) -> torch.Tensor:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.models.registry import list_models
 from d2lkit.report import book_compare, throughput
@@ -131,7 +132,8 @@ def bench_book(steps: int | None, data_dir: str | None, log: Callable) -> dict:
         book = book_compare.run_book(steps, data_dir)
         log("d2lkit train lenet ...")
         d2lkit = book_compare.run_d2lkit(steps, data_dir)
-    except RuntimeError as err:  # a child that failed or ran out of time: the other sections go on
+    # A child that failed, ran out of time or refused its input: the other sections go on.
+    except (RuntimeError, D2lkitError) as err:
         return {"skipped": str(err)}
     return {"book": book, "d2lkit": d2lkit, **book_compare.compare(book, d2lkit)}
 
