@@ -25,3 +25,15 @@ def test_drawing_keeps_the_backend_pyplot_and_the_warnings_filters(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["pdf", "[]", "True"]
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_characters_are_undrawable_only_when_no_font_of_the_family_list_has_them():
+    """matplotlib falls back along font.family: a glyph the first font lacks may be drawn."""
+    import matplotlib
+
+    from d2lkit.report.figures import subplots, undrawable_characters
+
+    with matplotlib.rc_context({"font.family": ["cmr10", "DejaVu Sans"]}):
+        fig, ax = subplots()
+        ax.set_title("café → ü 热狗")
+        assert undrawable_characters(fig) == ["热", "狗"]  # DejaVu Sans draws the rest

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from d2lkit.errors import D2lkitError
 
@@ -56,14 +57,29 @@ def save_figure(
 
 
 def undrawable_characters(fig: Figure) -> list[str]:
-    """The characters of the figure's texts that their font has no glyph for, in order."""
-    from matplotlib.font_manager import findfont, get_font
+    """The characters of the figure's texts that no font of their family list has a glyph for
+    (matplotlib falls back along that list), in order."""
     from matplotlib.text import Text
 
     missing: list[str] = []
     for text in fig.findobj(Text):
-        glyphs = get_font(findfont(text.get_fontproperties())).get_charmap()
+        glyphs = family_glyphs(text.get_fontproperties())
         for char in text.get_text():
             if not char.isspace() and ord(char) not in glyphs and char not in missing:
                 missing.append(char)
     return missing
+
+
+def family_glyphs(properties: FontProperties) -> set[int]:
+    """Code points some font of `properties`' family list can draw."""
+    from matplotlib.font_manager import findfont, get_font
+
+    glyphs: set[int] = set()
+    for family in properties.get_family():
+        one = properties.copy()
+        one.set_family(family)
+        try:
+            glyphs |= set(get_font(findfont(one, fallback_to_default=False)).get_charmap())
+        except ValueError:  # a family this machine does not have
+            continue
+    return glyphs
