@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +24,6 @@ from d2lkit.train.callbacks import Callback
 from d2lkit.train.environment import resolve_precision
 from d2lkit.train.optim import build_optimizer
 from d2lkit.train.trainer import Trainer
-
-if TYPE_CHECKING:  # for annotations only: importing it here would be circular
-    from d2lkit.train.trainer import Trainer
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
             try:
                 torch.save(state, f)
             except RuntimeError as err:  # torch reports a failed write as its own error
-                raise write_error(err, path) from err
+                if disk_full(path):  # torch says only "unexpected pos ...": say what it is
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from err
+                raise
             f.flush()
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600); a checkpoint gets what the run's other files
@@ -66,12 +68,9 @@ UNREADABLE_FIX = (
 )
 
 
-def write_error(err: RuntimeError, path: Path) -> Exception:
-    """torch.save's RuntimeError, as the OSError it is when the disk is full (torch says only
-    "unexpected pos ..."), so the CLI can say so in one line."""
-    if shutil.disk_usage(path.parent).free < FULL_DISK_BYTES:
-        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-    return err
+def disk_full(path: Path) -> bool:
+    """Whether the disk `path` is on has (next to) no room left."""
+    return shutil.disk_usage(path.parent).free < FULL_DISK_BYTES
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -16,7 +16,10 @@ from d2lkit.train.distributed import summed_across_ranks
 
 
 class Meter(Protocol):
-    """What the trainer needs of a task's meter."""
+    """What the trainer needs of a task's meter: its tensors and `count` are sums over batches
+    (what SummedAcrossRanks adds up across ranks)."""
+
+    count: int
 
     def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None: ...
     def compute(self) -> dict[str, float | None]: ...

@@ -85,6 +85,7 @@ def locked(folder: Path) -> int | None:
     _HELD.add(descriptor)
     return descriptor
 
+
 def unlock(descriptor: int) -> None:
     """Release a lock `locked` took."""
     _HELD.discard(descriptor)
