@@ -33,7 +33,8 @@ def test_characters_are_undrawable_only_when_no_font_of_the_family_list_has_them
 
     from d2lkit.report.figures import subplots, undrawable_characters
 
-    with matplotlib.rc_context({"font.family": ["cmr10", "DejaVu Sans"]}):
+    fonts = {"font.family": ["cmr10", "DejaVu Sans"], "axes.formatter.use_mathtext": True}
+    with matplotlib.rc_context(fonts):
         fig, ax = subplots()
         ax.set_title("café → ü 热狗")
         assert undrawable_characters(fig) == ["热", "狗"]  # DejaVu Sans draws the rest
