@@ -52,14 +52,14 @@ def test_ranks_together_see_what_one_process_sees_step_by_step():
 
 
 def test_a_last_batch_leaving_a_rank_too_few_samples_is_skipped():
-    """An empty batch has no mean loss; batch norm cannot train on a batch of one, so a
-    training loader (least 2) also skips a last batch of one per rank, an evaluation loader
-    (least 1) keeps every sample."""
+    """An empty batch has no mean loss; batch norm cannot train on a batch of one, so in
+    training a last batch of one per rank is skipped too, while an evaluation keeps every
+    sample."""
     assert num_global_batches(41, 8, world_size=2) == 5  # 1 left: one rank would get none
     assert num_global_batches(43, 8, world_size=2) == 6
-    assert num_global_batches(43, 8, world_size=2, least=2) == 5  # 3 left: one rank gets 1
-    assert num_global_batches(44, 8, world_size=2, least=2) == 6  # 4 left: 2 each
-    assert num_global_batches(41, 8, world_size=1, least=2) == 5  # the 41st sits the epoch out
+    assert num_global_batches(43, 8, world_size=2, training=True) == 5  # 3 left: one rank gets 1
+    assert num_global_batches(44, 8, world_size=2, training=True) == 6  # 4 left: 2 each
+    assert num_global_batches(41, 8, world_size=1, training=True) == 5  # the 41st sits out
     assert num_global_batches(41, 8, world_size=1) == 6
     sampler = ShardedBatchSampler(43, 4, shuffle=True, rank=1, world_size=2)
     assert all(len(batch) == 4 for batch in sampler)

@@ -59,30 +59,24 @@ def default_image(data_dir: str | None) -> tuple[torch.Tensor, str]:
 LONGEST_SIDE = 400
 
 
-def shrunk(image: torch.Tensor) -> torch.Tensor:
-    """uint8 (3, H, W) with its longer side at most LONGEST_SIDE, aspect kept."""
+def fitted(picture: torch.Tensor, side: int) -> torch.Tensor:
+    """uint8 (3, H, W) resized so its longer side is `side`, aspect kept (no side below one
+    pixel: a 1x1000 strip stays one pixel high)."""
     from torchvision.transforms.v2.functional import resize
 
-    height, width = image.shape[-2:]
-    scale = LONGEST_SIDE / max(height, width)
-    if scale >= 1:
-        return image
-    size = [max(1, round(height * scale)), max(1, round(width * scale))]  # a 1x1000 line too
-    return resize(image, size, antialias=True)
+    height, width = picture.shape[-2:]
+    scale = side / max(height, width)
+    size = [max(1, round(height * scale)), max(1, round(width * scale))]
+    return resize(picture, size, antialias=True)
 
 
 def to_cell(picture: torch.Tensor, side: int) -> torch.Tensor:
     """uint8 (3, H, W) -> float (3, side, side) in [0, 1]: fitted with its aspect kept, on
     white, so a flip or a crop is seen as it is, not squashed into a square."""
-    from torchvision.transforms.v2.functional import resize
-
-    height, width = picture.shape[-2:]
-    scale = side / max(height, width)
-    fitted = resize(picture, [max(1, round(height * scale)), max(1, round(width * scale))],
-                    antialias=True).float() / 255  # fmt: skip
+    image = fitted(picture, side).float() / 255
     cell = torch.ones(3, side, side)
-    top, left = (side - fitted.shape[1]) // 2, (side - fitted.shape[2]) // 2
-    cell[:, top : top + fitted.shape[1], left : left + fitted.shape[2]] = fitted
+    top, left = (side - image.shape[1]) // 2, (side - image.shape[2]) // 2
+    cell[:, top : top + image.shape[1], left : left + image.shape[2]] = image
     return cell
 
 
@@ -126,7 +120,7 @@ def run_augment(args: argparse.Namespace) -> int:
     if args.image:
         image, source = read_given_image(args.image), args.image
         if max(image.shape[-2:]) > LONGEST_SIDE:
-            image = shrunk(image)
+            image = fitted(image, LONGEST_SIDE)
             source += f" (shrunk to {image.shape[2]}x{image.shape[1]})"
     else:
         image, label = default_image(args.data_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from d2lkit.errors import D2lkitError
+from d2lkit.train.config import SEED_LIMIT
 
 MOST_IMAGES = 144  # 16 rows of 9: past that the titles are unreadable and the figure takes GBs
 
@@ -12,9 +13,6 @@ MOST_IMAGES = 144  # 16 rows of 9: past that the titles are unreadable and the f
 def check_image_count(count: int, most: int = MOST_IMAGES, what: str = "images") -> None:
     if not 1 <= count <= most:
         raise D2lkitError(f"--count must be 1..{most} ({what} in one figure), got {count}")
-
-
-SEED_LIMIT = 2**32  # numpy's seeding range, and what torch.manual_seed accepts everywhere
 
 
 def seed_number(text: str) -> int:

@@ -23,9 +23,9 @@ from d2lkit.train.run_lock import writing
 
 
 def mark_run(out: Path, recipe: str, profile: str, changes: dict) -> None:
-    """Before training, so that an interrupted run still knows its recipe when resumed."""
+    """Before training (in the folder `writing` made), so that an interrupted run still knows
+    its recipe when resumed."""
     if is_main() and not (out / CHECKPOINT).exists():  # else run_training refuses the out
-        out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(
             out / IDENTITY, {"recipe": recipe, "profile": profile, "changes": changes}
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from d2lkit.data.sharding import TRAINING_LEAST, num_global_batches, rank_batches
+from d2lkit.data.sharding import num_global_batches, rank_batches
 
 # A batched augmentation: (float images (B, C, H, W), generator) -> images of the same shape.
 BatchAugment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -58,7 +58,6 @@ class TensorLoader:
         self.batch_size = batch_size  # per rank
         self.shuffle = shuffle
         self.drop_last = drop_last
-        self.least = TRAINING_LEAST if shuffle else 1  # shuffled: a training loader
         self.resize = resize
         self.scale = scale
         # Per-channel statistics shaped (C, 1, 1) to broadcast over (B, C, H, W);
@@ -81,8 +80,9 @@ class TensorLoader:
 
     def __len__(self) -> int:
         return num_global_batches(
-            self.num_samples, self.global_batch_size, self.world_size, self.drop_last, self.least
-        )
+            self.num_samples, self.global_batch_size, self.world_size, self.drop_last,
+            training=self.shuffle,  # a shuffled loader is a training loader
+        )  # fmt: skip
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         if self.shuffle:
@@ -92,7 +92,7 @@ class TensorLoader:
         augment_generator = self.epoch_augment_generator()
         order = order.to(self.device)
         for index in rank_batches(
-            order, self.batch_size, self.rank, self.world_size, self.drop_last, self.least
+            order, self.batch_size, self.rank, self.world_size, self.drop_last, self.shuffle
         ):
             # index_select, not images[index]: the advanced-indexing gather is ~20x slower on
             # (B, 1, 28, 28) uint8 (330 vs 17 us per batch of 256 on one core here).

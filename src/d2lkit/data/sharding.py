@@ -23,15 +23,17 @@ def num_global_batches(
     global_batch_size: int,
     world_size: int = 1,
     drop_last: bool = False,
-    least: int = 1,
+    training: bool = False,
 ) -> int:
-    """Batches of an epoch. A short last batch that would leave some rank fewer than `least`
-    samples sits the epoch out: an empty batch has no mean loss (least 1), and batch norm cannot
-    train on a single sample (training loaders pass least 2). One process keeps a last batch
-    that N ranks leave out: the only case where they see different data."""
+    """Batches of an epoch. A short last batch that would leave some rank no sample sits the
+    epoch out (an empty batch has no mean loss), and in `training` one that would leave a rank a
+    single sample too (batch norm cannot train on one); an evaluation keeps every sample. One
+    process keeps a last batch that N ranks leave out: the only case where they see different
+    data."""
     full, rest = divmod(num_samples, global_batch_size)
     if drop_last or rest == 0:
         return full
+    least = 2 if training else 1  # samples per rank
     return full + (rest >= least * world_size)
 
 
@@ -41,19 +43,14 @@ def rank_batches(
     rank: int = 0,
     world_size: int = 1,
     drop_last: bool = False,
-    least: int = 1,
+    training: bool = False,
 ) -> Iterator[torch.Tensor]:
     """This rank's index batches from `order` (N,): its part of each global batch."""
     global_batch_size = batch_size * world_size
-    count = num_global_batches(len(order), global_batch_size, world_size, drop_last, least)
+    count = num_global_batches(len(order), global_batch_size, world_size, drop_last, training)
     for start in range(0, count * global_batch_size, global_batch_size):
         # A short last batch is split as evenly as possible (sizes differ by at most one).
         yield order[start : start + global_batch_size].tensor_split(world_size)[rank]
-
-
-# The fewest samples per rank a training (shuffled) loader's last batch may hold: batch norm
-# cannot train on one. Evaluation loaders keep every sample.
-TRAINING_LEAST = 2
 
 
 def evaluation_slice(num_samples: int, rank: int = 0, world_size: int = 1) -> slice:
@@ -86,14 +83,13 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self.drop_last = drop_last
         self.rank = rank
         self.world_size = world_size
-        self.least = TRAINING_LEAST if shuffle else 1
         # Same seed on every rank -> same permutation on every rank.
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
         return num_global_batches(
             self.num_samples, self.batch_size * self.world_size, self.world_size, self.drop_last,
-            self.least,
+            training=self.shuffle,  # a shuffled loader is a training loader
         )  # fmt: skip
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -102,7 +98,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
         else:
             order = torch.arange(self.num_samples)
         for index in rank_batches(
-            order, self.batch_size, self.rank, self.world_size, self.drop_last, self.least
+            order, self.batch_size, self.rank, self.world_size, self.drop_last, self.shuffle
         ):
             yield index.tolist()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import write_text_atomic
+from d2lkit.text import plural
 
 README_BEGIN = "<!-- d2lkit-results:begin -->"
 README_END = "<!-- d2lkit-results:end -->"
@@ -126,7 +127,7 @@ def run_line(results: dict) -> str:
     date = (results.get("machine") or {}).get("date") or results["generated"][:10]
     seeds = results["seeds"]
     return (
-        f"Profile `{results['profile']}`, {seeds} seed{'s' if seeds > 1 else ''}"
+        f"Profile `{results['profile']}`, {plural(seeds, 'seed')}"
         f"{' (mean ± std)' if seeds > 1 else ''}, run {date};"
         f" the recipes took {format_seconds(results['total_wall_s'])} in all."
     )

@@ -25,6 +25,7 @@ from d2lkit.recipes import (
 )
 from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.report.markdown import format_seconds
+from d2lkit.text import plural
 from d2lkit.train.run_lock import writing
 
 IDENTITY = "recipe.json"  # written before a run starts: which recipe, profile and settings
@@ -52,7 +53,7 @@ def check_seed_layout(out: Path, recipe: str, seeds: int) -> None:
     found = seed_count(out / recipe)
     if found and (found == 1) != (seeds == 1):
         raise D2lkitError(
-            f"{out / recipe}: holds a run of {found} seed{'s' if found > 1 else ''}, not"
+            f"{out / recipe}: holds a run of {plural(found, 'seed')}, not"
             f" {seeds}; pass --seeds {found}, or another --out"
         )
 

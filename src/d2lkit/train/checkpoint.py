@@ -60,12 +60,13 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
 
 
 # d2lkit writes checkpoints atomically, so an unreadable one was damaged or made elsewhere.
-FULL_DISK_BYTES = 64 * 2**20  # less free space than this after a failed save: the disk is full
-
 UNREADABLE_FIX = (
     "; it is damaged or was not written by torch.save: save it again (for a run's checkpoint.pt,"
     " train the run again)"
 )
+
+
+FULL_DISK_BYTES = 64 * 2**20  # less free space than this after a failed save: the disk is full
 
 
 def disk_full(path: Path) -> bool:

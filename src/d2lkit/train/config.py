@@ -14,6 +14,7 @@ from d2lkit.errors import D2lkitError
 SCHEDULERS = ("none", "cosine", "onecycle", "step")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+SEED_LIMIT = 2**32  # numpy's seeding range, and what torch.manual_seed accepts everywhere
 REAL_VALUED = ("lr", "momentum", "weight_decay", "label_smoothing", "grad_clip", "head_lr_mult")
 
 
@@ -77,8 +78,8 @@ class TrainConfig:
                 raise D2lkitError(f"--{flag(name)} must not be negative, got {value}")
         if self.momentum >= 1:  # the velocity would grow without bound
             raise D2lkitError(f"--momentum must be below 1, got {self.momentum}")
-        if not 0 <= self.seed < 2**32:  # numpy's seeding range
-            raise D2lkitError(f"--seed must be in 0..{2**32 - 1}, got {self.seed}")
+        if not 0 <= self.seed < SEED_LIMIT:
+            raise D2lkitError(f"--seed must be in 0..{SEED_LIMIT - 1}, got {self.seed}")
         if self.label_smoothing >= 1:
             raise D2lkitError(f"--label-smoothing must be below 1, got {self.label_smoothing}")
         if self.resize is not None and self.resize < 8:

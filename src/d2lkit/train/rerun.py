@@ -20,10 +20,10 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     left no checkpoint, or one past `config.epochs`."""
     from d2lkit.train.run import (
         CHECKPOINT,
-        has_summary,
         load_run_checkpoint,
         resume_training,
         run_training,
+        saved_summary,
     )
 
     config = dataclasses.replace(config, out=str(out))
@@ -31,8 +31,9 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
         checkpoint = out / CHECKPOINT
         if checkpoint.is_file():
             done = load_run_checkpoint(checkpoint)["epoch"]
-            if done == config.epochs and has_summary(out):  # finished; its caller stops short
-                return read_json(out / "summary.json")
+            summary = saved_summary(out) if done == config.epochs else None
+            if summary is not None:  # finished; its caller stopped before stamping it
+                return summary
             if done <= config.epochs:
                 return resume_training(out, epochs=config.epochs)
         for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):

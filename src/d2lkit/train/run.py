@@ -18,6 +18,7 @@ from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOp
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
+from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
 from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
@@ -357,11 +358,10 @@ def resumable(path: str | Path) -> Path:
     return checkpoint
 
 
-def read_run(run_dir: str | Path) -> tuple[Path, dict, list[dict]]:
-    """A run's checkpoint file, its state and its metrics rows."""
-    checkpoint_path = find_checkpoint(run_dir)
+def read_run(checkpoint_path: Path) -> tuple[dict, list[dict]]:
+    """A run's state, from its checkpoint file, and its metrics rows."""
     state = load_run_checkpoint(checkpoint_path)
-    return checkpoint_path, state, cb.read_metrics(checkpoint_path.parent / "metrics.jsonl")
+    return state, cb.read_metrics(checkpoint_path.parent / "metrics.jsonl")
 
 
 def resume_training(
@@ -375,9 +375,9 @@ def resume_training(
     data moved to, or the device and precision of another machine."""
     with distributed.process_group():
         # Only rank 0 reads the run directory (other machines may not see it).
-        folder = distributed.on_main(lambda: resumable(run_dir).parent)
-        with writing(folder):
-            checkpoint_path, state, rows = distributed.on_main(lambda: read_run(run_dir))
+        checkpoint_path = distributed.on_main(lambda: resumable(run_dir))
+        with writing(checkpoint_path.parent):
+            state, rows = distributed.on_main(lambda: read_run(checkpoint_path))
             return continue_run(checkpoint_path, state, rows, epochs, callbacks, changes)
 
 
@@ -400,12 +400,12 @@ def continue_run(
     # written; so does a torchrun restart after the last checkpoint.
     if done >= config.epochs and not distributed.on_main(
         lambda: (
-            (done == config.epochs and not has_summary(out))
+            (done == config.epochs and saved_summary(out) is None)
             or distributed.continues_this_launch(state)
         )
     ):
         raise D2lkitError(
-            f"{out}: already trained for {done} epoch{'s' if done != 1 else ''}; pass --epochs N"
+            f"{out}: already trained for {plural(done, 'epoch')}; pass --epochs N"
             f" with N > {done} to go on"
         )
     missing = sorted({"optimizer", "scheduler", "loader", "rng"} - state.keys())
@@ -430,13 +430,13 @@ def continue_run(
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
 
-def has_summary(out: Path) -> bool:
-    """Whether `out` holds a readable summary.json (the mark of a finished run)."""
+def saved_summary(out: Path) -> dict | None:
+    """`out`'s summary.json (the mark of a finished run), or None when it is missing or
+    damaged."""
     try:
-        read_json(out / "summary.json")
+        return read_json(out / "summary.json")
     except (D2lkitError, FileNotFoundError):
-        return False
-    return True
+        return None
 
 
 def history_until(rows: list[dict], done: int, path: Path) -> list[dict]:

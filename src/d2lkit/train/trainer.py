@@ -21,8 +21,6 @@ from d2lkit.train.metrics import make_meter
 FINITE_CHECK_EVERY = 50
 # An epoch's mean classification loss above this many times a guess's is a run that diverged.
 DIVERGED_FACTOR = 100
-
-
 TASKS = ("classification", "regression", "segmentation")
 
 
