@@ -239,3 +239,45 @@ def test_sample_images_mix_the_classes_and_keep_each_label_with_its_image(number
     out = numbered_tree / "grid.png"
     assert main(["data", "show", f"imagefolder:{numbered_tree}", "--out", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG" and str(out) in capsys.readouterr().out
+
+
+def ramps_tree(root: Path) -> Path:
+    """Horizontal ramps, a different one per image, so that a crop or a flip changes pixels."""
+    for split, count in (("train", 5), ("test", 2)):
+        for label, name in enumerate(CLASSES):
+            for i in range(count):
+                ramp = torch.linspace(10 * i, 255 - 10 * label, 32).to(torch.uint8)
+                pixels = torch.stack([ramp.expand(24, 32)] * 3, dim=-1)  # (24, 32, 3)
+                folder = root / split / name
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(pixels.numpy()).save(folder / f"{i}.png")
+    return root
+
+
+def one_epoch(loader) -> list[torch.Tensor]:
+    return [x for x, _ in loader]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_restored_training_loader_augments_the_next_epoch_as_the_first_one_would(
+    tmp_path, workers, monkeypatch
+):
+    """A resumed run went on with epoch 1's random crops: the persistent workers' RNG streams,
+    which drew them, were not in the checkpoint. Seeds per image are, and they do not depend on
+    which worker, or how many, loads the image."""
+    root = ramps_tree(tmp_path / "ramps")
+    options = DataOptions(batch_size=4, resize=8, augment=True, seed=1)
+
+    def loader(workers: int):
+        monkeypatch.setattr("d2lkit.data.imagefolder.default_workers", lambda: workers)
+        return build_dataset(f"imagefolder:{root}", options).train
+
+    straight = loader(workers)
+    first = one_epoch(straight)
+    state = straight.state_dict()
+    second = one_epoch(straight)
+    assert len(second) > 1 and not any(map(torch.equal, first, second))
+    resumed = loader(workers)
+    resumed.load_state_dict(state)
+    assert all(map(torch.equal, one_epoch(resumed), second))
+    assert all(map(torch.equal, one_epoch(loader(2 - workers)), first))

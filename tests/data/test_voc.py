@@ -222,3 +222,24 @@ def test_a_crop_the_fcn_cannot_take_is_one_line_before_training(voc_tree, tmp_pa
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'fcn_resnet18' cannot take" in err
     assert "divisible by 32" in err and not out.exists()
+
+
+def test_a_restored_training_loader_draws_the_next_epochs_order_and_crops(voc_tree):
+    """A resumed VOC run started its order again from epoch 1: the loader's shuffling generator
+    was not in the checkpoint (its state_dict was missing)."""
+    root, _ = voc_tree
+    options = DataOptions(batch_size=1, resize=8, seed=2)
+
+    def one_epoch(loader) -> list[torch.Tensor]:
+        return [torch.cat([x.flatten(), y.flatten().float()]) for x, y in loader]
+
+    straight = build_dataset(f"voc:{root}", options).train
+    first = one_epoch(straight)
+    state = straight.state_dict()
+    torch.manual_seed(0)  # the crops must not hang on the caller's RNG
+    second = one_epoch(straight)
+    assert len(second) == 3 and not all(map(torch.equal, first, second))
+    resumed = build_dataset(f"voc:{root}", options).train
+    resumed.load_state_dict(state)
+    torch.manual_seed(1)
+    assert all(map(torch.equal, one_epoch(resumed), second))

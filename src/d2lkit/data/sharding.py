@@ -8,6 +8,10 @@ is the global batch, so N ranks with batch B/N follow that process's trajectory.
 
 Evaluation: every sample counts once, in any order, so each rank takes one contiguous part of the
 set (`evaluation_slice`) and the metric sums are added up across ranks.
+
+Random transforms: `ShardedDataLoader` seeds torch's RNG for each sample from the sampler's own
+seeded stream, so an image is transformed the same way whichever worker process loads it; a resumed
+run, or a machine with another number of workers, sees the same training images as the first.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def evaluation_slice(num_samples: int, rank: int = 0, world_size: int = 1) -> sl
 
 class ShardedBatchSampler(Sampler[list[int]]):
     """Index batches for a DataLoader: a seeded permutation per epoch, this rank's share of each
-    global batch. `state_dict` holds the generator, so a resumed run draws the same orders."""
+    global batch. `state_dict` holds the generator, so a resumed run draws the same orders.
+    `item_seeds`: each index comes with a seed for its sample's random transforms, as a pair
+    (index, seed), drawn from a second generator so the orders stay those without seeds."""
 
     def __init__(
         self,
@@ -74,6 +80,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
+        item_seeds: bool = False,
     ) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside a world of {world_size}")
@@ -85,6 +92,7 @@ class ShardedBatchSampler(Sampler[list[int]]):
         self.world_size = world_size
         # Same seed on every rank -> same permutation on every rank.
         self.generator = torch.Generator().manual_seed(seed)
+        self.item_seeds = torch.Generator().manual_seed(seed) if item_seeds else None
 
     def __len__(self) -> int:
         return num_global_batches(
@@ -92,26 +100,56 @@ class ShardedBatchSampler(Sampler[list[int]]):
             training=self.shuffle,  # a shuffled loader is a training loader
         )  # fmt: skip
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[int] | list[tuple[int, int]]]:
         if self.shuffle:
             order = torch.randperm(self.num_samples, generator=self.generator)
         else:
             order = torch.arange(self.num_samples)
+        seeds = None
+        if self.item_seeds is not None:  # (N,) one per sample; torch.manual_seed keeps 32 bits
+            seeds = torch.randint(2**32, (self.num_samples,), generator=self.item_seeds)
         for index in rank_batches(
             order, self.batch_size, self.rank, self.world_size, self.drop_last, self.shuffle
         ):
-            yield index.tolist()
+            if seeds is None:
+                yield index.tolist()
+            else:
+                yield list(zip(index.tolist(), seeds[index].tolist(), strict=True))
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state()}
+        state = {"generator": self.generator.get_state()}
+        if self.item_seeds is not None:
+            state["item_seeds"] = self.item_seeds.get_state()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+        if self.item_seeds is not None and "item_seeds" in state:
+            self.item_seeds.set_state(state["item_seeds"])
+
+
+class SeededItems(Dataset):
+    """`dataset`, indexed by (index, seed): the sample drawn with torch's RNG seeded by `seed`,
+    whichever process draws it. The caller's RNG state is left as it was (workers=0 draws in the
+    training process, whose dropout must not see the transforms' draws)."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, item: tuple[int, int]):
+        index, seed = item
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.dataset[index]
 
 
 class ShardedDataLoader(DataLoader):
     """A torchvision-style DataLoader (per-sample transforms, workers) whose batches come from a
-    `ShardedBatchSampler`; with `rank=0, world_size=1` it is a plain seeded, resumable loader."""
+    `ShardedBatchSampler`; with `rank=0, world_size=1` it is a plain seeded, resumable loader.
+    Its random transforms draw from per-sample seeds the sampler's state keeps (`SeededItems`)."""
 
     def __init__(
         self,
@@ -127,9 +165,9 @@ class ShardedDataLoader(DataLoader):
     ) -> None:
         sampler = ShardedBatchSampler(
             len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last,
-            rank=rank, world_size=world_size,
+            rank=rank, world_size=world_size, item_seeds=True,
         )  # fmt: skip
-        super().__init__(dataset, batch_sampler=sampler, **loader_options)
+        super().__init__(SeededItems(dataset), batch_sampler=sampler, **loader_options)
 
     def state_dict(self) -> dict:
         return self.batch_sampler.state_dict()

@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from d2lkit.data.datasets import IGNORE_INDEX, DataBundle, DataOptions, register_dataset
 from d2lkit.data.image_file import read_image
-from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD  # the book normalises both so
+from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD  # as the book normalises VOC
+from d2lkit.data.sharding import ShardedDataLoader
 from d2lkit.errors import D2lkitError
 
 VOC_CLASSES = (
@@ -153,7 +154,7 @@ class VOCSegmentation(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, label = self.images[index], self.labels[index]
         height, width = self.crop
-        if self.train:  # from torch's generator, which the loader seeds and checkpoints keep
+        if self.train:  # from torch's RNG, which ShardedDataLoader seeds for each image
             top = int(torch.randint(0, image.shape[1] - height + 1, ()))
             left = int(torch.randint(0, image.shape[2] - width + 1, ()))
         else:
@@ -178,10 +179,11 @@ def voc_dataset(argument: str | None, options: DataOptions) -> DataBundle:
     # start-up time, so batches are made in the training process.
     # Like the book, the last short batch is dropped (batch norm on 1 image fails), unless it is
     # the only one.
-    generator = torch.Generator().manual_seed(options.seed)
+    # ShardedDataLoader keeps the order and each image's crop in its state, so a resumed run
+    # goes on with the batches the uninterrupted one would have drawn.
     drop_last = len(train_set) > options.batch_size
-    train = DataLoader(
-        train_set, options.batch_size, shuffle=True, drop_last=drop_last, generator=generator
+    train = ShardedDataLoader(
+        train_set, options.batch_size, shuffle=True, seed=options.seed, drop_last=drop_last
     )
     test = DataLoader(test_set, options.batch_size)
     return DataBundle(
