@@ -115,6 +115,41 @@ def test_resume_continues_to_more_epochs(tmp_path, tiny_fashion, capsys):
     assert "after 3 epochs" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("scheduler", ["cosine", "step", "onecycle"])
+def test_resume_refuses_to_stretch_a_learning_rate_schedule(
+    tmp_path, tiny_fashion, capsys, scheduler
+):
+    """The saved schedule kept its old length: cosine restarted, step never decayed, onecycle
+    stopped the run with a traceback; config.json said the new length all the same."""
+    out = tmp_path / "run"
+    flags = ["--epochs", "1", "--batch-size", "32", "--scheduler", scheduler]  # 8 steps
+    assert main([*TRAIN, "mlp", *flags, "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    code, _, err = run_cli(["train", "--resume", str(out), "--epochs", "3"], capsys)
+    assert_one_line_error(
+        code,
+        err,
+        f"{scheduler} learning-rate schedule is laid out for 1 epoch",
+        "--epochs 3",
+        f"--init {out}",
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_rerun_with_another_length_starts_a_scheduled_run_over(tmp_path, tiny_fashion):
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.rerun import train_or_resume
+
+    out = tmp_path / "run"
+    config = TrainConfig(model="mlp", batch_size=64, epochs=1, scheduler="cosine", progress=False)
+    train_or_resume(config, out)
+    config.epochs = 2
+    assert train_or_resume(config, out)["epoch"] == 2
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["lr"] < rows[0]["lr"] / 10  # one cosine over both epochs: near 0 at the end
+
+
 def test_predict_count_must_be_positive(tmp_path, capsys):
     code, _, err = run_cli(["predict", str(tmp_path), "--out", "x.png", "--count", "0"], capsys)
     assert_one_line_error(code, err, "--count must be at least 1, got 0")

@@ -220,3 +220,13 @@ def test_a_trainer_refuses_a_task_or_precision_it_would_silently_replace(setting
     model = nn.Linear(4, 2)
     with pytest.raises(ValueError, match=message):
         Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), nn.MSELoss(), [], [], **setting)
+
+
+@pytest.mark.parametrize("steps", [1, 4, 7])
+def test_onecycle_too_short_to_warm_up_is_one_line(steps):
+    """Four steps divided by zero inside OneCycleLR; fewer warmed up for no step at all."""
+    with pytest.raises(
+        D2lkitError, match=f"onecycle needs at least 8 steps .* this run has {steps}"
+    ):
+        lr_trace("onecycle", epochs=1, steps=steps)
+    assert len(lr_trace("onecycle", epochs=1, steps=8)) == 8

@@ -66,6 +66,9 @@ def build_optimizer(
     raise D2lkitError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
 
 
+ONECYCLE_LEAST_STEPS = 8  # a warm-up of a quarter of the steps: two or more
+
+
 def build_scheduler(
     name: str, optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int
 ) -> tuple[torch.optim.lr_scheduler.LRScheduler | None, bool]:
@@ -77,9 +80,16 @@ def build_scheduler(
             optimizer, T_max=epochs * steps_per_epoch
         ), True
     if name == "onecycle":
+        total = epochs * steps_per_epoch
+        if total < ONECYCLE_LEAST_STEPS:  # 4 steps divided by zero, fewer warmed up for 0 steps
+            raise D2lkitError(
+                f"--scheduler onecycle needs at least {ONECYCLE_LEAST_STEPS} steps (epochs x"
+                f" batches per epoch), this run has {total}; pass more --epochs or a smaller"
+                " --batch-size"
+            )
         max_lrs = [group["lr"] for group in optimizer.param_groups]
         schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lrs, total_steps=epochs * steps_per_epoch, pct_start=0.25
+            optimizer, max_lr=max_lrs, total_steps=total, pct_start=0.25
         )
         return schedule, True
     if name == "step":  # divide by 10 at 50 % and 75 % of training

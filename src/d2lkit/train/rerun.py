@@ -17,9 +17,12 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     """Train `config` into `out`; continue exactly from out's checkpoint when an earlier attempt
     was interrupted (or only write the summary when its last epoch is saved; or return the
     summary of a finished run whose caller stopped before stamping it), and start over when it
-    left no checkpoint, or one past `config.epochs`."""
+    left no checkpoint, one past `config.epochs`, or one whose schedule was laid out for another
+    length."""
+    from d2lkit.train.reopen import saved_config
     from d2lkit.train.run import (
         CHECKPOINT,
+        keeps_its_schedule,
         load_run_checkpoint,
         resume_training,
         run_training,
@@ -30,11 +33,12 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     with writing(out):  # nothing here is deleted while another process writes it
         checkpoint = out / CHECKPOINT
         if checkpoint.is_file():
-            done = load_run_checkpoint(checkpoint)["epoch"]
+            state = load_run_checkpoint(checkpoint)
+            done = state["epoch"]
             summary = saved_summary(out) if done == config.epochs else None
             if summary is not None:  # finished; its caller stopped before stamping it
                 return summary
-            if done <= config.epochs:
+            if done <= config.epochs and keeps_its_schedule(saved_config(state), config.epochs):
                 return resume_training(out, epochs=config.epochs)
         for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
             target = out / leftover

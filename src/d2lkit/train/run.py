@@ -390,9 +390,15 @@ def continue_run(
     changes: Reopen = UNCHANGED,
 ) -> dict:
     config = saved_config(state, changes)
+    out = checkpoint_path.parent
+    if epochs is not None and not keeps_its_schedule(config, epochs):
+        raise D2lkitError(
+            f"{out}: its {config.scheduler} learning-rate schedule is laid out for"
+            f" {plural(config.epochs, 'epoch')} and cannot be changed to {epochs}; train a new"
+            f" run with --epochs {epochs} (--init {shlex.quote(str(out))} starts from its weights)"
+        )
     if epochs is not None:
         config.epochs = epochs
-    out = checkpoint_path.parent
     config.out = str(out)
     done = state["epoch"]
     # Refuse before anything in the run directory is rewritten. A run whose last epoch is saved
@@ -428,6 +434,13 @@ def continue_run(
         cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
         write_json_atomic(out / "config.json", run.config.to_dict())
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def keeps_its_schedule(saved: TrainConfig, epochs: int) -> bool:
+    """Whether a run saved with `saved` can go on to `epochs` epochs in total. A learning-rate
+    schedule keeps the length it was built for: continued to another, it would restart (cosine),
+    never decay (step) or stop the run (onecycle) instead."""
+    return saved.scheduler == "none" or epochs == saved.epochs
 
 
 def saved_summary(out: Path) -> dict | None:
