@@ -50,6 +50,29 @@ def test_label_smoothing(tmp_path, tiny_fashion):
     assert torch.allclose(plain(logits, targets), nll.mean(), atol=1e-12)
 
 
+def test_label_smoothing_trains_but_the_test_loss_is_plain_cross_entropy(tmp_path, tiny_fashion):
+    """The test loss of a smoothed run was the smoothed loss: no run compared with another."""
+    run = make_run(tmp_path, label_smoothing=0.3)
+    model = run.trainer.model.eval()
+    with torch.no_grad():
+        pairs = [(model(x), y) for x, y in run.data.test]
+    scores, targets = torch.cat([s for s, _ in pairs]), torch.cat([y for _, y in pairs])
+    expected = F.cross_entropy(scores, targets).item()
+    assert math.isclose(run.trainer.evaluate()["loss"], expected, rel_tol=1e-5)
+    assert not math.isclose(run.trainer.loss_fn(scores, targets).item(), expected, rel_tol=1e-3)
+
+
+def test_another_optimizer_than_the_books_takes_its_own_usual_lr(tmp_path, tiny_fashion):
+    """The book's lr belongs to the book's optimiser: lenet's Adam 0.001 left SGD at chance,
+    and mlp's SGD 0.5 made Adam diverge."""
+    assert make_run(tmp_path, model="lenet", optimizer="sgd").config.lr == 0.1
+    assert make_run(tmp_path, model="lenet", optimizer="momentum").config.lr == 0.01
+    assert make_run(tmp_path, model="mlp", optimizer="adam").config.lr == 1e-3
+    assert make_run(tmp_path, model="mlp", optimizer="adadelta").config.lr == 1.0
+    assert make_run(tmp_path, model="mlp", optimizer="sgd").config.lr == 0.5  # the book's
+    assert make_run(tmp_path, model="mlp", optimizer="adam", lr=0.2).config.lr == 0.2
+
+
 def test_a_batch_norm_model_trains_when_one_image_would_be_left_for_the_last_batch(
     tmp_path, tiny_fashion
 ):

@@ -32,3 +32,35 @@ def test_the_bar_shows_only_on_a_terminal_and_when_enabled(monkeypatch, stream, 
     bar = epoch_bar(monkeypatch, stream, enabled)
     bar.bar.close()
     assert ("0/5 [" in stream.getvalue()) is shown
+
+
+def test_testing_after_an_epoch_has_a_bar_of_its_own(monkeypatch):
+    """The test pass was silent: minutes on a large image folder."""
+    stream = Terminal()
+    bar = epoch_bar(monkeypatch, stream)
+    trainer = SimpleNamespace(test_loader=range(3), epoch=1)
+    bar.on_eval_start(trainer)
+    for _ in range(3):
+        bar.on_eval_batch_end(trainer)
+    assert "testing after epoch 1:   0%|          | 0/3 [" in stream.getvalue()
+    assert (bar.bar.n, bar.bar.total) == (3, 3)
+
+
+def test_training_starts_with_its_settings_and_regression_shows_its_loss(
+    tmp_path, tiny_fashion, capsys
+):
+    from d2lkit.cli import main
+
+    flags = ["--epochs", "1", "--batch-size", "64", "--no-progress"]
+    assert main(["train", "lenet", "--optimizer", "sgd", *flags, "--out", str(tmp_path / "a")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "lenet on fashion-mnist: 1 epoch, batch 64, sgd lr 0.1 (the book trains lenet with adam,"
+        " lr 0.001), cpu fp32"
+    )
+    assert lines[1].split() == ["epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s"]
+    regression = ["train", "linreg", "--dataset", "synthetic-linear", *flags]
+    assert main([*regression, "--out", str(tmp_path / "b")]) == 0
+    header, row = capsys.readouterr().out.splitlines()[1:3]
+    assert header.split() == ["epoch", "train_loss", "test_loss", "train_s", "eval_s"]
+    assert "-" not in row.split()  # no empty accuracy columns

@@ -9,7 +9,7 @@ from pathlib import Path
 from d2lkit.cli.counts import check_image_count, seed_number
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig, flag
-from d2lkit.train.optim import OPTIMIZERS
+from d2lkit.train.optim import OPTIMIZERS, USUAL_LR
 from d2lkit.train.reopen import Reopen
 
 GUIDE = "Guide: docs/basics.md (training loop, run directories) and docs/cnn.md (models)."
@@ -71,7 +71,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--data-dir", help="look for the data here first")
     add("--epochs", type=int, help="epochs in total (default 10)")
     add("--batch-size", type=int, help="batch size (default 256); under torchrun the global batch")
-    add("--lr", type=float, help="learning rate (default: the book's for the model)")
+    add(
+        "--lr",
+        type=float,
+        help="learning rate (default: the book's for the model and its optimiser; with another"
+        f" --optimizer, that one's usual: {', '.join(f'{k} {v:g}' for k, v in USUAL_LR.items())})",
+    )
     add("--optimizer", choices=OPTIMIZERS, help="default: the book's for the model")
     add("--momentum", type=float, help="for momentum/nesterov SGD (default 0.9)")
     add("--weight-decay", type=float, help="L2 weight decay (default 0)")
@@ -242,9 +247,11 @@ def recorded_metrics(run_dir: Path, epoch: int) -> dict:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from d2lkit.train.callbacks import ProgressBar
     from d2lkit.train.trained import load_trained
 
     run, state = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
+    run.trainer.callbacks = [ProgressBar()]  # its test bar: a large folder takes minutes
     metrics = run.trainer.evaluate()
     recorded = recorded_metrics(run.out, state["epoch"]).get("test_acc")
     parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]

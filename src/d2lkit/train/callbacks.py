@@ -24,6 +24,8 @@ class Callback:
     def on_fit_start(self, trainer: Trainer) -> None: ...
     def on_epoch_start(self, trainer: Trainer) -> None: ...
     def on_batch_end(self, trainer: Trainer) -> None: ...
+    def on_eval_start(self, trainer: Trainer) -> None: ...
+    def on_eval_batch_end(self, trainer: Trainer) -> None: ...
     def on_eval_end(self, trainer: Trainer) -> None: ...
     def on_epoch_end(self, trainer: Trainer) -> None: ...
     def on_fit_end(self, trainer: Trainer) -> None: ...
@@ -36,31 +38,44 @@ def format_metric(value: float | int | None) -> str:
 
 
 TABLE_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s")
+REGRESSION_COLUMNS = ("epoch", "train_loss", "test_loss", "train_s", "eval_s")  # no accuracy
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch with live loss, accuracy-free images/s (reading the loss is free:
-    the trainer syncs once per step anyway), and one table row per finished epoch."""
+    """A `headline` (what is trained, and how), a tqdm bar per epoch with live loss and images/s
+    (reading the loss is free: the trainer syncs once per step anyway) and one while it tests,
+    and one table row per finished epoch."""
 
     POSTFIX_EVERY = 10  # steps between updates of the bar's loss and images/s
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, headline: str = "") -> None:
         self.enabled = enabled
+        self.headline = headline
         self.bar = None
+        self.columns = TABLE_COLUMNS
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        tqdm.write("  ".join(f"{c:>10s}" for c in TABLE_COLUMNS))
+        if trainer.task == "regression":
+            self.columns = REGRESSION_COLUMNS
+        if self.headline:
+            tqdm.write(self.headline)
+        tqdm.write("  ".join(f"{c:>10s}" for c in self.columns))
 
-    def on_epoch_start(self, trainer: Trainer) -> None:
-        self.start = time.perf_counter()
-        self.bar = tqdm(
-            total=len(trainer.train_loader),
-            desc=f"epoch {trainer.epoch}/{trainer.epochs}",
+    def new_bar(self, total: int, desc: str) -> tqdm:
+        return tqdm(
+            total=total,
+            desc=desc,
             leave=False,
             # None: tqdm shows the bar on a terminal only, so logs piped to a file keep just the
             # table rows instead of thousands of carriage-return updates.
             disable=None if self.enabled else True,
             unit="batch",
+        )
+
+    def on_epoch_start(self, trainer: Trainer) -> None:
+        self.start = time.perf_counter()
+        self.bar = self.new_bar(
+            len(trainer.train_loader), f"epoch {trainer.epoch}/{trainer.epochs}"
         )
 
     def on_batch_end(self, trainer: Trainer) -> None:
@@ -69,10 +84,19 @@ class ProgressBar(Callback):
             rate = trainer.images_in_epoch / (time.perf_counter() - self.start)
             self.bar.set_postfix(loss=f"{trainer.batch_loss.item():.4f}", img_s=f"{rate:.0f}")
 
+    def on_eval_start(self, trainer: Trainer) -> None:
+        if self.bar is not None:
+            self.bar.close()  # the epoch's training bar
+        desc = f"testing after epoch {trainer.epoch}" if trainer.epoch else "testing"  # or eval
+        self.bar = self.new_bar(len(trainer.test_loader), desc)
+
+    def on_eval_batch_end(self, trainer: Trainer) -> None:
+        self.bar.update(1)
+
     def on_epoch_end(self, trainer: Trainer) -> None:
         self.bar.close()
         row = trainer.epoch_metrics
-        tqdm.write("  ".join(f"{format_metric(row.get(c)):>10s}" for c in TABLE_COLUMNS))
+        tqdm.write("  ".join(f"{format_metric(row.get(c)):>10s}" for c in self.columns))
 
 
 def metrics_line(row: dict) -> str:

@@ -9,6 +9,15 @@ from d2lkit.errors import D2lkitError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 
+# The learning rate an optimiser gets when neither --lr nor the model's book settings give one (the
+# book's rate belongs to the book's optimiser: lenet's Adam 0.001 left SGD at chance, mlp's SGD 0.5
+# made Adam diverge). PyTorch's defaults where it has one; plain SGD the book's usual 0.1; with
+# momentum 0.9 a tenth of that, the same step size once the velocity builds up.
+USUAL_LR = {
+    "sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 1e-3, "adamw": 1e-3,
+    "rmsprop": 1e-2, "adagrad": 1e-2, "adadelta": 1.0,
+}  # fmt: skip
+
 
 def head_module(model: nn.Module) -> tuple[str, nn.Module]:
     """The classifier (what fine-tuning replaces and `--head-lr-mult` speeds up): the last module

@@ -29,7 +29,7 @@ from d2lkit.train.environment import (
     resolve_precision,
     seed_everything,
 )
-from d2lkit.train.optim import build_optimizer, build_scheduler, param_groups
+from d2lkit.train.optim import USUAL_LR, build_optimizer, build_scheduler, param_groups
 from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
 from d2lkit.train.run_lock import writing
 from d2lkit.train.trainer import Trainer
@@ -51,8 +51,13 @@ class Run:
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
-    """Fill the settings left to the model's defaults: the book's optimiser, lr and input size."""
+    """Fill the settings left to the model's defaults: the book's optimiser, lr and input size.
+    Another optimiser than the book's takes its own usual lr (`USUAL_LR`), not the book's."""
     entry = get_entry(config.model)
+    optimizer = config.optimizer or entry.optimizer
+    lr = config.lr
+    if lr is None:
+        lr = entry.lr if optimizer == entry.optimizer else USUAL_LR[optimizer]
     native = entry.input_size[-1]
     resize = config.resize
     if resize is None and config.dataset == "fashion-mnist" and native != 28:
@@ -63,8 +68,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
     dataset = f"{kind}:{Path(data_path).resolve()}" if absolute else config.dataset
     return dataclasses.replace(
         config,
-        optimizer=config.optimizer or entry.optimizer,
-        lr=config.lr if config.lr is not None else entry.lr,
+        optimizer=optimizer,
+        lr=lr,
         resize=resize,
         dataset=dataset,
         data_dir=config.data_dir and str(Path(config.data_dir).resolve()),
@@ -204,6 +209,7 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         grad_clip=config.grad_clip,
         channels_last=config.channels_last,
         callbacks=callbacks or [],
+        test_loss_fn=loss_function(data.task, label_smoothing=0.0),
     )
     return Run(config, out, data, model, trainer, fresh_after_init)
 
@@ -224,10 +230,25 @@ def checkpoint_state(run: Run, wall_s: float) -> dict:
     }
 
 
+def headline(run: Run) -> str:
+    """What is trained, and how, with the settings a user left to defaults filled in."""
+    config = run.config
+    entry = get_entry(config.model)
+    book = ""
+    if config.optimizer != entry.optimizer:
+        book = f" (the book trains {config.model} with {entry.optimizer}, lr {entry.lr:g})"
+    size = f", {config.resize}x{config.resize} input" if config.resize else ""
+    return (
+        f"{config.model} on {config.dataset}: {plural(config.epochs, 'epoch')}, batch"
+        f" {config.batch_size}, {config.optimizer} lr {config.lr:g}{book}{size},"
+        f" {run.trainer.device} {config.precision}"
+    )
+
+
 def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
     out = run.out
     callbacks = [
-        cb.ProgressBar(enabled=run.config.progress),
+        cb.ProgressBar(enabled=run.config.progress, headline=headline(run)),
         cb.MetricsWriter(out / "metrics.jsonl"),
         cb.CurvePlotter(out / "curves.png", f"{run.config.model} on {run.config.dataset}"),
         cb.CheckpointSaver(

@@ -42,6 +42,7 @@ class Trainer:
         grad_clip: float | None = None,
         channels_last: bool = False,
         callbacks: Sequence = (),
+        test_loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
@@ -50,6 +51,8 @@ class Trainer:
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
+        # The test loss without training's extras (label smoothing), comparable across runs.
+        self.test_loss_fn = test_loss_fn or loss_fn
         self.train_loader = train_loader
         self.test_loader = test_loader
         self.task = task
@@ -220,11 +223,13 @@ class Trainer:
     def evaluate(self) -> dict:
         """Loss and accuracy (plus task metrics) of the model on the test set."""
         self.model.eval()
+        self.emit("eval_start")
         meter = make_meter(self.task, self.num_classes, self.device)
         for X, y in self.test_loader:
             X, y = self.prepare(X, y)
             with self.autocast():
                 outputs = self.model(X)
-                loss = self.loss_fn(outputs.float(), y)
+                loss = self.test_loss_fn(outputs.float(), y)
             meter.update(loss, outputs, y)
+            self.emit("eval_batch_end")
         return meter.compute()
