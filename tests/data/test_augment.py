@@ -98,6 +98,32 @@ def test_grid_cells_are_identical_for_the_same_seed():
     assert all(torch.equal(a, b) for a, b in zip(cells, again, strict=True))
 
 
+def test_colour_only_rows_of_a_gray_image_say_they_change_nothing():
+    """Gray has no saturation or hue: those rows repeat the original, and without a word a learner
+    concludes that the augmentations do nothing. A colour image's rows are titled as usual."""
+    gray = torch.randint(0, 256, (1, 30, 30), dtype=torch.uint8).expand(3, -1, -1)
+    methods = ["brightness", "saturation", "hue"]
+    cells, titles = augmentation_grid(gray, methods, 2, seed=0)
+    same = [(cells[row * 3] - cells[row * 3 + k]).abs().max() for row in (1, 2) for k in (1, 2)]
+    assert max(same) <= 1 / 255 + 1e-6  # saturation's blend with gray rounds by one level
+    assert [titles[row * 3] for row in range(3)] == [
+        "brightness\noriginal",
+        "saturation\noriginal\n(no effect on gray)",
+        "hue\noriginal\n(no effect on gray)",
+    ]
+    colour = torch.randint(0, 256, (3, 30, 30), dtype=torch.uint8)
+    _, titles = augmentation_grid(colour, methods, 2, seed=0)
+    assert [titles[row * 3] for row in range(3)] == [f"{m}\noriginal" for m in methods]
+
+
+def test_cli_notes_that_hue_does_nothing_on_the_gray_default_image(tmp_path, capsys, fashion):
+    argv = ["augment", "--out", str(tmp_path / "g.png"), "--count", "1"]
+    assert main([*argv, "--methods", "hue,brightness,saturation"]) == 0
+    assert "note: hue and saturation change nothing on a gray image" in capsys.readouterr().out
+    assert main([*argv, "--methods", "brightness"]) == 0
+    assert "\nnote:" not in capsys.readouterr().out
+
+
 def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys, drawn_grids):
     from PIL import Image
     from torchvision.transforms.v2.functional import resize

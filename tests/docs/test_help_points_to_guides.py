@@ -1,5 +1,5 @@
 """`d2lkit --help` and the help of every subcommand, at every depth, end with a pointer to a guide
-that exists."""
+that exists, and show every default that the code sets."""
 
 from __future__ import annotations
 
@@ -35,3 +35,19 @@ def test_every_help_ends_with_an_existing_guide():
         assert help_words[-len(epilog_words) :] == epilog_words, (
             f"`{command} --help` ends otherwise"
         )
+
+
+def test_every_default_set_in_the_parser_is_shown_in_its_help():
+    """A default the parser fills in (bench --out runs/bench, data show --split train) that the
+    help leaves out is a setting the user cannot see. Flags whose default is None or False are
+    "not given", resolved elsewhere, and say so in their own words."""
+    unshown = []
+    for command, parser in all_parsers(build_parser()):
+        for action in parser._actions:
+            if action.default is None or action.default is False:
+                continue
+            if action.default == argparse.SUPPRESS:  # --help, the subcommand slot
+                continue
+            if "default" not in (action.help or ""):
+                unshown.append(f"{command} {'/'.join(action.option_strings) or action.dest}")
+    assert unshown == []

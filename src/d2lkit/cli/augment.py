@@ -84,14 +84,19 @@ def augmentation_grid(
     image: torch.Tensor, methods: list[str], count: int, seed: int
 ) -> tuple[list[torch.Tensor], list[str]]:
     """One row per method: the original, then `count` augmented copies (float (3, S, S), S the
-    crop's side, so crops and originals sit in one grid)."""
-    from d2lkit.data.augment import CROP_SIZE, apply_seeded, pipeline
+    crop's side, so crops and originals sit in one grid). On a gray image the colour-only rows
+    say that they change nothing."""
+    from d2lkit.data.augment import COLOUR_ONLY, CROP_SIZE, apply_seeded, is_gray, pipeline
 
+    gray = is_gray(image)
     cells, titles = [], []
     for method in methods:
         copies = apply_seeded(pipeline(method), image, count, seed)
         cells += [to_cell(picture, max(CROP_SIZE)) for picture in [image, *copies]]
-        titles += [f"{method}\noriginal"] + [f"{method} {i + 1}" for i in range(count)]
+        original = f"{method}\noriginal"
+        if gray and method in COLOUR_ONLY:
+            original += "\n(no effect on gray)"
+        titles += [original] + [f"{method} {i + 1}" for i in range(count)]
     return cells, titles
 
 
@@ -113,6 +118,7 @@ def chosen_methods(text: str | None) -> list[str]:
 
 
 def run_augment(args: argparse.Namespace) -> int:
+    from d2lkit.data.augment import COLOUR_ONLY, is_gray
     from d2lkit.report.grids import save_image_grid
 
     check_image_count(args.count, most=16)  # copies per method, one row each
@@ -129,4 +135,10 @@ def run_augment(args: argparse.Namespace) -> int:
     out = save_image_grid(torch.stack(cells), titles, args.out, ncols=args.count + 1)
     shape = f"{plural(len(methods), 'method')} x {plural(args.count, 'copy', 'copies')}"
     print(f"wrote {out}: {source}, {shape}, seed {args.seed}")
+    unchanged = [method for method in methods if method in COLOUR_ONLY]
+    if unchanged and is_gray(image):
+        print(
+            f"note: {' and '.join(unchanged)} change nothing on a gray image (it has no colour to"
+            " shift); give a colour IMAGE to see them"
+        )
     return 0

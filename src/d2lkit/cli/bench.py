@@ -24,8 +24,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="time a fixed number of steps and extrapolate per epoch (a few minutes)",
     )
-    parser.add_argument("--out", default="runs/bench", help="folder for bench.json")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--out", default="runs/bench", help="folder for bench.json (default runs/bench)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="(default auto: CUDA when present)",
+    )
     parser.add_argument("--data-dir", help="look for Fashion-MNIST here first")
     parser.set_defaults(handler=run_bench_command)
 

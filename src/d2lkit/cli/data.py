@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument(
         "--count", type=int, default=18, help="number of samples (default 18, at most 144)"
     )
-    show.add_argument("--split", choices=["train", "test"], default="train")
+    show.add_argument("--split", choices=["train", "test"], default="train", help="(default train)")
     show.set_defaults(handler=run_show)
 
     download = commands.add_parser(
@@ -46,7 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="download Fashion-MNIST into ~/.cache/d2lkit/fashion-mnist unless a copy is found",
         epilog=GUIDE,
     )
-    download.add_argument("--data-dir", help="download here instead of ~/.cache/d2lkit")
+    download.add_argument(
+        "--data-dir", help="download here instead of ~/.cache/d2lkit/fashion-mnist"
+    )
     download.set_defaults(handler=run_download)
 
 

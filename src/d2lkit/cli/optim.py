@@ -35,13 +35,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     speed.add_argument(
         "--quick",
         action="store_true",
-        help="real task on 2000 images for 1 epoch instead of 10000 for 2",
+        help="real task on 2000 images for 1 epoch with batch 64, instead of 10000 for 2 epochs"
+        " with batch 256",
     )
     speed.add_argument(
         "--skip-real", action="store_true", help="draw the trajectories only (no dataset needed)"
     )
     trace.add_argument("--data-dir", help="where to look for Fashion-MNIST first")
-    trace.add_argument("--seed", type=seed_number, default=0)
+    trace.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
     trace.set_defaults(handler=run_trace)
 
     decay = commands.add_parser(
@@ -57,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="penalty weights to compare (default 0 3)",
     )
     decay.add_argument("--epochs", type=int, default=100, help="default 100, as the book")
-    decay.add_argument("--seed", type=seed_number, default=0)
+    decay.add_argument("--seed", type=seed_number, default=0, help="random seed (default 0)")
     decay.add_argument("--out", help="also draw train and test loss per epoch into this PNG file")
     decay.set_defaults(handler=run_weight_decay)
 
@@ -103,7 +104,10 @@ def run_trace(args: argparse.Namespace) -> int:
         batch_size=batch_size,
         seed=args.seed,
     )
-    print(f"softmax regression, first {size} Fashion-MNIST training images, {epochs} epoch(s):")
+    print(
+        f"softmax regression, first {size} Fashion-MNIST training images, {epochs} epoch(s),"
+        f" batch {batch_size}:"
+    )
     print(f"{'optimiser':10s} {'steps':>6s} {'loss at start':>14s} {'loss at end':>12s}")
     for name, curve in curves.items():
         print(f"{name:10s} {curve.steps[-1]:6d} {curve.losses[0]:14.4f} {curve.losses[-1]:12.4f}")

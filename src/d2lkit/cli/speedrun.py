@@ -36,7 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--precision", choices=("auto", "fp32", "bf16"), help="(default auto: bf16 if it is fast)"
     )
     parser.add_argument("--data-dir", help="look for Fashion-MNIST here first")
-    parser.add_argument("--out", default="runs/speedrun", help="folder for speedrun.json")
+    parser.add_argument(
+        "--out", default="runs/speedrun", help="folder for speedrun.json (default runs/speedrun)"
+    )
     parser.set_defaults(handler=run_speedrun_command)
 
 

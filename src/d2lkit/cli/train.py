@@ -79,9 +79,26 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--optimizer", choices=OPTIMIZERS, help="default: the book's for the model")
     add("--momentum", type=float, help="for momentum/nesterov SGD (default 0.9)")
-    add("--weight-decay", type=float, help="L2 weight decay (default 0)")
-    add("--scheduler", choices=SCHEDULERS, help="learning-rate schedule (default none)")
-    add("--label-smoothing", type=float, help="(default 0)")
+    add(
+        "--weight-decay",
+        type=float,
+        help="weight decay (default 0): L2, decay x weight added to the gradient; with"
+        " --optimizer adamw decoupled instead, each step shrinks the weights by lr x decay,"
+        " outside Adam's per-parameter scaling",
+    )
+    add(
+        "--scheduler",
+        choices=SCHEDULERS,
+        help="learning-rate schedule (default none): step divides the lr by 10 at 50 %% and 75 %%"
+        " of the epochs; onecycle warms up over the first 25 %% of the steps from --lr / 25 to"
+        " --lr, then anneals towards 0; cosine falls per step from --lr to 0",
+    )
+    add(
+        "--label-smoothing",
+        type=float,
+        help="train towards (1 - S) x the one-hot target + S spread evenly over the classes,"
+        " so the model is not pushed to ever larger logits (default 0: plain one-hot)",
+    )
     add("--grad-clip", type=float, help="clip the gradient norm to this value")
     add(
         "--resize",
@@ -92,7 +109,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--augment", action="store_true", default=None, help="random crop and flip")
     add(
         "--weight-init",
-        help="initialisation: normal, xavier, kaiming, constant, custom (default: PyTorch's)",
+        help="re-initialise every linear and conv layer, biases 0: normal (weights N(0, 0.01^2)),"
+        " xavier (Glorot uniform), kaiming (He normal for ReLU, N(0, 2 / fan_in)), constant"
+        " (weights 1: the book's example of unbroken symmetry), custom (the book's my_init:"
+        " U(-10, 10), then |w| < 5 set to 0) (default: PyTorch's own initialisation)",
     )
     add("--init", help="start from these weights (run directory, checkpoint or state_dict)")
     add("--head-lr-mult", type=float, help="learning-rate multiplier of the last layer (default 1)")

@@ -41,6 +41,16 @@ PIPELINES: dict[str, Callable[[], v2.Transform]] = {
 }
 
 
+# Methods that change only the colour: a gray image (R = G = B) has no saturation and no hue, so
+# they return it unchanged, and a grid of them would look as if they did nothing at all.
+COLOUR_ONLY = ("saturation", "hue")
+
+
+def is_gray(image: torch.Tensor) -> bool:
+    """Whether uint8 (C, H, W) has one channel or three equal ones."""
+    return bool((image == image[:1]).all())
+
+
 def pipeline(name: str) -> v2.Transform:
     """A fresh instance of one of the book's augmentations (see `PIPELINES`)."""
     if name not in PIPELINES:
