@@ -97,7 +97,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--label-smoothing",
         type=float,
         help="train towards (1 - S) x the one-hot target + S spread evenly over the classes,"
-        " so the model is not pushed to ever larger logits (default 0: plain one-hot)",
+        " so the model is not pushed to ever larger logits (default 0: plain one-hot); the test"
+        " loss stays plain cross-entropy",
     )
     add("--grad-clip", type=float, help="clip the gradient norm to this value")
     add(
