@@ -111,10 +111,14 @@ def test_the_report_has_one_row_per_recipe_with_its_figures(results):
         " | cpu, fp32 | yes | - | [curves](lenet/curves.png) |"
     )
     (linreg,) = table_lines(report, "linreg")
-    assert "| max \\|error\\| of learned w, b | w = [2, -3.4] | 9.04e-04 | <= 0.01 |" in linreg
+    assert (
+        "| max \\|error\\| of learned w, b | w = [2, -3.4] | 9.04e-04 (1 of 3 seeds) | <= 0.01 |"
+        in linreg
+    )
     assert "| 5 min 12 s | - |" in linreg
     assert "Machine: AMD EPYC, 2 CPU cores, no GPU; Linux-6; Python 3.11.7, torch 2.14.1" in report
-    assert "3 seeds (mean ± std)" in report and "![ours vs the book](summary.png)" in report
+    assert "3 seeds (mean ± sample standard deviation)" in report
+    assert "![ours vs the book](summary.png)" in report
 
 
 def test_comparable_marks_and_statuses(results):
@@ -144,6 +148,14 @@ def test_mean_and_std_share_a_format():
     assert format_result(row("a", [431.7, 420.1], std=8.2)) == "426 ± 8"
     assert format_result(row("a", [], failures=["boom"])) == "failed"
     assert format_result(row("a", [])) == "-"
+
+
+def test_a_mean_over_fewer_seeds_than_asked_says_so():
+    """A seed that failed left the row's mean over the others, under a header saying 3 seeds."""
+    assert format_result(row("a", [0.81, 0.79], std=0.01414), seeds=3) == (
+        "0.8000 ± 0.0141 (2 of 3 seeds)"
+    )
+    assert format_result(row("a", [0.8, 0.8, 0.8], std=0.0), seeds=3) == "0.8000 ± 0.0000"
 
 
 def test_comparable_rows_below_band_or_failed_fail_the_run(results, tmp_path):

@@ -24,14 +24,17 @@ def number_format(value: float) -> str:
     return ".2e"
 
 
-def format_result(row: dict) -> str:
-    """ "0.7932", or "0.7932 ± 0.0021" over several seeds (the std in the mean's format)."""
+def format_result(row: dict, seeds: int = 1) -> str:
+    """ "0.7932", or "0.7932 ± 0.0021" over several seeds (the std in the mean's format), with
+    "(2 of 3 seeds)" when some of the `seeds` asked for did not finish."""
     if row["mean"] is None:
         return "failed" if row["failures"] else "-"
     spec = number_format(row["mean"])
     text = format(row["mean"], spec)
     if row["std"] is not None:
         text += f" ± {format(row['std'], spec)}"
+    if len(row["values"]) < seeds:
+        text += f" ({len(row['values'])} of {seeds} seeds)"
     return text
 
 
@@ -74,7 +77,7 @@ def results_table(results: dict, links: bool = True) -> str:
             row["recipe"],
             row["metric_label"],
             row["book"]["text"],
-            format_result(row),
+            format_result(row, results["seeds"]),
             row["band"]["text"],
             STATUS_MARKS.get(row["status"], row["status"]),
             "-" if row["epochs"] is None else str(row["epochs"]),
@@ -128,7 +131,7 @@ def run_line(results: dict) -> str:
     seeds = results["seeds"]
     return (
         f"Profile `{results['profile']}`, {plural(seeds, 'seed')}"
-        f"{' (mean ± std)' if seeds > 1 else ''}, run {date};"
+        f"{' (mean ± sample standard deviation)' if seeds > 1 else ''}, run {date};"
         f" the recipes took {format_seconds(results['total_wall_s'])} in all."
     )
 
