@@ -83,6 +83,19 @@ def test_builder_gives_float_images_long_label_maps_and_a_fixed_test_set():
     assert torch.equal(bundle.test.targets, other.test.targets)
 
 
+def test_ranks_test_on_their_own_share_of_the_scenes():
+    """Under torchrun every rank evaluated all the test scenes: N times the work for the same
+    figures."""
+    whole = build_dataset("fashion-scenes:40", DataOptions(batch_size=8)).test
+    shares = [
+        build_dataset("fashion-scenes:40", DataOptions(batch_size=8, rank=r, world_size=2)).test
+        for r in (0, 1)
+    ]
+    assert [len(share.images) for share in shares] == [len(whole.images) // 2] * 2
+    assert torch.equal(torch.cat([share.images for share in shares]), whole.images)
+    assert torch.equal(torch.cat([share.targets for share in shares]), whole.targets)
+
+
 @pytest.mark.parametrize(
     ("spec", "options", "message"),
     [

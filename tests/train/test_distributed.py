@@ -129,6 +129,19 @@ def test_dataloader_path_shards_like_the_fast_loader(single_run, tmp_path):
     assert_close(weights(out / "checkpoint.pt"), weights(single_run / "checkpoint.pt"))
 
 
+def test_segmentation_ranks_share_the_test_scenes_and_report_one_processs_figures(tmp_path):
+    """Each rank tests on its half of the scenes; the summed pixel counts give the figures of one
+    process (before, every rank tested on every scene)."""
+    scenes = ["train", "fcn_small", "--dataset", "fashion-scenes:96", "--batch-size", "32"]
+    runs = {"one": tmp_path / "one", "two": tmp_path / "two"}
+    check(single([*scenes, "--epochs", "1", "--out", str(runs["one"])]))
+    check(torchrun([*scenes, "--epochs", "1", "--out", str(runs["two"])]))
+    (one,), (two,) = metrics(runs["one"]), metrics(runs["two"])
+    # The two trainings differ by float rounding only; mIoU moves most (its rare classes).
+    for key, tolerance in (("test_loss", 1e-3), ("test_acc", 1e-3), ("test_miou", 1e-2)):
+        assert two[key] == pytest.approx(one[key], rel=tolerance), key
+
+
 def test_a_killed_rank_restarts_from_the_checkpoint_and_ends_where_an_uninterrupted_run_does(
     ddp_run, tmp_path
 ):

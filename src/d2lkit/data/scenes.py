@@ -18,6 +18,7 @@ import torch
 from d2lkit.data import fashion_mnist
 from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
 from d2lkit.data.loader import TensorLoader
+from d2lkit.data.sharding import evaluation_slice
 from d2lkit.errors import D2lkitError
 
 CANVAS = 64
@@ -115,9 +116,8 @@ def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBu
         train_x, train_y, options.batch_size, shuffle=True, seed=options.seed,
         device=options.device, rank=options.rank, world_size=options.world_size,
     )  # fmt: skip
-    test = LabelMapLoader(
-        test_x, test_y, 4 * options.batch_size * options.world_size, device=options.device
-    )
+    part = evaluation_slice(len(test_x), options.rank, options.world_size)  # each rank a share
+    test = LabelMapLoader(test_x[part], test_y[part], 4 * options.batch_size, device=options.device)
     names = class_names()
     return DataBundle(
         train, test, num_classes=len(names), in_channels=1, class_names=names, task="segmentation"
