@@ -145,6 +145,25 @@ def test_sixteen_bit_gray_images_are_scaled_to_8_bits_not_clipped(tmp_path):
     assert read_image(path)[:, 0].T.tolist() == [[0] * 3, [100] * 3, [255] * 3]
 
 
+def test_a_phone_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
+    """Orientation 6: stored sideways, shown turned 90 degrees clockwise, so the stored left
+    half (red) is the top of the photo."""
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb, read_image
+
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    path = tmp_path / "portrait.jpg"
+    stored.save(path, exif=exif)
+    pixels = np.asarray(open_rgb(path)).astype(int)  # (H, W, 3)
+    assert pixels.shape == (40, 20, 3)
+    assert pixels[5, 10, 0] > 200 and pixels[35, 10, 2] > 200  # red on top, blue below
+    assert read_image(path).shape == (3, 40, 20)
+
+
 def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):
     from d2lkit.data.image_file import open_rgb
 
