@@ -164,6 +164,21 @@ def test_a_phone_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
     assert read_image(path).shape == (3, 40, 20)
 
 
+def test_a_palette_png_with_transparency_converts_without_a_warning(tmp_path):
+    """PIL's "Palette images with Transparency ..." warning landed in the training table."""
+    import warnings
+
+    from d2lkit.data.image_file import open_rgb
+
+    path = tmp_path / "icon.png"
+    palette = Image.new("P", (4, 4), 1)
+    palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    palette.save(path, transparency=bytes([0, 128]))  # two alphas: kept as bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert open_rgb(path).getpixel((0, 0)) == (255, 0, 0)
+
+
 def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):
     from d2lkit.data.image_file import open_rgb
 

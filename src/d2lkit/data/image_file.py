@@ -38,6 +38,10 @@ def as_rgb(image: Image.Image) -> Image.Image:
     if image.mode in WIDE_GRAY_MODES:
         pixels = np.asarray(image, dtype=np.float64) / 257  # 65535 -> 255
         image = Image.fromarray(pixels.clip(0, 255).round().astype(np.uint8))
+    if image.mode == "P" and "transparency" in image.info:
+        # PIL warns (into the training table) when such a palette goes straight to RGB; through
+        # RGBA gives the same pixels, the alpha then dropped.
+        image = image.convert("RGBA")
     return image.convert("RGB")
 
 
