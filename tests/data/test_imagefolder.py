@@ -179,6 +179,21 @@ def test_a_palette_png_with_transparency_converts_without_a_warning(tmp_path):
         assert open_rgb(path).getpixel((0, 0)) == (255, 0, 0)
 
 
+def test_a_truncated_jpeg_is_to_be_saved_again_or_removed(tmp_path):
+    """Not "replace it with a PNG or JPEG file": it is a JPEG already."""
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb
+
+    path = tmp_path / "cut.jpg"
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path, quality=95)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(D2lkitError, match=rf"{path}: not a readable image .*; re-save it") as err:
+        open_rgb(path)
+    assert str(err.value).endswith("or remove it")
+
+
 def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):
     from d2lkit.data.image_file import open_rgb
 

@@ -67,4 +67,7 @@ def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
 
 
 def unreadable(path: str | Path, err: Exception) -> D2lkitError:
-    return D2lkitError(f"{path}: not a readable image ({err}); replace it with a PNG or JPEG file")
+    # Most such files are photos cut short by a copy; naming a format would be no help for them.
+    return D2lkitError(
+        f"{path}: not a readable image ({err}); re-save it with an image editor or remove it"
+    )
