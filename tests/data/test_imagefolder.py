@@ -82,6 +82,31 @@ def test_empty_class_folder_names_it(tree):
         build_dataset(f"imagefolder:{tree}", DataOptions())
 
 
+def test_the_empty_class_message_lists_every_image_suffix_read(tree):
+    (tree / "train" / "notes").mkdir()
+    (tree / "train" / "notes" / "notes.txt").write_text("no image")
+    (tree / "test" / "notes").mkdir()
+    with pytest.raises(D2lkitError, match=r"empty class folder \(no \.jpg .*\.webp \.gif files\)"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_gif_images_are_read_their_first_frame(tmp_path):
+    """torchvision's ImageFolder skips .gif, so a class of GIFs was an "empty class folder"."""
+    root = tmp_path / "gifs"
+    for split in ("train", "test"):
+        for label, name in enumerate(CLASSES):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            first = Image.new("RGB", (16, 16), (255, 0, 0) if label == 0 else (0, 0, 255))
+            later = Image.new("RGB", (16, 16), (0, 255, 0))
+            first.save(folder / "0.gif", save_all=True, append_images=[later])
+    bundle = build_dataset(f"imagefolder:{root}", DataOptions(batch_size=2, resize=8))
+    assert bundle.extra == {"train_images": 2, "test_images": 2}
+    x, y = next(iter(bundle.test))
+    red = x[:, 0].mean(dim=(1, 2)) * IMAGENET_STD[0] + IMAGENET_MEAN[0] > 0.9  # no green frame
+    assert torch.equal(red, y == 0)
+
+
 def test_zero_byte_image_names_the_file(tree):
     broken = tree / "test" / "hotdog" / "broken.jpg"
     broken.write_bytes(b"")

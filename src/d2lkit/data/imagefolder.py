@@ -31,6 +31,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_SIZE = 224  # the book's crop; --resize R uses R (small images for CPU runs)
 SPLITS = ("train", "test")
+# torchvision's list leaves GIFs out, so a class of them looked empty; PIL reads their first frame.
+IMAGE_SUFFIXES = (*IMG_EXTENSIONS, ".gif")
 
 
 def default_workers() -> int:
@@ -41,7 +43,7 @@ def default_workers() -> int:
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMG_EXTENSIONS
+    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def is_hidden(relative: Path) -> bool:
@@ -107,8 +109,8 @@ def check_tree(root: Path) -> list[str]:
             images = class_images(folder / name)
             if not images:
                 raise D2lkitError(
-                    f"{folder / name}: empty class folder (no {', '.join(IMG_EXTENSIONS[:3])}..."
-                    " files); add images or remove the folder"
+                    f"{folder / name}: empty class folder (no {' '.join(IMAGE_SUFFIXES)} files);"
+                    " add images or remove the folder"
                 )
             for path in images:
                 if not path.is_file():
