@@ -75,6 +75,13 @@ def test_missing_split_names_the_folder(tree):
         build_dataset(f"imagefolder:{tree}", DataOptions())
 
 
+def test_a_val_folder_in_place_of_test_is_pointed_out(tree):
+    (tree / "test").rename(tree / "val")
+    with pytest.raises(D2lkitError, match=rf"{tree / 'test'}: missing") as err:
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+    assert f"{tree / 'val'} is there: rename it test, or link it: ln -s val" in str(err.value)
+
+
 def test_empty_class_folder_names_it(tree):
     (tree / "train" / "empty").mkdir()
     (tree / "test" / "empty").mkdir()

@@ -92,32 +92,7 @@ def check_tree(root: Path) -> list[str]:
         raise D2lkitError(
             f"{root}: no such folder; pass imagefolder:PATH with PATH/train and PATH/test"
         )
-    classes_by_split = {}
-    for split in SPLITS:
-        folder = root / split
-        if not folder.is_dir():
-            raise D2lkitError(
-                f"{folder}: missing; an image folder needs {split}/ with one sub-folder per class"
-            )
-        classes = visible_class_names(folder)
-        if len(classes) < 2:
-            raise D2lkitError(
-                f"{folder}: {len(classes)} class folder(s); a classifier needs at least two, each"
-                " class's images in its own folder"
-            )
-        for name in classes:
-            images = class_images(folder / name)
-            if not images:
-                raise D2lkitError(
-                    f"{folder / name}: empty class folder (no {' '.join(IMAGE_SUFFIXES)} files);"
-                    " add images or remove the folder"
-                )
-            for path in images:
-                if not path.is_file():
-                    raise D2lkitError(f"{path}: a broken link; replace or delete it")
-                if path.stat().st_size == 0:
-                    raise D2lkitError(f"{path}: empty file (0 bytes); replace or delete it")
-        classes_by_split[split] = classes
+    classes_by_split = {split: check_split(root, split) for split in SPLITS}
     train, test = (set(classes_by_split[s]) for s in SPLITS)
     if train != test:
         only_train, only_test = sorted(train - test), sorted(test - train)
@@ -126,6 +101,53 @@ def check_tree(root: Path) -> list[str]:
             f" only in test: {only_test or '-'}); both need the same class folders"
         )
     return classes_by_split["train"]
+
+
+def check_split(root: Path, split: str) -> list[str]:
+    """The class names of `root/split`, each class folder holding readable files."""
+    folder = root / split
+    if not folder.is_dir():
+        raise D2lkitError(
+            f"{folder}: missing; an image folder needs {split}/ with one sub-folder per class"
+            + other_name_hint(root, split)
+        )
+    classes = visible_class_names(folder)
+    if len(classes) < 2:
+        raise D2lkitError(
+            f"{folder}: {len(classes)} class folder(s); a classifier needs at least two, each"
+            " class's images in its own folder"
+        )
+    for name in classes:
+        check_class_folder(folder / name)
+    return classes
+
+
+# Where other tools keep the split d2lkit calls test/ (Kaggle sets and Keras's examples: val/).
+TEST_SPLIT_NAMES = ("val", "valid", "validation")
+
+
+def other_name_hint(root: Path, split: str) -> str:
+    """For a missing test/, the folder the user may have meant, and how to make it test/."""
+    found = [root / name for name in TEST_SPLIT_NAMES if split == "test" and (root / name).is_dir()]
+    if not found:
+        return ""
+    return (
+        f" ({found[0]} is there: rename it test, or link it: ln -s {found[0].name} {root / split})"
+    )
+
+
+def check_class_folder(class_dir: Path) -> None:
+    images = class_images(class_dir)
+    if not images:
+        raise D2lkitError(
+            f"{class_dir}: empty class folder (no {' '.join(IMAGE_SUFFIXES)} files);"
+            " add images or remove the folder"
+        )
+    for path in images:
+        if not path.is_file():
+            raise D2lkitError(f"{path}: a broken link; replace or delete it")
+        if path.stat().st_size == 0:
+            raise D2lkitError(f"{path}: empty file (0 bytes); replace or delete it")
 
 
 def training_transform(size: int, augment: bool) -> v2.Transform:
