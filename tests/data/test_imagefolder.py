@@ -127,6 +127,19 @@ def test_class_sets_must_agree(tree):
         build_dataset(f"imagefolder:{tree}", DataOptions())
 
 
+def test_class_names_in_two_unicode_forms_are_told_apart(tree):
+    """macOS wrote train/'s 'dög' decomposed (NFD), another tool test/'s composed (NFC)."""
+    import unicodedata
+
+    for split, form in (("train", "NFD"), ("test", "NFC")):
+        write_image(tree / split / unicodedata.normalize(form, "dög") / "0.png", (0, 255, 0))
+    with pytest.raises(D2lkitError) as err:
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+    message = str(err.value)
+    assert r"only in train: ['do\u0308g'], only in test: ['d\xf6g']" in message
+    assert "dög in two Unicode forms" in message
+
+
 def test_unreadable_image_fails_in_the_loader_with_one_line_naming_it(tree):
     corrupt = tree / "test" / "hotdog" / "corrupt.png"
     corrupt.write_bytes(b"\x89PNG not really")

@@ -13,6 +13,7 @@ error naming the path, not a crash in a worker halfway through an epoch.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,12 +96,29 @@ def check_tree(root: Path) -> list[str]:
     classes_by_split = {split: check_split(root, split) for split in SPLITS}
     train, test = (set(classes_by_split[s]) for s in SPLITS)
     if train != test:
-        only_train, only_test = sorted(train - test), sorted(test - train)
-        raise D2lkitError(
-            f"{root}: train/ and test/ hold different classes (only in train: {only_train or '-'},"
-            f" only in test: {only_test or '-'}); both need the same class folders"
-        )
+        raise class_mismatch(root, sorted(train - test), sorted(test - train))
     return classes_by_split["train"]
+
+
+def class_mismatch(root: Path, only_train: list[str], only_test: list[str]) -> D2lkitError:
+    """Names that look the same on screen may differ in bytes: macOS writes 'ö' as 'o' plus a
+    combining diaeresis (Unicode NFD), most other tools as one character (NFC). Such names are
+    shown escaped, so that the two lists no longer read alike."""
+
+    def composed(names: list[str]) -> set[str]:
+        return {unicodedata.normalize("NFC", name) for name in names}
+
+    twins = sorted(composed(only_train) & composed(only_test))
+    if twins:
+        return D2lkitError(
+            f"{root}: train/ and test/ spell {', '.join(twins)} in two Unicode forms (only in"
+            f" train: {ascii(only_train)}, only in test: {ascii(only_test)}; macOS writes names"
+            " decomposed, NFD); rename the folder in one split so both are written alike"
+        )
+    return D2lkitError(
+        f"{root}: train/ and test/ hold different classes (only in train: {only_train or '-'},"
+        f" only in test: {only_test or '-'}); both need the same class folders"
+    )
 
 
 def check_split(root: Path, split: str) -> list[str]:
