@@ -82,6 +82,18 @@ def test_a_val_folder_in_place_of_test_is_pointed_out(tree):
     assert f"{tree / 'val'} is there: rename it test, or link it: ln -s val" in str(err.value)
 
 
+def test_test_only_needs_no_train_folder_but_training_does(tree):
+    """eval and predict read test/ only; a folder of new test images has no train/."""
+    import shutil
+
+    shutil.rmtree(tree / "train")
+    bundle = build_dataset(f"imagefolder:{tree}", DataOptions(batch_size=4, test_only=True))
+    assert bundle.class_names == list(CLASSES) and len(bundle.train) == 0
+    assert bundle.extra == {"test_images": 6} and sum(len(y) for _, y in bundle.test) == 6
+    with pytest.raises(D2lkitError, match=rf"{tree / 'train'}: missing"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
 def test_empty_class_folder_names_it(tree):
     (tree / "train" / "empty").mkdir()
     (tree / "test" / "empty").mkdir()

@@ -87,17 +87,17 @@ class ClassFolders(ImageFolder):
         return classes, {name: i for i, name in enumerate(classes)}
 
 
-def check_tree(root: Path) -> list[str]:
-    """The class names, after checking everything `ImageFolder` would trip over later."""
+def check_tree(root: Path, splits: tuple[str, ...] = SPLITS) -> list[str]:
+    """The class names, after checking everything `ImageFolder` would trip over later in
+    `splits` (eval and predict read test/ only)."""
     if not root.is_dir():
-        raise D2lkitError(
-            f"{root}: no such folder; pass imagefolder:PATH with PATH/train and PATH/test"
-        )
-    classes_by_split = {split: check_split(root, split) for split in SPLITS}
-    train, test = (set(classes_by_split[s]) for s in SPLITS)
-    if train != test:
+        needs = " and ".join(f"PATH/{split}" for split in splits)
+        raise D2lkitError(f"{root}: no such folder; pass imagefolder:PATH with {needs}")
+    classes = [check_split(root, split) for split in splits]
+    if len(classes) == 2 and set(classes[0]) != set(classes[1]):
+        train, test = map(set, classes)
         raise class_mismatch(root, sorted(train - test), sorted(test - train))
-    return classes_by_split["train"]
+    return classes[0]
 
 
 def class_mismatch(root: Path, only_train: list[str], only_test: list[str]) -> D2lkitError:
@@ -258,29 +258,40 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
     if argument is None:
         raise D2lkitError("imagefolder needs a folder: --dataset imagefolder:PATH")
     root = Path(argument)
-    classes = check_tree(root)
+    classes = check_tree(root, ("test",) if options.test_only else SPLITS)
     size = options.resize or DEFAULT_SIZE
-    train_set = ClassFolders(root / "train", training_transform(size, options.augment))
-    train_set = random_subset(train_set, options.train_subset, options.seed)
     test_set = ClassFolders(root / "test", eval_transform(size))
+    part = evaluation_slice(len(test_set), options.rank, options.world_size)
+    test_part = Subset(test_set, range(part.start, part.stop))
+    test = DataLoader(test_part, options.batch_size, **loader_settings(options))
+    train, extra = (), {}  # eval and predict: no training batches, train/ never opened
+    if not options.test_only:
+        train, extra["train_images"] = training_loader(root, size, options)
+    return DataBundle(
+        train, CheckedLoader(test), num_classes=len(classes), in_channels=3, class_names=classes,
+        task="classification", extra={**extra, "test_images": len(test_set)},
+        normalization=(IMAGENET_MEAN, IMAGENET_STD),
+    )  # fmt: skip
+
+
+def loader_settings(options: DataOptions) -> dict:
     workers = default_workers()
-    common = dict(
+    return dict(
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=options.device.startswith("cuda"),
     )
+
+
+def training_loader(root: Path, size: int, options: DataOptions) -> tuple[CheckedLoader, int]:
+    """The training batches of `root/train`, and how many images they draw from."""
+    train_set = ClassFolders(root / "train", training_transform(size, options.augment))
+    train_set = random_subset(train_set, options.train_subset, options.seed)
     # The sampler fixes the order (and, with several ranks, gives each its share of every global
     # batch); the generator seeds the workers' random transforms.
     train = ShardedDataLoader(
         train_set, options.batch_size, shuffle=True, seed=options.seed, rank=options.rank,
         world_size=options.world_size, generator=torch.Generator().manual_seed(options.seed),
-        **common,
+        **loader_settings(options),
     )  # fmt: skip
-    part = evaluation_slice(len(test_set), options.rank, options.world_size)
-    test = DataLoader(Subset(test_set, range(part.start, part.stop)), options.batch_size, **common)
-    return DataBundle(
-        CheckedLoader(train), CheckedLoader(test), num_classes=len(classes), in_channels=3,
-        class_names=classes, task="classification",
-        extra={"train_images": len(train_set), "test_images": len(test_set)},
-        normalization=(IMAGENET_MEAN, IMAGENET_STD),
-    )  # fmt: skip
+    return CheckedLoader(train), len(train_set)

@@ -110,7 +110,7 @@ def check_input_shape(
         model.train(training)
 
 
-def data_options(config: TrainConfig, device: torch.device) -> DataOptions:
+def data_options(config: TrainConfig, device: torch.device, test_only: bool = False) -> DataOptions:
     """The dataset's options for this process (under torchrun: its rank's share of a batch)."""
     launch = distributed.active_launch()
     return DataOptions(
@@ -126,6 +126,7 @@ def data_options(config: TrainConfig, device: torch.device) -> DataOptions:
         test_subset=config.test_subset,
         classes=config.classes,
         train_per_class=config.train_per_class,
+        test_only=test_only,
     )
 
 
@@ -164,13 +165,19 @@ def build_model(
     return model, fresh_after_init
 
 
-def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
+def build_run(
+    config: TrainConfig, out: Path, callbacks: list | None = None, test_only: bool = False
+) -> Run:
+    """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
+    (eval and predict): its data may hold no training split, so nothing can train."""
     config = resolve(config.validate())
     device = resolve_device(config.device)
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
-    data = build_dataset(config.dataset, data_options(config, device))
-    if len(data.train) == 0:  # e.g. --train-subset 1: a last batch of one is left out
+    data = build_dataset(config.dataset, data_options(config, device, test_only))
+    if (
+        len(data.train) == 0 and not test_only
+    ):  # e.g. --train-subset 1: a last batch of one is left out
         raise D2lkitError(
             f"{config.dataset}: too few training images for one batch of two or more; use more"
         )
@@ -185,8 +192,9 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         config.weight_decay,
         fused=device.type == "cuda",
     )
+    # Without training batches, no schedule (onecycle refuses a run of no steps).
     scheduler, per_step = build_scheduler(
-        config.scheduler, optimizer, config.epochs, len(data.train)
+        "none" if test_only else config.scheduler, optimizer, config.epochs, len(data.train)
     )
     trained = distributed.wrap_model(model, device)  # DDP under torchrun
     trainer = Trainer(
