@@ -103,6 +103,29 @@ def test_the_file_tensors_left_unused_are_reported(torchvision_file, tmp_path):
     assert "b2.2.conv1.weight" in loaded.unused  # the third block of layer1: resnet18 has two
 
 
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda state: {"state_dict": state, "epoch": 3},  # Lightning's and timm's checkpoints
+        lambda state: {f"module.{name}": v for name, v in state.items()},  # saved under DDP
+    ],
+    ids=["state_dict-key", "ddp-prefix"],
+)
+def test_weights_in_common_wrappings_load_as_the_plain_file_does(torchvision_file, tmp_path, wrap):
+    path, _ = torchvision_file
+    wrapped = tmp_path / "wrapped.pth"
+    torch.save(wrap(torch.load(path, weights_only=True)), wrapped)
+    model = create_model("resnet18", num_classes=2)
+    assert load_initial_weights(model, wrapped, "resnet18").fresh == ["fc.bias", "fc.weight"]
+
+
+def test_a_pickled_whole_model_is_refused_with_the_state_dict_way(tmp_path):
+    path = tmp_path / "whole.pth"
+    torch.save(torchvision_resnet18(weights=None), path)
+    with pytest.raises(D2lkitError, match=r"refused: .*save model\.state_dict\(\)"):
+        load_initial_weights(create_model("resnet18"), path, "resnet18")
+
+
 def test_weights_from_another_architecture_are_refused(tmp_path):
     path = tmp_path / "lenet.pth"
     torch.save(create_model("lenet").state_dict(), path)

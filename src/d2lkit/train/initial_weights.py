@@ -20,17 +20,31 @@ from d2lkit.errors import D2lkitError
 from d2lkit.train.checkpoint import load_checkpoint
 from d2lkit.train.torchvision_weights import convert_for, is_torchvision_resnet
 
+# Where training scripts keep the weights inside a bigger checkpoint: d2lkit's and many others'
+# `model`, Lightning's and timm's `state_dict`.
+WRAPPER_KEYS = ("model", "state_dict")
+DATA_PARALLEL_PREFIX = "module."  # what (Distributed)DataParallel adds to every name
+
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
     state = load_checkpoint(path)
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]  # a d2lkit checkpoint
+    for key in WRAPPER_KEYS:
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise D2lkitError(f"{path}: not a state_dict (a mapping of names to tensors)")
-    return state
+    return without_data_parallel_prefix(state)
+
+
+def without_data_parallel_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A model saved while wrapped in DistributedDataParallel has `module.` before every name."""
+    if not state or not all(name.startswith(DATA_PARALLEL_PREFIX) for name in state):
+        return state
+    return {name.removeprefix(DATA_PARALLEL_PREFIX): v for name, v in state.items()}
 
 
 def fit_input_channels(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
