@@ -57,6 +57,31 @@ def test_a_moved_folder_is_named_and_the_new_place_evaluates_as_recorded(moved_r
     assert code == 0 and grid.stat().st_size > 0
 
 
+def test_a_folder_of_test_images_only_is_evaluated_and_predicted(moved_run, tmp_path, capsys):
+    """docs/vision.md: eval and predict test a run on another folder once it holds the run's
+    classes; they read only test/, so neither a missing train/ nor a broken link in one stops
+    them."""
+    run, new_place = moved_run
+    recorded = json.loads((run / "summary.json").read_text())["test_acc"]
+    only_test = tmp_path / "only-test"
+    shutil.copytree(new_place / "test", only_test / "test")
+    broken_train = tmp_path / "broken-train"
+    shutil.copytree(new_place, broken_train)
+    (broken_train / "train" / "red" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    for folder in (only_test, broken_train):
+        code, out, err = run_cli(["eval", str(run), "--dataset", f"imagefolder:{folder}"], capsys)
+        assert code == 0, err
+        assert f"test_acc {recorded:.4f}" in out
+    grid = tmp_path / "grid.png"
+    argv = ["predict", str(run), "--dataset", f"imagefolder:{only_test}", "--out", str(grid)]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0 and grid.stat().st_size > 0, err
+    swapped = write_tree(tmp_path / "swapped", ("green", "red"))
+    shutil.rmtree(swapped / "train")
+    code, _, err = run_cli(["eval", str(run), "--dataset", f"imagefolder:{swapped}"], capsys)
+    assert_one_line_error(code, err, "['green', 'red']", "['blue', 'red']")  # classes still checked
+
+
 def test_other_classes_are_refused_with_both_lists(moved_run, tmp_path, capsys):
     run, _ = moved_run
     swapped = write_tree(tmp_path / "swapped", ("green", "red"))

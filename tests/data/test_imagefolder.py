@@ -75,11 +75,55 @@ def test_missing_split_names_the_folder(tree):
         build_dataset(f"imagefolder:{tree}", DataOptions())
 
 
+def test_a_val_folder_in_place_of_test_is_pointed_out(tree):
+    (tree / "test").rename(tree / "val")
+    with pytest.raises(D2lkitError, match=rf"{tree / 'test'}: missing") as err:
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+    assert f"{tree / 'val'} is there: rename it test, or link it: ln -s val" in str(err.value)
+
+
+def test_test_only_needs_no_train_folder_but_training_does(tree):
+    """eval and predict read test/ only; a folder of new test images has no train/."""
+    import shutil
+
+    shutil.rmtree(tree / "train")
+    bundle = build_dataset(f"imagefolder:{tree}", DataOptions(batch_size=4, test_only=True))
+    assert bundle.class_names == list(CLASSES) and len(bundle.train) == 0
+    assert bundle.extra == {"test_images": 6} and sum(len(y) for _, y in bundle.test) == 6
+    with pytest.raises(D2lkitError, match=rf"{tree / 'train'}: missing"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
 def test_empty_class_folder_names_it(tree):
     (tree / "train" / "empty").mkdir()
     (tree / "test" / "empty").mkdir()
     with pytest.raises(D2lkitError, match=rf"{tree / 'train' / 'empty'}: empty class folder"):
         build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_the_empty_class_message_lists_every_image_suffix_read(tree):
+    (tree / "train" / "notes").mkdir()
+    (tree / "train" / "notes" / "notes.txt").write_text("no image")
+    (tree / "test" / "notes").mkdir()
+    with pytest.raises(D2lkitError, match=r"empty class folder \(no \.jpg .*\.webp \.gif files\)"):
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_gif_images_are_read_their_first_frame(tmp_path):
+    """torchvision's ImageFolder skips .gif, so a class of GIFs was an "empty class folder"."""
+    root = tmp_path / "gifs"
+    for split in ("train", "test"):
+        for label, name in enumerate(CLASSES):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            first = Image.new("RGB", (16, 16), (255, 0, 0) if label == 0 else (0, 0, 255))
+            later = Image.new("RGB", (16, 16), (0, 255, 0))
+            first.save(folder / "0.gif", save_all=True, append_images=[later])
+    bundle = build_dataset(f"imagefolder:{root}", DataOptions(batch_size=2, resize=8))
+    assert bundle.extra == {"train_images": 2, "test_images": 2}
+    x, y = next(iter(bundle.test))
+    red = x[:, 0].mean(dim=(1, 2)) * IMAGENET_STD[0] + IMAGENET_MEAN[0] > 0.9  # no green frame
+    assert torch.equal(red, y == 0)
 
 
 def test_zero_byte_image_names_the_file(tree):
@@ -93,6 +137,19 @@ def test_class_sets_must_agree(tree):
     write_image(tree / "train" / "pizza" / "0.png", (0, 255, 0))
     with pytest.raises(D2lkitError, match=r"only in train: \['pizza'\]"):
         build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_class_names_in_two_unicode_forms_are_told_apart(tree):
+    """macOS wrote train/'s 'dög' decomposed (NFD), another tool test/'s composed (NFC)."""
+    import unicodedata
+
+    for split, form in (("train", "NFD"), ("test", "NFC")):
+        write_image(tree / split / unicodedata.normalize(form, "dög") / "0.png", (0, 255, 0))
+    with pytest.raises(D2lkitError) as err:
+        build_dataset(f"imagefolder:{tree}", DataOptions())
+    message = str(err.value)
+    assert r"only in train: ['do\u0308g'], only in test: ['d\xf6g']" in message
+    assert "dög in two Unicode forms" in message
 
 
 def test_unreadable_image_fails_in_the_loader_with_one_line_naming_it(tree):
@@ -143,6 +200,55 @@ def test_sixteen_bit_gray_images_are_scaled_to_8_bits_not_clipped(tmp_path):
     Image.fromarray(np.array([[0, 25700, 65535]], dtype=np.uint16)).save(path)
     assert np.asarray(open_rgb(path)).tolist() == [[[0] * 3, [100] * 3, [255] * 3]]
     assert read_image(path)[:, 0].T.tolist() == [[0] * 3, [100] * 3, [255] * 3]
+
+
+def test_a_phone_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
+    """Orientation 6: stored sideways, shown turned 90 degrees clockwise, so the stored left
+    half (red) is the top of the photo."""
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb, read_image
+
+    stored = Image.new("RGB", (40, 20), (0, 0, 255))
+    stored.paste((255, 0, 0), (0, 0, 20, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    path = tmp_path / "portrait.jpg"
+    stored.save(path, exif=exif)
+    pixels = np.asarray(open_rgb(path)).astype(int)  # (H, W, 3)
+    assert pixels.shape == (40, 20, 3)
+    assert pixels[5, 10, 0] > 200 and pixels[35, 10, 2] > 200  # red on top, blue below
+    assert read_image(path).shape == (3, 40, 20)
+
+
+def test_a_palette_png_with_transparency_converts_without_a_warning(tmp_path):
+    """PIL's "Palette images with Transparency ..." warning landed in the training table."""
+    import warnings
+
+    from d2lkit.data.image_file import open_rgb
+
+    path = tmp_path / "icon.png"
+    palette = Image.new("P", (4, 4), 1)
+    palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    palette.save(path, transparency=bytes([0, 128]))  # two alphas: kept as bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert open_rgb(path).getpixel((0, 0)) == (255, 0, 0)
+
+
+def test_a_truncated_jpeg_is_to_be_saved_again_or_removed(tmp_path):
+    """Not "replace it with a PNG or JPEG file": it is a JPEG already."""
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb
+
+    path = tmp_path / "cut.jpg"
+    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path, quality=95)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(D2lkitError, match=rf"{path}: not a readable image .*; re-save it") as err:
+        open_rgb(path)
+    assert str(err.value).endswith("or remove it")
 
 
 def test_a_decompression_bomb_is_one_line_naming_the_file(tmp_path):

@@ -13,7 +13,7 @@ from torchvision.models import resnet18 as torchvision_resnet18
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model
 from d2lkit.train.config import TrainConfig
-from d2lkit.train.initial_weights import load_initial_weights
+from d2lkit.train.initial_weights import InitialWeights, load_initial_weights
 from d2lkit.train.run import build_run
 
 
@@ -44,7 +44,7 @@ def test_torchvision_state_dict_loads_into_d2lkit_resnet18_and_swaps_the_head(to
     saved = torch.load(path, weights_only=True)
     model = create_model("resnet18", num_classes=2, in_channels=3)
     fresh_head = model.fc.weight.detach().clone()
-    left = load_initial_weights(model, path)
+    left = load_initial_weights(model, path, "resnet18").fresh
     assert torch.equal(model.b3[1].conv2.weight, saved["layer2.1.conv2.weight"])
     assert torch.equal(model.b1[0].weight, saved["conv1.weight"])
     assert torch.equal(model.b5[0].bn1.running_var, saved["layer4.0.bn1.running_var"])
@@ -58,7 +58,7 @@ def test_converted_network_computes_what_torchvision_computes(torchvision_file):
     two networks agree on the logits."""
     path, reference = torchvision_file
     model = create_model("resnet18", num_classes=1000, in_channels=3)
-    assert load_initial_weights(model, path) == []
+    assert load_initial_weights(model, path, "resnet18") == InitialWeights(fresh=[], unused=[])
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.allclose(model.eval()(x), reference(x), atol=1e-4, rtol=1e-4)
@@ -69,7 +69,7 @@ def test_rgb_stem_sums_over_colour_for_gray_models(torchvision_file):
     torchvision model's output on the gray image repeated three times."""
     path, reference = torchvision_file
     model = create_model("resnet18", num_classes=1000, in_channels=1)
-    load_initial_weights(model, path)
+    load_initial_weights(model, path, "resnet18")
     gray = torch.randn(2, 1, 64, 64, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         expected = reference(gray.expand(-1, 3, -1, -1))
@@ -80,18 +80,57 @@ def test_fcn_resnet18_takes_the_body(torchvision_file):
     path, _ = torchvision_file
     saved = torch.load(path, weights_only=True)
     model = create_model("fcn_resnet18", num_classes=11, in_channels=3)
-    left = load_initial_weights(model, path)
+    left = load_initial_weights(model, path, "fcn_resnet18").fresh
     assert torch.equal(
         model.body.layer3[0].downsample[1].running_mean, saved["layer3.0.downsample.1.running_mean"]
     )
     assert all(name.startswith(("final_conv", "transpose_conv")) for name in left)
 
 
+def test_the_file_tensors_left_unused_are_reported(torchvision_file, tmp_path):
+    """ResNet-34 weights into resnet18 filled the same model tensors as ResNet-18's and said
+    nothing of the 112 file tensors (its extra blocks) thrown away."""
+    from torchvision.models import resnet34
+
+    path, _ = torchvision_file
+    right = load_initial_weights(create_model("resnet18", num_classes=2), path, "resnet18")
+    assert right.unused == ["fc.bias", "fc.weight"]  # the 1000-class head: shapes differ
+    wrong = tmp_path / "resnet34.pth"
+    torch.save(resnet34(weights=None).state_dict(), wrong)
+    model = create_model("resnet18", num_classes=2)
+    loaded = load_initial_weights(model, wrong, "resnet18")
+    assert loaded.fresh == right.fresh and len(loaded.unused) == 112 + 2  # blocks, the head
+    assert "b2.2.conv1.weight" in loaded.unused  # the third block of layer1: resnet18 has two
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda state: {"state_dict": state, "epoch": 3},  # Lightning's and timm's checkpoints
+        lambda state: {f"module.{name}": v for name, v in state.items()},  # saved under DDP
+    ],
+    ids=["state_dict-key", "ddp-prefix"],
+)
+def test_weights_in_common_wrappings_load_as_the_plain_file_does(torchvision_file, tmp_path, wrap):
+    path, _ = torchvision_file
+    wrapped = tmp_path / "wrapped.pth"
+    torch.save(wrap(torch.load(path, weights_only=True)), wrapped)
+    model = create_model("resnet18", num_classes=2)
+    assert load_initial_weights(model, wrapped, "resnet18").fresh == ["fc.bias", "fc.weight"]
+
+
+def test_a_pickled_whole_model_is_refused_with_the_state_dict_way(tmp_path):
+    path = tmp_path / "whole.pth"
+    torch.save(torchvision_resnet18(weights=None), path)
+    with pytest.raises(D2lkitError, match=r"refused: .*save model\.state_dict\(\)"):
+        load_initial_weights(create_model("resnet18"), path, "resnet18")
+
+
 def test_weights_from_another_architecture_are_refused(tmp_path):
     path = tmp_path / "lenet.pth"
     torch.save(create_model("lenet").state_dict(), path)
-    with pytest.raises(D2lkitError, match="none of its tensors fit"):
-        load_initial_weights(create_model("resnet18_small"), path)
+    with pytest.raises(D2lkitError, match="none of its tensors fit model resnet18_small"):
+        load_initial_weights(create_model("resnet18_small"), path, "resnet18_small")
 
 
 def write_tree(root: Path) -> None:
@@ -137,4 +176,7 @@ def test_the_train_summary_says_what_init_left_fresh(tmp_path, tiny_fashion, cap
     assert main(argv) == 0
     fresh = json.loads((rgb / "summary.json").read_text())["fresh_after_init"]
     assert fresh and all(name.endswith(("weight", "bias")) for name in fresh)
-    assert f"--init left {len(fresh)} tensors as initialised: {fresh[0]}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"--init left {len(fresh)} tensors as initialised: {fresh[0]}" in out
+    unused = json.loads((rgb / "summary.json").read_text())["unused_from_init"]
+    assert f"--init found no place for {len(unused)} of its file's tensors" in out

@@ -222,11 +222,21 @@ def print_summary(summary: dict) -> None:
         )
     fresh = summary.get("fresh_after_init")
     if fresh:  # what --init could not fill is worth knowing: a new head, or a whole trunk?
-        more = f" and {len(fresh) - 6} more" if len(fresh) > 6 else ""
-        print(f"--init left {len(fresh)} tensors as initialised: {', '.join(fresh[:6])}{more}")
+        print(f"--init left {len(fresh)} tensors as initialised: {first_names(fresh)}")
+    unused = summary.get("unused_from_init")
+    if unused:  # many: the file holds another architecture (resnet34 weights for resnet18)
+        print(
+            f"--init found no place for {len(unused)} of its file's tensors (names or shapes"
+            f" differ): {first_names(unused)}"
+        )
     print(
         f"run directory: {out}  (curves: {out / 'curves.png'}, checkpoint: {out / 'checkpoint.pt'})"
     )
+
+
+def first_names(names: list[str], shown: int = 6) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -33,6 +33,9 @@ class DataOptions:
     test_subset: int | None = None  # keep only the first N test samples (smoke runs)
     classes: tuple[int, ...] | None = None  # keep only these classes, relabelled 0..k-1
     train_per_class: int | None = None  # keep only the first N training images of each class
+    # eval and predict read the test split only: a builder may then skip the training split (an
+    # image folder of new test images needs no train/).
+    test_only: bool = False
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 from d2lkit.errors import D2lkitError
@@ -32,12 +32,23 @@ def open_rgb(path: str | Path) -> Image.Image:
 
 
 def as_rgb(image: Image.Image) -> Image.Image:
-    """`image` in RGB. 16-bit gray is scaled to 8 bits first: PIL's own conversion clips every
-    value above 255, which turns a 16-bit photo white."""
+    """`image` in RGB, upright. 16-bit gray is scaled to 8 bits first: PIL's own conversion clips
+    every value above 255, which turns a 16-bit photo white."""
+    image = upright(image)
     if image.mode in WIDE_GRAY_MODES:
         pixels = np.asarray(image, dtype=np.float64) / 257  # 65535 -> 255
         image = Image.fromarray(pixels.clip(0, 255).round().astype(np.uint8))
+    if image.mode == "P" and "transparency" in image.info:
+        # PIL warns (into the training table) when such a palette goes straight to RGB; through
+        # RGBA gives the same pixels, the alpha then dropped.
+        image = image.convert("RGBA")
     return image.convert("RGB")
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """`image` turned as its EXIF Orientation tag says: phones store a portrait photo sideways
+    and tag it, and every viewer (but not PIL) shows it upright."""
+    return ImageOps.exif_transpose(image)
 
 
 def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
@@ -47,6 +58,7 @@ def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             if keep_gray and image.mode in GRAY_MODES:
+                image = upright(image)
                 gray = image.getchannel("L") if image.mode == "LA" else image  # alpha: no class
                 return torch.from_numpy(np.asarray(gray).astype(np.int64))[None]
             return pil_to_tensor(as_rgb(image))
@@ -55,4 +67,7 @@ def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
 
 
 def unreadable(path: str | Path, err: Exception) -> D2lkitError:
-    return D2lkitError(f"{path}: not a readable image ({err}); replace it with a PNG or JPEG file")
+    # Most such files are photos cut short by a copy; naming a format would be no help for them.
+    return D2lkitError(
+        f"{path}: not a readable image ({err}); re-save it with an image editor or remove it"
+    )

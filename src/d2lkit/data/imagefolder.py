@@ -13,6 +13,7 @@ error naming the path, not a crash in a worker halfway through an epoch.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_SIZE = 224  # the book's crop; --resize R uses R (small images for CPU runs)
 SPLITS = ("train", "test")
+# torchvision's list leaves GIFs out, so a class of them looked empty; PIL reads their first frame.
+IMAGE_SUFFIXES = (*IMG_EXTENSIONS, ".gif")
 
 
 def default_workers() -> int:
@@ -41,7 +44,7 @@ def default_workers() -> int:
 
 
 def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMG_EXTENSIONS
+    return path.suffix.lower() in IMAGE_SUFFIXES
 
 
 def is_hidden(relative: Path) -> bool:
@@ -84,46 +87,85 @@ class ClassFolders(ImageFolder):
         return classes, {name: i for i, name in enumerate(classes)}
 
 
-def check_tree(root: Path) -> list[str]:
-    """The class names, after checking everything `ImageFolder` would trip over later."""
+def check_tree(root: Path, splits: tuple[str, ...] = SPLITS) -> list[str]:
+    """The class names, after checking everything `ImageFolder` would trip over later in
+    `splits` (eval and predict read test/ only)."""
     if not root.is_dir():
-        raise D2lkitError(
-            f"{root}: no such folder; pass imagefolder:PATH with PATH/train and PATH/test"
+        needs = " and ".join(f"PATH/{split}" for split in splits)
+        raise D2lkitError(f"{root}: no such folder; pass imagefolder:PATH with {needs}")
+    classes = [check_split(root, split) for split in splits]
+    if len(classes) == 2 and set(classes[0]) != set(classes[1]):
+        train, test = map(set, classes)
+        raise class_mismatch(root, sorted(train - test), sorted(test - train))
+    return classes[0]
+
+
+def class_mismatch(root: Path, only_train: list[str], only_test: list[str]) -> D2lkitError:
+    """Names that look the same on screen may differ in bytes: macOS writes 'ö' as 'o' plus a
+    combining diaeresis (Unicode NFD), most other tools as one character (NFC). Such names are
+    shown escaped, so that the two lists no longer read alike."""
+
+    def composed(names: list[str]) -> set[str]:
+        return {unicodedata.normalize("NFC", name) for name in names}
+
+    twins = sorted(composed(only_train) & composed(only_test))
+    if twins:
+        return D2lkitError(
+            f"{root}: train/ and test/ spell {', '.join(twins)} in two Unicode forms (only in"
+            f" train: {ascii(only_train)}, only in test: {ascii(only_test)}; macOS writes names"
+            " decomposed, NFD); rename the folder in one split so both are written alike"
         )
-    classes_by_split = {}
-    for split in SPLITS:
-        folder = root / split
-        if not folder.is_dir():
-            raise D2lkitError(
-                f"{folder}: missing; an image folder needs {split}/ with one sub-folder per class"
-            )
-        classes = visible_class_names(folder)
-        if len(classes) < 2:
-            raise D2lkitError(
-                f"{folder}: {len(classes)} class folder(s); a classifier needs at least two, each"
-                " class's images in its own folder"
-            )
-        for name in classes:
-            images = class_images(folder / name)
-            if not images:
-                raise D2lkitError(
-                    f"{folder / name}: empty class folder (no {', '.join(IMG_EXTENSIONS[:3])}..."
-                    " files); add images or remove the folder"
-                )
-            for path in images:
-                if not path.is_file():
-                    raise D2lkitError(f"{path}: a broken link; replace or delete it")
-                if path.stat().st_size == 0:
-                    raise D2lkitError(f"{path}: empty file (0 bytes); replace or delete it")
-        classes_by_split[split] = classes
-    train, test = (set(classes_by_split[s]) for s in SPLITS)
-    if train != test:
-        only_train, only_test = sorted(train - test), sorted(test - train)
+    return D2lkitError(
+        f"{root}: train/ and test/ hold different classes (only in train: {only_train or '-'},"
+        f" only in test: {only_test or '-'}); both need the same class folders"
+    )
+
+
+def check_split(root: Path, split: str) -> list[str]:
+    """The class names of `root/split`, each class folder holding readable files."""
+    folder = root / split
+    if not folder.is_dir():
         raise D2lkitError(
-            f"{root}: train/ and test/ hold different classes (only in train: {only_train or '-'},"
-            f" only in test: {only_test or '-'}); both need the same class folders"
+            f"{folder}: missing; an image folder needs {split}/ with one sub-folder per class"
+            + other_name_hint(root, split)
         )
-    return classes_by_split["train"]
+    classes = visible_class_names(folder)
+    if len(classes) < 2:
+        raise D2lkitError(
+            f"{folder}: {len(classes)} class folder(s); a classifier needs at least two, each"
+            " class's images in its own folder"
+        )
+    for name in classes:
+        check_class_folder(folder / name)
+    return classes
+
+
+# Where other tools keep the split d2lkit calls test/ (Kaggle sets and Keras's examples: val/).
+TEST_SPLIT_NAMES = ("val", "valid", "validation")
+
+
+def other_name_hint(root: Path, split: str) -> str:
+    """For a missing test/, the folder the user may have meant, and how to make it test/."""
+    found = [root / name for name in TEST_SPLIT_NAMES if split == "test" and (root / name).is_dir()]
+    if not found:
+        return ""
+    return (
+        f" ({found[0]} is there: rename it test, or link it: ln -s {found[0].name} {root / split})"
+    )
+
+
+def check_class_folder(class_dir: Path) -> None:
+    images = class_images(class_dir)
+    if not images:
+        raise D2lkitError(
+            f"{class_dir}: empty class folder (no {' '.join(IMAGE_SUFFIXES)} files);"
+            " add images or remove the folder"
+        )
+    for path in images:
+        if not path.is_file():
+            raise D2lkitError(f"{path}: a broken link; replace or delete it")
+        if path.stat().st_size == 0:
+            raise D2lkitError(f"{path}: empty file (0 bytes); replace or delete it")
 
 
 def training_transform(size: int, augment: bool) -> v2.Transform:
@@ -216,29 +258,40 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
     if argument is None:
         raise D2lkitError("imagefolder needs a folder: --dataset imagefolder:PATH")
     root = Path(argument)
-    classes = check_tree(root)
+    classes = check_tree(root, ("test",) if options.test_only else SPLITS)
     size = options.resize or DEFAULT_SIZE
-    train_set = ClassFolders(root / "train", training_transform(size, options.augment))
-    train_set = random_subset(train_set, options.train_subset, options.seed)
     test_set = ClassFolders(root / "test", eval_transform(size))
+    part = evaluation_slice(len(test_set), options.rank, options.world_size)
+    test_part = Subset(test_set, range(part.start, part.stop))
+    test = DataLoader(test_part, options.batch_size, **loader_settings(options))
+    train, extra = (), {}  # eval and predict: no training batches, train/ never opened
+    if not options.test_only:
+        train, extra["train_images"] = training_loader(root, size, options)
+    return DataBundle(
+        train, CheckedLoader(test), num_classes=len(classes), in_channels=3, class_names=classes,
+        task="classification", extra={**extra, "test_images": len(test_set)},
+        normalization=(IMAGENET_MEAN, IMAGENET_STD),
+    )  # fmt: skip
+
+
+def loader_settings(options: DataOptions) -> dict:
     workers = default_workers()
-    common = dict(
+    return dict(
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=options.device.startswith("cuda"),
     )
+
+
+def training_loader(root: Path, size: int, options: DataOptions) -> tuple[CheckedLoader, int]:
+    """The training batches of `root/train`, and how many images they draw from."""
+    train_set = ClassFolders(root / "train", training_transform(size, options.augment))
+    train_set = random_subset(train_set, options.train_subset, options.seed)
     # The sampler fixes the order (and, with several ranks, gives each its share of every global
     # batch); the generator seeds the workers' random transforms.
     train = ShardedDataLoader(
         train_set, options.batch_size, shuffle=True, seed=options.seed, rank=options.rank,
         world_size=options.world_size, generator=torch.Generator().manual_seed(options.seed),
-        **common,
+        **loader_settings(options),
     )  # fmt: skip
-    part = evaluation_slice(len(test_set), options.rank, options.world_size)
-    test = DataLoader(Subset(test_set, range(part.start, part.stop)), options.batch_size, **common)
-    return DataBundle(
-        CheckedLoader(train), CheckedLoader(test), num_classes=len(classes), in_channels=3,
-        class_names=classes, task="classification",
-        extra={"train_images": len(train_set), "test_images": len(test_set)},
-        normalization=(IMAGENET_MEAN, IMAGENET_STD),
-    )  # fmt: skip
+    return CheckedLoader(train), len(train_set)

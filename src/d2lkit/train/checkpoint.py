@@ -88,7 +88,7 @@ def load_checkpoint(path: str | Path) -> dict:
             raise D2lkitError(
                 f"{path}: refused: loading it would call {refused.group(1)}, which only"
                 " arbitrary code needs (nothing of it was run); load only files you trust"
-                " that hold plain tensors"
+                " that hold plain tensors (for a whole model, save model.state_dict())"
             ) from None
         opcode = re.search(r"Unsupported operand \d+", str(err))
         detail = opcode.group(0) if opcode else "not written by torch.save"

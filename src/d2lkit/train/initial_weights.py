@@ -10,6 +10,7 @@ convolution is summed over its colour channels when the model reads gray images.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,17 +20,31 @@ from d2lkit.errors import D2lkitError
 from d2lkit.train.checkpoint import load_checkpoint
 from d2lkit.train.torchvision_weights import convert_for, is_torchvision_resnet
 
+# Where training scripts keep the weights inside a bigger checkpoint: d2lkit's and many others'
+# `model`, Lightning's and timm's `state_dict`.
+WRAPPER_KEYS = ("model", "state_dict")
+DATA_PARALLEL_PREFIX = "module."  # what (Distributed)DataParallel adds to every name
+
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
     state = load_checkpoint(path)
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]  # a d2lkit checkpoint
+    for key in WRAPPER_KEYS:
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise D2lkitError(f"{path}: not a state_dict (a mapping of names to tensors)")
-    return state
+    return without_data_parallel_prefix(state)
+
+
+def without_data_parallel_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A model saved while wrapped in DistributedDataParallel has `module.` before every name."""
+    if not state or not all(name.startswith(DATA_PARALLEL_PREFIX) for name in state):
+        return state
+    return {name.removeprefix(DATA_PARALLEL_PREFIX): v for name, v in state.items()}
 
 
 def fit_input_channels(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
@@ -41,18 +56,30 @@ def fit_input_channels(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return tensor
 
 
-def load_initial_weights(model: nn.Module, path: str | Path) -> list[str]:
-    """Copy matching tensors from `path` into `model`; return the names left as initialised."""
+@dataclass
+class InitialWeights:
+    """What --init did: the model's tensors it left as initialised (a new head) and the file's
+    tensors it found no place for (many of them: weights of another architecture)."""
+
+    fresh: list[str]
+    unused: list[str]  # after torchvision's names were translated to d2lkit's
+
+
+def load_initial_weights(model: nn.Module, path: str | Path, model_name: str) -> InitialWeights:
+    """Copy matching tensors from `path` into `model` (registered as `model_name`)."""
     source = read_state_dict(path)
     target = model.state_dict()
     if is_torchvision_resnet(source):
         source = convert_for(source, set(target))
-    source = {k: fit_input_channels(v, target[k].shape) for k, v in source.items() if k in target}
-    matched = {k: v for k, v in source.items() if target[k].shape == v.shape}
+    fitted = {k: fit_input_channels(v, target[k].shape) for k, v in source.items() if k in target}
+    matched = {k: v for k, v in fitted.items() if target[k].shape == v.shape}
     if not matched:
         raise D2lkitError(
-            f"{path}: none of its tensors fit model {type(model).__name__} (names or shapes"
-            " differ); pass weights saved from the same architecture"
+            f"{path}: none of its tensors fit model {model_name} (names or shapes differ); pass"
+            f" weights saved from {model_name}"
         )
     model.load_state_dict(matched, strict=False)
-    return sorted(set(target) - set(matched))
+    return InitialWeights(
+        fresh=sorted(set(target) - set(matched)),
+        unused=sorted(set(source) - set(matched)),
+    )

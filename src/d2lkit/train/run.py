@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -34,6 +35,9 @@ from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_con
 from d2lkit.train.run_lock import writing
 from d2lkit.train.trainer import Trainer
 
+if TYPE_CHECKING:
+    from d2lkit.train.initial_weights import InitialWeights
+
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -46,8 +50,10 @@ class Run:
     data: DataBundle
     model: nn.Module  # the plain module (its state_dict has no torch.compile prefixes)
     trainer: Trainer
-    # With --init: the model's tensors its file did not fill (a new head, other input channels).
+    # With --init: the model's tensors its file did not fill (a new head, other input channels),
+    # and the file's tensors that fit none of the model's (another architecture's layers).
     fresh_after_init: list[str] | None = None
+    unused_from_init: list[str] | None = None
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
@@ -115,7 +121,7 @@ def check_input_shape(
         model.train(training)
 
 
-def data_options(config: TrainConfig, device: torch.device) -> DataOptions:
+def data_options(config: TrainConfig, device: torch.device, test_only: bool = False) -> DataOptions:
     """The dataset's options for this process (under torchrun: its rank's share of a batch)."""
     launch = distributed.active_launch()
     return DataOptions(
@@ -131,6 +137,7 @@ def data_options(config: TrainConfig, device: torch.device) -> DataOptions:
         test_subset=config.test_subset,
         classes=config.classes,
         train_per_class=config.train_per_class,
+        test_only=test_only,
     )
 
 
@@ -149,38 +156,44 @@ def check_model_fits_data(config: TrainConfig, data: DataBundle) -> None:
 
 def build_model(
     config: TrainConfig, data: DataBundle, device: torch.device
-) -> tuple[nn.Module, list[str] | None]:
-    """The model sized for `data`, initialised as asked, on `device`; with `--init`, also the
-    names of the layers that --init left fresh (a new head)."""
+) -> tuple[nn.Module, InitialWeights | None]:
+    """The model sized for `data`, initialised as asked, on `device`; with `--init`, also what
+    --init left fresh (a new head) and what of its file it found no place for."""
     model = create_model(config.model, num_classes=data.num_classes, in_channels=data.in_channels)
     if config.weight_init:
         from d2lkit.models.init import init_model
 
         init_model(model, config.weight_init)
-    fresh_after_init = None
+    initial = None
     if config.init:
         from d2lkit.train.initial_weights import load_initial_weights
 
-        fresh_after_init = load_initial_weights(model, config.init)
+        initial = load_initial_weights(model, config.init, config.model)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
     check_input_shape(model, data, config, device)
-    return model, fresh_after_init
+    return model, initial
 
 
-def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> Run:
+def build_run(
+    config: TrainConfig, out: Path, callbacks: list | None = None, test_only: bool = False
+) -> Run:
+    """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
+    (eval and predict): its data may hold no training split, so nothing can train."""
     config = resolve(config.validate())
     device = resolve_device(config.device)
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
-    data = build_dataset(config.dataset, data_options(config, device))
-    if len(data.train) == 0:  # e.g. --train-subset 1: a last batch of one is left out
+    data = build_dataset(config.dataset, data_options(config, device, test_only))
+    if (
+        len(data.train) == 0 and not test_only
+    ):  # e.g. --train-subset 1: a last batch of one is left out
         raise D2lkitError(
             f"{config.dataset}: too few training images for one batch of two or more; use more"
         )
     check_model_fits_data(config, data)
-    model, fresh_after_init = build_model(config, data, device)
+    model, initial = build_model(config, data, device)
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
         config.optimizer,
@@ -190,8 +203,9 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         config.weight_decay,
         fused=device.type == "cuda",
     )
+    # Without training batches, no schedule (onecycle refuses a run of no steps).
     scheduler, per_step = build_scheduler(
-        config.scheduler, optimizer, config.epochs, len(data.train)
+        "none" if test_only else config.scheduler, optimizer, config.epochs, len(data.train)
     )
     trained = distributed.wrap_model(model, device)  # DDP under torchrun
     trainer = Trainer(
@@ -211,7 +225,9 @@ def build_run(config: TrainConfig, out: Path, callbacks: list | None = None) -> 
         callbacks=callbacks or [],
         test_loss_fn=loss_function(data.task, label_smoothing=0.0),
     )
-    return Run(config, out, data, model, trainer, fresh_after_init)
+    if initial is None:
+        return Run(config, out, data, model, trainer)
+    return Run(config, out, data, model, trainer, initial.fresh, initial.unused)
 
 
 def checkpoint_state(run: Run, wall_s: float) -> dict:
@@ -282,7 +298,11 @@ def summarize(run: Run, wall_s: float) -> dict:
         "params": sum(p.numel() for p in run.model.parameters()),
         "run_dir": str(run.out),
         **run.data.extra,
-        **({"fresh_after_init": run.fresh_after_init} if run.config.init else {}),
+        **(
+            {"fresh_after_init": run.fresh_after_init, "unused_from_init": run.unused_from_init}
+            if run.config.init
+            else {}
+        ),
     }
 
 
