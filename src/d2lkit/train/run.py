@@ -186,9 +186,8 @@ def build_run(
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
     data = build_dataset(config.dataset, data_options(config, device, test_only))
-    if (
-        len(data.train) == 0 and not test_only
-    ):  # e.g. --train-subset 1: a last batch of one is left out
+    # e.g. --train-subset 1: a last batch of one is left out
+    if len(data.train) == 0 and not test_only:
         raise D2lkitError(
             f"{config.dataset}: too few training images for one batch of two or more; use more"
         )
