@@ -23,7 +23,7 @@ API_ROOTS = ("d2lkit", "torch", "torchvision")
 REQUIRED_SECTIONS = [
     "Tensors", "Broadcasting", "Memory and in-place", "NumPy", "Devices", "Autograd",
     "`.data` vs `.detach()`", "Linear regression", "Fashion-MNIST", "Softmax regression",
-    "Multilayer perceptrons", "Model selection", "Weight decay", "Dropout",
+    "Multilayer perceptrons", "Model selection", "Weight decay", "Dropout", "Numerical stability",
     "Models and blocks", "Parameter access", "Initialisation", "Parameter sharing", "Custom layers",
     "Saving and loading", "GPUs",
     "Convolution", "Pooling", "LeNet", "AlexNet", "VGG", "NiN", "GoogLeNet", "Batch normalisation",
