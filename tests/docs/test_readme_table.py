@@ -23,8 +23,9 @@ API_ROOTS = ("d2lkit", "torch", "torchvision")
 REQUIRED_SECTIONS = [
     "Tensors", "Broadcasting", "Memory and in-place", "NumPy", "Devices", "Autograd",
     "`.data` vs `.detach()`", "Linear regression", "Fashion-MNIST", "Softmax regression",
-    "Multilayer perceptrons", "Weight decay", "Dropout", "Models and blocks", "Parameter access",
-    "Initialisation", "Parameter sharing", "Custom layers", "Saving and loading", "GPUs",
+    "Multilayer perceptrons", "Model selection", "Weight decay", "Dropout", "Numerical stability",
+    "Models and blocks", "Parameter access", "Initialisation", "Parameter sharing", "Custom layers",
+    "Saving and loading", "GPUs",
     "Convolution", "Pooling", "LeNet", "AlexNet", "VGG", "NiN", "GoogLeNet", "Batch normalisation",
     "ResNet", "DenseNet", "Gradient descent", "minibatch SGD", "Momentum", "AdaGrad", "Adam",
     "Imperative vs compiled", "Asynchronous", "Data parallelism", "Image augmentation",

@@ -12,10 +12,10 @@ import sys
 from typing import NoReturn
 
 from d2lkit import __version__
-from d2lkit.cli import augment, bench, data, models, optim, reproduce, speedrun, train
+from d2lkit.cli import augment, bench, data, fit, models, optim, reproduce, speedrun, train
 from d2lkit.errors import D2lkitError, TrainingFailed
 
-COMMANDS = [data, train, models, optim, augment, reproduce, bench, speedrun]
+COMMANDS = [data, train, models, fit, optim, augment, reproduce, bench, speedrun]
 
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
@@ -32,15 +33,8 @@ def save_figure(
     fig: Figure, out: str | Path, layout_rect: tuple[float, float, float, float] | None = None
 ) -> Path:
     """Lay `fig` out (tightly, within `layout_rect` when given) and write it to `out` at 100 dpi;
-    returns the file written: `out` given without a suffix gets .png, as savefig would add it."""
-    named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
-    out = Path(out)
-    if out.is_dir() or named_folder:
-        raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
-    if not out.suffix:
-        out = out.with_name(out.name + ".png")
-    if out.suffix[1:].lower() not in fig.canvas.get_supported_filetypes():
-        raise D2lkitError(f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)")
+    returns the file written (see figure_path)."""
+    out = figure_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=GLYPH_MISSING)
@@ -53,6 +47,21 @@ def save_figure(
             " characters show as boxes (install a font that has them, e.g. Noto Sans CJK)",
             file=sys.stderr,
         )
+    return out
+
+
+def figure_path(out: str | Path) -> Path:
+    """The file save_figure writes for `out`: given without a suffix it gets .png, as savefig
+    would add it. A folder or a format matplotlib cannot write is refused, so a command can check
+    its --out before the work that the figure shows."""
+    named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
+    out = Path(out)
+    if out.is_dir() or named_folder:
+        raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
+    if not out.suffix:
+        out = out.with_name(out.name + ".png")
+    if out.suffix[1:].lower() not in FigureCanvasBase.get_supported_filetypes():
+        raise D2lkitError(f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)")
     return out
 
 
