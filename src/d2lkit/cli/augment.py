@@ -42,7 +42,7 @@ def read_given_image(path: str) -> torch.Tensor:
 
     if not Path(path).is_file():
         raise D2lkitError(f"{path}: no such image file")
-    return read_image(path)
+    return read_image(path, follow_exif=True)  # a phone photo, upright
 
 
 def default_image(data_dir: str | None) -> tuple[torch.Tensor, str]:

@@ -23,18 +23,17 @@ UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBo
 
 
 def open_rgb(path: str | Path) -> Image.Image:
-    """The image at `path` converted to RGB (ImageFolder's loader)."""
+    """The photo at `path` upright, in RGB (ImageFolder's loader)."""
     try:
         with Image.open(path) as image:
-            return as_rgb(image)
+            return as_rgb(upright(image))
     except UNREADABLE as err:
         raise unreadable(path, err) from None
 
 
 def as_rgb(image: Image.Image) -> Image.Image:
-    """`image` in RGB, upright. 16-bit gray is scaled to 8 bits first: PIL's own conversion clips
-    every value above 255, which turns a 16-bit photo white."""
-    image = upright(image)
+    """`image` in RGB. 16-bit gray is scaled to 8 bits first: PIL's own conversion clips every
+    value above 255, which turns a 16-bit photo white."""
     if image.mode in WIDE_GRAY_MODES:
         pixels = np.asarray(image, dtype=np.float64) / 257  # 65535 -> 255
         image = Image.fromarray(pixels.clip(0, 255).round().astype(np.uint8))
@@ -51,17 +50,20 @@ def upright(image: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(image)
 
 
-def read_image(path: str | Path, keep_gray: bool = False) -> torch.Tensor:
+def read_image(
+    path: str | Path, keep_gray: bool = False, follow_exif: bool = False
+) -> torch.Tensor:
     """The image at `path` as uint8 RGB (3, H, W), palette PNGs converted through their palette;
     with `keep_gray`, a gray image (8-bit with or without alpha, or 16/32-bit as numpy and
-    OpenCV save label maps) stays (1, H, W) of int64, its values untouched."""
+    OpenCV save label maps) stays (1, H, W) of int64, its values untouched. `follow_exif` turns a
+    photo upright; pixels as stored otherwise (VOC's label maps carry no EXIF tag, and are
+    drawn on the stored pixels of their images)."""
     try:
         with Image.open(path) as image:
             if keep_gray and image.mode in GRAY_MODES:
-                image = upright(image)
                 gray = image.getchannel("L") if image.mode == "LA" else image  # alpha: no class
                 return torch.from_numpy(np.asarray(gray).astype(np.int64))[None]
-            return pil_to_tensor(as_rgb(image))
+            return pil_to_tensor(as_rgb(upright(image) if follow_exif else image))
     except UNREADABLE as err:
         raise unreadable(path, err) from None
 
