@@ -108,3 +108,19 @@ def test_augmenting_ranks_keep_one_permutation_though_their_shares_differ():
     # Each rank augments with its own stream: the same images get different noise.
     (x0, _), (x1, _) = next(iter(ranks[0])), next(iter(ranks[1]))
     assert not torch.equal(x0, x1)
+
+
+def test_per_image_seeds_touch_only_the_cpu_generator(monkeypatch):
+    """torch.manual_seed reseeded every GPU's generator, which fork_rng(devices=[]) does not put
+    back: in the training process (workers=0) a GPU run's dropout lost its stream."""
+    from d2lkit.data.sharding import SeededItems
+
+    def refuse(seed):
+        raise AssertionError("a GPU generator was reseeded")
+
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", refuse)
+    items = SeededItems([None] * 3)
+    items.dataset = type("Draws", (), {"__getitem__": lambda self, i: torch.rand(2)})()
+    before = torch.get_rng_state()
+    assert torch.equal(items[(1, 7)], items[(2, 7)])  # the seed decides, not the index
+    assert torch.equal(torch.get_rng_state(), before)

@@ -64,3 +64,32 @@ def test_training_starts_with_its_settings_and_regression_shows_its_loss(
     header, row = capsys.readouterr().out.splitlines()[1:3]
     assert header.split() == ["epoch", "train_loss", "test_loss", "train_s", "eval_s"]
     assert "-" not in row.split()  # no empty accuracy columns
+
+
+def test_eval_closes_its_test_bar_before_printing_the_result(
+    tmp_path, tiny_fashion, monkeypatch, capsys
+):
+    """On a terminal the result was printed on the bar's line."""
+    from d2lkit.cli import main
+    from d2lkit.train import callbacks
+
+    out = tmp_path / "run"
+    assert main(["train", "mlp", "--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    bars = []
+    monkeypatch.setattr(callbacks.ProgressBar, "new_bar", recording_bars(bars))
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert main(["eval", str(out)]) == 0
+    (bar,) = bars
+    assert bar.desc == "testing" and bar.n == bar.total > 0
+    assert bar.disable  # closed: tqdm disables a bar it closes
+
+
+def recording_bars(bars: list):
+    original = ProgressBar.new_bar
+
+    def new_bar(self, total, desc):
+        bar = original(self, total, desc)
+        bars.append(bar)
+        return bar
+
+    return new_bar

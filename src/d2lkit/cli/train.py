@@ -282,8 +282,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from d2lkit.train.trained import load_trained
 
     run, state = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
-    run.trainer.callbacks = [ProgressBar()]  # its test bar: a large folder takes minutes
+    progress = ProgressBar()  # its test bar: a large folder takes minutes
+    run.trainer.callbacks = [progress]
     metrics = run.trainer.evaluate()
+    progress.bar.close()  # before the result is printed on its line
     recorded = recorded_metrics(run.out, state["epoch"]).get("test_acc")
     parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
     where = run.config.dataset
