@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from d2lkit.errors import D2lkitError
 
 SCHEDULERS = ("none", "cosine", "onecycle", "step")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 SEED_LIMIT = 2**32  # numpy's seeding range, and what torch.manual_seed accepts everywhere
@@ -98,6 +99,10 @@ class TrainConfig:
         ):
             if value not in allowed:
                 raise D2lkitError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:  # None: the book's
+            raise D2lkitError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         return self
 
     def to_dict(self) -> dict:

@@ -21,7 +21,8 @@ from d2lkit.train.checkpoint import load_checkpoint
 from d2lkit.train.torchvision_weights import convert_for, is_torchvision_resnet
 
 # Where training scripts keep the weights inside a bigger checkpoint: d2lkit's and many others'
-# `model`, Lightning's and timm's `state_dict`.
+# `model`, timm's `state_dict` (Lightning's too, whose names also start with the module's
+# attribute: those are found only where they match the model's).
 WRAPPER_KEYS = ("model", "state_dict")
 DATA_PARALLEL_PREFIX = "module."  # what (Distributed)DataParallel adds to every name
 
@@ -65,8 +66,11 @@ class InitialWeights:
     unused: list[str]  # after torchvision's names were translated to d2lkit's
 
 
-def load_initial_weights(model: nn.Module, path: str | Path, model_name: str) -> InitialWeights:
-    """Copy matching tensors from `path` into `model` (registered as `model_name`)."""
+def load_initial_weights(
+    model: nn.Module, path: str | Path, model_name: str | None = None
+) -> InitialWeights:
+    """Copy matching tensors from `path` into `model` (the zoo's `model_name`, for messages)."""
+    model_name = model_name or type(model).__name__
     source = read_state_dict(path)
     target = model.state_dict()
     if is_torchvision_resnet(source):

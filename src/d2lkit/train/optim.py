@@ -6,8 +6,7 @@ import torch
 from torch import nn
 
 from d2lkit.errors import D2lkitError
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+from d2lkit.train.config import OPTIMIZERS
 
 # The learning rate an optimiser gets when neither --lr nor the model's book settings give one (the
 # book's rate belongs to the book's optimiser: lenet's Adam 0.001 left SGD at chance, mlp's SGD 0.5
@@ -75,7 +74,9 @@ def build_optimizer(
     raise D2lkitError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
 
 
-ONECYCLE_LEAST_STEPS = 8  # a warm-up of a quarter of the steps: two or more
+# OneCycleLR warms up over a quarter of the steps minus one: with 4 steps it divides by zero, with
+# fewer it has no warm-up at all.
+ONECYCLE_LEAST_STEPS = 5
 
 
 def build_scheduler(
@@ -90,7 +91,7 @@ def build_scheduler(
         ), True
     if name == "onecycle":
         total = epochs * steps_per_epoch
-        if total < ONECYCLE_LEAST_STEPS:  # 4 steps divided by zero, fewer warmed up for 0 steps
+        if total < ONECYCLE_LEAST_STEPS:
             raise D2lkitError(
                 f"--scheduler onecycle needs at least {ONECYCLE_LEAST_STEPS} steps (epochs x"
                 f" batches per epoch), this run has {total}; pass more --epochs or a smaller"
