@@ -24,7 +24,7 @@ def number_format(value: float) -> str:
     return ".2e"
 
 
-def format_result(row: dict, seeds: int = 1) -> str:
+def format_result(row: dict, seeds: int) -> str:
     """ "0.7932", or "0.7932 ± 0.0021" over several seeds (the std in the mean's format), with
     "(2 of 3 seeds)" when some of the `seeds` asked for did not finish."""
     if row["mean"] is None:
@@ -105,8 +105,9 @@ def tuned_table(results: dict) -> str | None:
     ]
     for row in tuned:
         base = by_name.get(row["tuned_from"])
-        reproduced = format_result(base) if base else "-"
-        cells = [row["tuned_from"], row["book"]["text"], reproduced, format_result(row)]
+        seeds = results["seeds"]
+        reproduced = format_result(base, seeds) if base else "-"
+        cells = [row["tuned_from"], row["book"]["text"], reproduced, format_result(row, seeds)]
         cells.append(row["deviation"])
         lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
     return "\n".join(lines)
