@@ -73,6 +73,7 @@ def test_the_seed_changes_the_data(short_fits, capsys):
     [
         (["--out", "{tmp}"], "a folder; pass a file name"),
         (["--out", "{tmp}/fits.xyz"], "cannot draw a .xyz file"),
+        (["--out", "{tmp}/fits.pgf"], "cannot draw a .pgf file"),  # needs LaTeX: failed after
         (["--seed", "-1"], "--seed"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],

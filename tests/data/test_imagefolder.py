@@ -80,6 +80,10 @@ def test_a_val_folder_in_place_of_test_is_pointed_out(tree):
     with pytest.raises(D2lkitError, match=rf"{tree / 'test'}: missing") as err:
         build_dataset(f"imagefolder:{tree}", DataOptions())
     assert f"{tree / 'val'} is there: rename it test, or link it: ln -s val" in str(err.value)
+    spaced = tree.rename(tree.parent / "my photos")
+    with pytest.raises(D2lkitError) as err:
+        build_dataset(f"imagefolder:{spaced}", DataOptions())
+    assert f"ln -s val '{spaced / 'test'}')" in str(err.value)  # a command that runs as shown
 
 
 def test_test_only_needs_no_train_folder_but_training_does(tree):

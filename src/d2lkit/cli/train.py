@@ -223,8 +223,9 @@ def print_summary(summary: dict) -> None:
     fresh = summary.get("fresh_after_init")
     if fresh:  # what --init could not fill is worth knowing: a new head, or a whole trunk?
         print(f"--init left {len(fresh)} tensors as initialised: {first_names(fresh)}")
-    unused = summary.get("unused_from_init")
-    if unused:  # many: the file holds another architecture (resnet34 weights for resnet18)
+    # Beyond a replaced head (its tensors are in both lists): another architecture's layers.
+    unused = [name for name in summary.get("unused_from_init") or [] if name not in (fresh or [])]
+    if unused:
         print(
             f"--init found no place for {len(unused)} of its file's tensors (names or shapes"
             f" differ): {first_names(unused)}"

@@ -13,6 +13,7 @@ error naming the path, not a crash in a worker halfway through an epoch.
 from __future__ import annotations
 
 import os
+import shlex
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,12 +147,13 @@ TEST_SPLIT_NAMES = ("val", "valid", "validation")
 
 def other_name_hint(root: Path, split: str) -> str:
     """For a missing test/, the folder the user may have meant, and how to make it test/."""
-    found = [root / name for name in TEST_SPLIT_NAMES if split == "test" and (root / name).is_dir()]
+    if split != "test":
+        return ""
+    found = [root / name for name in TEST_SPLIT_NAMES if (root / name).is_dir()]
     if not found:
         return ""
-    return (
-        f" ({found[0]} is there: rename it test, or link it: ln -s {found[0].name} {root / split})"
-    )
+    link = f"ln -s {shlex.quote(found[0].name)} {shlex.quote(str(root / split))}"
+    return f" ({found[0]} is there: rename it test, or link it: {link})"
 
 
 def check_class_folder(class_dir: Path) -> None:
@@ -288,7 +290,8 @@ def training_loader(root: Path, size: int, options: DataOptions) -> tuple[Checke
     train_set = ClassFolders(root / "train", training_transform(size, options.augment))
     train_set = random_subset(train_set, options.train_subset, options.seed)
     # The sampler fixes the order (and, with several ranks, gives each its share of every global
-    # batch); the generator seeds the workers' random transforms.
+    # batch) and each image's seed for its random transforms; the generator gives the workers'
+    # base seed without a draw from the global RNG.
     train = ShardedDataLoader(
         train_set, options.batch_size, shuffle=True, seed=options.seed, rank=options.rank,
         world_size=options.world_size, generator=torch.Generator().manual_seed(options.seed),

@@ -50,6 +50,12 @@ def save_figure(
     return out
 
 
+def drawable_formats() -> set[str]:
+    """The file formats matplotlib writes on its own; pgf needs a LaTeX installation, and would
+    fail after the work the figure shows."""
+    return set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}
+
+
 def figure_path(out: str | Path) -> Path:
     """The file save_figure writes for `out`: given without a suffix it gets .png, as savefig
     would add it. A folder or a format matplotlib cannot write is refused, so a command can check
@@ -60,7 +66,7 @@ def figure_path(out: str | Path) -> Path:
         raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
     if not out.suffix:
         out = out.with_name(out.name + ".png")
-    if out.suffix[1:].lower() not in FigureCanvasBase.get_supported_filetypes():
+    if out.suffix[1:].lower() not in drawable_formats():
         raise D2lkitError(f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)")
     return out
 

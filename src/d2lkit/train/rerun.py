@@ -19,7 +19,6 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     summary of a finished run whose caller stopped before stamping it), and start over when it
     left no checkpoint, one past `config.epochs`, or one whose schedule was laid out for another
     length."""
-    from d2lkit.train.reopen import saved_config
     from d2lkit.train.run import (
         CHECKPOINT,
         keeps_its_schedule,
@@ -38,7 +37,8 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
             summary = saved_summary(out) if done == config.epochs else None
             if summary is not None:  # finished; its caller stopped before stamping it
                 return summary
-            if done <= config.epochs and keeps_its_schedule(saved_config(state), config.epochs):
+            saved = TrainConfig.from_dict(state["config"])
+            if done <= config.epochs and keeps_its_schedule(saved, config.epochs):
                 return resume_training(out, epochs=config.epochs)
         for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
             target = out / leftover
