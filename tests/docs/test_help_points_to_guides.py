@@ -39,8 +39,8 @@ def test_every_help_ends_with_an_existing_guide():
 
 def test_every_default_set_in_the_parser_is_shown_in_its_help():
     """A default the parser fills in (bench --out runs/bench, data show --split train) that the
-    help leaves out is a setting the user cannot see. Flags whose default is None or False are
-    "not given", resolved elsewhere, and say so in their own words."""
+    help leaves out, or gives wrong, is a setting the user cannot see. Flags whose default is
+    None or False are "not given", resolved elsewhere, and say so in their own words."""
     unshown = []
     for command, parser in all_parsers(build_parser()):
         for action in parser._actions:
@@ -48,6 +48,10 @@ def test_every_default_set_in_the_parser_is_shown_in_its_help():
                 continue
             if action.default == argparse.SUPPRESS:  # --help, the subcommand slot
                 continue
-            if "default" not in (action.help or ""):
-                unshown.append(f"{command} {'/'.join(action.option_strings) or action.dest}")
+            values = action.default if isinstance(action.default, list) else [action.default]
+            shown = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+            help_text = " ".join((action.help or "").split())  # as the terminal wraps it
+            if "default" not in help_text or shown not in help_text:
+                name = "/".join(action.option_strings) or action.dest
+                unshown.append(f"{command} {name} (default {shown})")
     assert unshown == []
