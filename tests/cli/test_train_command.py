@@ -150,6 +150,23 @@ def test_a_rerun_with_another_length_starts_a_scheduled_run_over(tmp_path, tiny_
     assert rows[-1]["lr"] < rows[0]["lr"] / 10  # one cosine over both epochs: near 0 at the end
 
 
+@pytest.mark.parametrize(
+    ("model", "dataset", "fix"),
+    [
+        ("linreg", "fashion-mnist", "--dataset synthetic-linear"),
+        ("mlp", "synthetic-linear", "--dataset fashion-mnist or imagefolder:PATH"),
+        ("fcn_small", "fashion-mnist", "--dataset fashion-scenes or voc:PATH"),
+    ],
+)
+def test_a_model_given_another_tasks_data_is_told_which_data_it_takes(
+    model, dataset, fix, tmp_path, tiny_fashion, capsys
+):
+    """It said "pick a matching pair (see `d2lkit models list`)", which lists no datasets."""
+    argv = [*TRAIN, model, "--dataset", dataset, "--out", str(tmp_path / "run")]
+    code, _, err = run_cli(argv, capsys)
+    assert_one_line_error(code, err, f"model '{model}' is a", fix)
+
+
 def test_predict_count_must_be_positive(tmp_path, capsys):
     code, _, err = run_cli(["predict", str(tmp_path), "--out", "x.png", "--count", "0"], capsys)
     assert_one_line_error(code, err, "--count must be at least 1, got 0")

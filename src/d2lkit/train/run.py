@@ -141,12 +141,20 @@ def data_options(config: TrainConfig, device: torch.device, test_only: bool = Fa
     )
 
 
+# The datasets of each task, for the message that a model was given another task's data.
+DATASETS_FOR = {
+    "classification": "fashion-mnist or imagefolder:PATH",
+    "regression": "synthetic-linear",
+    "segmentation": "fashion-scenes or voc:PATH",
+}
+
+
 def check_model_fits_data(config: TrainConfig, data: DataBundle) -> None:
     task = get_entry(config.model).task
     if task != data.task:
         raise D2lkitError(
             f"model {config.model!r} is a {task} model but dataset {config.dataset!r} is"
-            f" for {data.task}; pick a matching pair (see `d2lkit models list`)"
+            f" for {data.task}; pass --dataset {DATASETS_FOR[task]}"
         )
     if data.task == "regression" and config.label_smoothing:
         raise D2lkitError(
