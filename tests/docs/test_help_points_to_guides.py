@@ -7,10 +7,12 @@ import argparse
 import re
 from pathlib import Path
 
+from markdown_refs import broken_link
+
 from d2lkit.cli import build_parser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-GUIDE_REFERENCE = re.compile(r"docs/[\w-]+\.md")
+GUIDE_REFERENCE = re.compile(r"docs/[\w-]+\.md(?:#[\w-]+)?")
 
 
 def all_parsers(parser: argparse.ArgumentParser, name: str = "d2lkit"):
@@ -28,8 +30,9 @@ def test_every_help_ends_with_an_existing_guide():
     for command, parser in parsers:
         guides = GUIDE_REFERENCE.findall(parser.epilog or "")
         assert guides, f"`{command} --help` does not end with a guide (epilog: {parser.epilog!r})"
-        for guide in guides:
-            assert (DOCS / guide.removeprefix("docs/")).is_file(), f"`{command}`: no {guide}"
+        for guide in guides:  # a file, and the heading its #anchor names
+            problem = broken_link(DOCS / "README.md", guide.removeprefix("docs/"))
+            assert problem is None, f"`{command}`: {problem}"
         # argparse re-wraps the epilog to the terminal width: compare words, not lines.
         help_words, epilog_words = parser.format_help().split(), parser.epilog.split()
         assert help_words[-len(epilog_words) :] == epilog_words, (

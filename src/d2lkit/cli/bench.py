@@ -16,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="In one run: seconds per LeNet epoch of the book's loop (torchvision "
         "DataLoader) and of `d2lkit train lenet`; the measured fp32/bf16 matmul peak; per model "
         "(lenet, resnet18 at 96, alexnet at 224) images/s, GFLOP/s and utilisation in fp32, bf16, "
-        "channels_last and torch.compile; peak memory of a LeNet run. Writes OUT/bench.json.",
+        "channels_last and torch.compile (with --quick, compiled only where it compiles in"
+        " seconds: LeNet on a CPU, bf16 channels_last ResNet-18 on a GPU); peak memory of a LeNet"
+        " run. Writes OUT/bench.json.",
         epilog=GUIDE,
     )
     parser.add_argument(

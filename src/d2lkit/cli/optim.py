@@ -11,6 +11,7 @@ from d2lkit.cli.counts import seed_number
 from d2lkit.errors import D2lkitError, TrainingFailed
 
 GUIDE = "Guide: docs/optimization.md."
+WEIGHT_DECAY_GUIDE = "Guide: docs/basics.md#weight-decay."  # a chapter of the basics
 
 # Real-task sizes: the default run and the --quick one (first N training images, epochs, batch).
 REAL_TASK_DEFAULT = (10000, 2, 256)
@@ -48,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     decay = commands.add_parser(
         "weight-decay",
         help="the book's high-dimensional linear regression with and without an L2 penalty",
-        epilog=GUIDE,
+        epilog=WEIGHT_DECAY_GUIDE,
     )
     decay.add_argument(
         "--lambd",
