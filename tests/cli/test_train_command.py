@@ -167,6 +167,24 @@ def test_a_model_given_another_tasks_data_is_told_which_data_it_takes(
     assert_one_line_error(code, err, f"model '{model}' is a", fix)
 
 
+def test_tensorboard_without_its_package_is_one_line_before_anything_is_written(
+    tmp_path, tiny_fashion, capsys, monkeypatch
+):
+    """It was a ModuleNotFoundError traceback, after config.json and env.json were written."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorboard" else find_spec(name, *a),
+    )
+    out = tmp_path / "run"
+    code, _, err = run_cli([*TRAIN, "mlp", "--tensorboard", "--out", str(out)], capsys)
+    assert_one_line_error(code, err, "--tensorboard needs the tensorboard package", "pip install")
+    assert not out.exists()
+
+
 def test_predict_count_must_be_positive(tmp_path, capsys):
     code, _, err = run_cli(["predict", str(tmp_path), "--out", "x.png", "--count", "0"], capsys)
     assert_one_line_error(code, err, "--count must be at least 1, got 0")

@@ -145,7 +145,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="evaluate on the first N test images only, quick runs (the accuracy is then an"
         " estimate; Fashion-MNIST only)",
     )
-    add("--tensorboard", action="store_true", default=None, help="also log to OUT/tensorboard")
+    add(
+        "--tensorboard",
+        action="store_true",
+        default=None,
+        help="also log to OUT/tensorboard (needs pip install 'd2lkit[tensorboard]')",
+    )
     add(
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Callable
@@ -166,6 +167,16 @@ class CurvePlotter(Callback):
         from d2lkit.report.curves import plot_curves
 
         plot_curves(trainer.history, self.path, self.title)
+
+
+def check_tensorboard() -> None:
+    """Before a run writes anything: without the package, the writer failed with a traceback
+    after config.json and env.json were written."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise D2lkitError(
+            "--tensorboard needs the tensorboard package: pip install 'd2lkit[tensorboard]',"
+            " or train without --tensorboard"
+        )
 
 
 class TensorBoardWriter(Callback):

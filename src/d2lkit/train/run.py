@@ -190,6 +190,8 @@ def build_run(
     """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
     (eval and predict): its data may hold no training split, so nothing can train."""
     config = resolve(config.validate())
+    if config.tensorboard:
+        cb.check_tensorboard()
     device = resolve_device(config.device)
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
