@@ -137,3 +137,26 @@ def test_predict_heading_counts_the_red_titles(run_dir, tmp_path, monkeypatch):
     right = drawn["title_colors"].count("black")
     assert drawn["heading"].endswith(f"{right} of 6 right")
     assert "true label above predicted, red where they differ" in drawn["heading"]
+
+
+def test_the_git_revision_is_d2lkits_own_or_none(tmp_path):
+    """Installed into a venv inside the user's repository, env.json recorded that repository's
+    commit as d2lkit's."""
+    import subprocess
+
+    from d2lkit.train.environment import CHECKOUT, git_revision
+
+    users_repo = tmp_path / "project"
+    site = users_repo / ".venv" / "lib" / "python3.11"  # where parents[3] of an install lands
+    site.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(users_repo)], check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=u", "-c", "user.email=u@x", "commit", "-q", "--allow-empty",
+         "-m", "the user's"], cwd=users_repo, check=True,
+    )  # fmt: skip
+    assert git_revision(site) is None
+    if (CHECKOUT / ".git").exists():  # this test runs from a checkout: its own commit
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True
+        ).stdout.strip()
+        assert git_revision() == head

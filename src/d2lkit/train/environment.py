@@ -89,11 +89,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def git_revision() -> str | None:
+# The d2lkit checkout this code runs from (src/d2lkit/train/ -> the repository), if it is one.
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+def git_revision(checkout: Path = CHECKOUT) -> str | None:
+    """d2lkit's commit when it runs from its own checkout; None when installed, where a git
+    folder above would be another project's (a venv inside the user's repository)."""
+    if not ((checkout / ".git").exists() and (checkout / "src" / "d2lkit").is_dir()):
+        return None
     try:
         result = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
+            cwd=checkout,
             capture_output=True,
             text=True,
             timeout=5,
