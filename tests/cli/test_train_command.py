@@ -173,12 +173,15 @@ def test_tensorboard_without_its_package_is_one_line_before_anything_is_written(
     """It was a ModuleNotFoundError traceback, after config.json and env.json were written."""
     import importlib.util
 
+    logged = tmp_path / "logged"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--tensorboard", "--out", str(logged)]) == 0
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name == "tensorboard" else find_spec(name, *a),
-    )
+
+    def without_tensorboard(name, *args):
+        return None if name == "tensorboard" else find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_tensorboard)
+    assert main(["eval", str(logged)]) == 0  # reading a logged run needs no tensorboard
     out = tmp_path / "run"
     code, _, err = run_cli([*TRAIN, "mlp", "--tensorboard", "--out", str(out)], capsys)
     assert_one_line_error(code, err, "--tensorboard needs the tensorboard package", "pip install")

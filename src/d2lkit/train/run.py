@@ -190,7 +190,7 @@ def build_run(
     """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
     (eval and predict): its data may hold no training split, so nothing can train."""
     config = resolve(config.validate())
-    if config.tensorboard:
+    if config.tensorboard and not test_only:  # eval and predict write no logs
         cb.check_tensorboard()
     device = resolve_device(config.device)
     config.precision = resolve_precision(config.precision, device, config.model)
