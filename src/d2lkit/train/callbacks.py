@@ -88,7 +88,8 @@ class ProgressBar(Callback):
     def on_eval_start(self, trainer: Trainer) -> None:
         if self.bar is not None:
             self.bar.close()  # the epoch's training bar
-        desc = f"testing after epoch {trainer.epoch}" if trainer.epoch else "testing"  # or eval
+        # `d2lkit eval` tests a saved run: no epoch is in progress.
+        desc = f"testing after epoch {trainer.epoch}" if trainer.epoch else "testing"
         self.bar = self.new_bar(len(trainer.test_loader), desc)
 
     def on_eval_batch_end(self, trainer: Trainer) -> None:
