@@ -56,6 +56,22 @@ def test_a_data_dir_typo_is_one_line_even_when_other_data_exists(
     assert not (tmp_path / "run").exists()
 
 
+def test_a_partial_data_dir_or_a_missing_d2lkit_data_is_one_line(
+    tmp_path, isolated_home, monkeypatch, capsys
+):
+    from d2lkit.data.fashion_mnist import FASHION_MNIST
+
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / (FASHION_MNIST.train_images.stem + ".gz")).write_bytes(b"")
+    code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path / "part")], capsys)
+    assert_one_line_error(
+        code, err, "holds 1 of the 4", f"`d2lkit data download --data-dir {tmp_path / 'part'}`"
+    )
+    monkeypatch.setenv("D2LKIT_DATA", str(tmp_path / "nowhere"))
+    code, _, err = run_cli(["data", "info"], capsys)
+    assert_one_line_error(code, err, "nowhere: no such folder (given as $D2LKIT_DATA)")
+
+
 def test_corrupt_data_is_one_line(tmp_path, isolated_home, capsys):
     from d2lkit.data.fashion_mnist import FASHION_MNIST
 

@@ -103,13 +103,19 @@ def cache_dir(source: IdxSource = FASHION_MNIST) -> Path:
     return Path.home() / ".cache" / "d2lkit" / source.name
 
 
+def named_roots(data_dir: str | Path | None) -> list[tuple[Path, str]]:
+    """The folders the user named, each with how it was named: `--data-dir`, `$D2LKIT_DATA`."""
+    named = []
+    if data_dir is not None:
+        named.append((Path(data_dir), "--data-dir"))
+    if os.environ.get("D2LKIT_DATA"):
+        named.append((Path(os.environ["D2LKIT_DATA"]), "$D2LKIT_DATA"))
+    return named
+
+
 def search_roots(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> list[Path]:
     """Where the files are looked for, in order."""
-    roots = []
-    if data_dir is not None:
-        roots.append(Path(data_dir))
-    if os.environ.get("D2LKIT_DATA"):
-        roots.append(Path(os.environ["D2LKIT_DATA"]))
+    roots = [root for root, _ in named_roots(data_dir)]
     roots.append(cache_dir(source))
     if source is FASHION_MNIST:
         roots.append(SYSTEM_DIR)
@@ -124,10 +130,14 @@ def file_path(directory: Path, file: IdxFile) -> Path | None:
     return None
 
 
+def missing_files(directory: Path, source: IdxSource = FASHION_MNIST) -> list[IdxFile]:
+    return [f for f in source.files if file_path(directory, f) is None]
+
+
 def locate_in(root: Path, source: IdxSource = FASHION_MNIST) -> Path | None:
     """`root` or its sub-folder named after the dataset, whichever holds all the source's files."""
     for directory in (root, root / source.name):
-        if all(file_path(directory, f) for f in source.files):
+        if not missing_files(directory, source):
             return directory
     return None
 
@@ -193,16 +203,32 @@ def load(
 
 
 def check_data_dir(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> None:
-    """A --data-dir that does not exist is a typo, not a request to look elsewhere: falling
-    through to another copy would train on data the user did not point at. (An existing folder
-    without the files still falls through, as `d2lkit data download --data-dir` may fill it.)"""
-    if data_dir is not None and not Path(data_dir).is_dir():
-        what = "not a folder" if Path(data_dir).exists() else "no such folder"
-        raise D2lkitError(
-            f"{data_dir}: {what} (given as --data-dir); pass the folder that holds the"
-            f" {source.name} files, or leave --data-dir out to use {cache_dir(source)} and the"
-            " other default places"
-        )
+    """A folder the user named (`--data-dir`, `$D2LKIT_DATA`) that does not exist is a typo, and
+    one that holds some of the files but not all is a mistake, not a request to look elsewhere:
+    falling through to another copy would train on data the user did not point at. (An empty
+    folder still falls through, as `d2lkit data download --data-dir` may fill it.)"""
+    for root, how in named_roots(data_dir):
+        if how == "--data-dir":
+            fix = f"pass the folder that holds the {source.name} files, or leave --data-dir out"
+        else:
+            fix = f"point D2LKIT_DATA at the folder that holds the {source.name} files, or unset it"
+        if not root.is_dir():
+            what = "not a folder" if root.exists() else "no such folder"
+            raise D2lkitError(
+                f"{root}: {what} (given as {how}); {fix} to use {cache_dir(source)} and the"
+                " other default places"
+            )
+        for directory in (root, root / source.name):
+            missing = missing_files(directory, source)
+            if not missing:
+                break
+            if len(missing) < len(source.files):
+                raise D2lkitError(
+                    f"{directory}: holds {len(source.files) - len(missing)} of the"
+                    f" {len(source.files)} {source.name} files (given as {how}), missing"
+                    f" {', '.join(f.stem for f in missing)} (.gz or raw); run `d2lkit data"
+                    f" download --data-dir {directory}` to fetch them, or {fix}"
+                )
 
 
 def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> str:
