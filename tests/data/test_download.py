@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from idx_fixtures import idx_bytes, tiny_arrays, tiny_source
+from idx_fixtures import idx_bytes, tiny_arrays, tiny_source, write_dataset
 
 from d2lkit.data import fashion_mnist
 from d2lkit.errors import D2lkitError
@@ -100,6 +100,23 @@ def test_files_already_present_are_not_fetched_again(tmp_path):
     again = FakeMirrors(arrays, {MIRROR_A: "fail", MIRROR_B: "fail"})
     fashion_mnist.download_to(tmp_path / "cache", source, fetch=again)
     assert again.calls == []
+
+
+@pytest.mark.parametrize("damage", ["html", "truncated", "raw-html"])
+def test_a_present_file_that_does_not_verify_is_fetched_again(tmp_path, damage):
+    """An HTML page or a truncated copy under a final name used to be kept as good."""
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    cache = write_dataset(tmp_path / "cache", arrays, gz=damage != "raw-html")
+    bad = next(cache.glob("t10k-images-idx3-ubyte*"))
+    good = bad.read_bytes()
+    bad.write_bytes(b"<!DOCTYPE html><p>rate limited</p>" if "html" in damage else good[:-9])
+    fetch = FakeMirrors(arrays, {MIRROR_A: "good", MIRROR_B: "good"})
+    assert fashion_mnist.download_to(cache, source, fetch=fetch) == cache
+    assert fetch.calls == [MIRROR_A + "t10k-images-idx3-ubyte.gz"]  # the three good ones stay
+    assert (cache / "t10k-images-idx3-ubyte.gz").is_file()
+    assert not (cache / "t10k-images-idx3-ubyte").exists()  # a bad raw copy would shadow nothing
+    fashion_mnist.load(cache, source, download=False)  # verifies every file
 
 
 def test_fetch_url_streams_into_the_file(tmp_path, monkeypatch):

@@ -254,17 +254,37 @@ def fetch_url(url: str, dest: Path) -> None:
                 bar.update(len(chunk))
 
 
+def copy_problem(path: Path, file: IdxFile, compressed: bool | None = None) -> str | None:
+    """Why `path` is not a good copy of `file`, in a few words, or None when it verifies.
+
+    The same check as loading (the SHA-256 of the decompressed bytes), without the advice, so that
+    download messages can give their own."""
+    try:
+        data = read_bytes(path, compressed)
+    except D2lkitError:
+        raw = path.read_bytes()[:64] if path.is_file() else b""
+        if raw.lstrip()[:1] == b"<":
+            return "not gzip but an HTML page"
+        return "truncated or corrupt gzip" if raw[:2] == b"\x1f\x8b" else "not a gzip file"
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != file.sha256:
+        return f"SHA-256 {digest[:12]}..., expected {file.sha256[:12]}..."
+    return None
+
+
 def download_to(
     directory: Path, source: IdxSource = FASHION_MNIST, fetch: Fetch = fetch_url
 ) -> Path:
-    """Download every missing file into `directory`, trying each mirror in turn.
+    """Download every file that `directory` lacks or whose copy does not verify, trying each
+    mirror in turn.
 
     Each file goes to a temporary file in the same folder and is renamed into place only after
     its decompressed checksum verified, so an interrupted download never looks complete.
     """
     directory.mkdir(parents=True, exist_ok=True)
     for file in source.files:
-        if file_path(directory, file):
+        present = file_path(directory, file)
+        if present is not None and copy_problem(present, file) is None:
             continue
         final = directory / (file.stem + ".gz")
         errors = []
@@ -277,6 +297,8 @@ def download_to(
                 # The temporary name does not end in .gz, so say that its bytes are gzip.
                 check_sha256(read_bytes(tmp, compressed=True), file, final)
                 os.replace(tmp, final)
+                if present is not None and present != final:
+                    present.unlink()  # a bad raw copy, which the new .gz would hide
                 break
             except (OSError, urllib.error.URLError, D2lkitError) as err:
                 errors.append(f"{mirror}: {err}")
