@@ -8,10 +8,14 @@ recompresses the `.gz` files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import http.client
 import os
+import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from d2lkit.data.idx import parse_idx, read_bytes
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, DownloadFailed
 
 
 @dataclass(frozen=True)
@@ -272,41 +276,74 @@ def copy_problem(path: Path, file: IdxFile, compressed: bool | None = None) -> s
     return None
 
 
+def describe_fetch_error(err: Exception) -> str:
+    """A failed fetch in a few words: `HTTP 404`, `timed out`, `Connection refused`."""
+    if isinstance(err, urllib.error.HTTPError):
+        return f"HTTP {err.code}"
+    if isinstance(err, urllib.error.URLError):
+        if not isinstance(err.reason, Exception):
+            return str(err.reason)
+        err = err.reason
+    if isinstance(err, http.client.IncompleteRead):
+        return f"connection closed after {len(err.partial)} bytes"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err) or type(err).__name__
+
+
+def announce(line: str) -> None:
+    """A line on stderr, next to the progress bars, before a slow step starts."""
+    print(f"d2lkit: {line}", file=sys.stderr, flush=True)
+
+
 def download_to(
     directory: Path, source: IdxSource = FASHION_MNIST, fetch: Fetch = fetch_url
 ) -> Path:
     """Download every file that `directory` lacks or whose copy does not verify, trying each
-    mirror in turn.
+    mirror in turn; raise `DownloadFailed` when no mirror delivers one.
 
     Each file goes to a temporary file in the same folder and is renamed into place only after
-    its decompressed checksum verified, so an interrupted download never looks complete.
+    its decompressed checksum verified, so an interrupted download never looks complete. A line
+    names each file, mirror and folder before connecting: a stalled mirror is not silence.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    for file in source.files:
+    for number, file in enumerate(source.files, start=1):
         present = file_path(directory, file)
-        if present is not None and copy_problem(present, file) is None:
+        why = present and copy_problem(present, file)
+        if present is not None and why is None:
             continue
         final = directory / (file.stem + ".gz")
-        errors = []
+        failures: list[str] = []
         for mirror in source.mirrors:
+            url = mirror + file.stem + ".gz"
+            host = urllib.parse.urlsplit(mirror).netloc
+            reason = f"{present.name} is {why}; " if why else ""
+            if failures:
+                reason = f"{failures[-1]}; "
+            announce(f"{reason}downloading {url} into {directory} ({number}/{len(source.files)})")
             fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{file.stem}.", suffix=".part")
             os.close(fd)
             tmp = Path(tmp_name)
             try:
-                fetch(mirror + file.stem + ".gz", tmp)
+                fetch(url, tmp)
                 # The temporary name does not end in .gz, so say that its bytes are gzip.
-                check_sha256(read_bytes(tmp, compressed=True), file, final)
-                os.replace(tmp, final)
-                if present is not None and present != final:
-                    present.unlink()  # a bad raw copy, which the new .gz would hide
-                break
-            except (OSError, urllib.error.URLError, D2lkitError) as err:
-                errors.append(f"{mirror}: {err}")
+                problem = copy_problem(tmp, file, compressed=True)
+                if problem is None:
+                    os.replace(tmp, final)
+                    if present is not None and present != final:
+                        present.unlink()  # a bad raw copy, which the new .gz would hide
+                    break
+                failures.append(f"{host} sent {problem}")
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
+                if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # the disk, not the network: the CLI says so (exit 1)
+                failures.append(f"{host}: {describe_fetch_error(err)}")
             finally:
                 tmp.unlink(missing_ok=True)
         else:
-            raise D2lkitError(
-                f"{final}: could not download {file.stem}.gz ({'; '.join(errors)}); check the"
-                " network or copy the files into that folder by hand"
+            raise DownloadFailed(
+                f"could not download {file.stem}.gz from any mirror ({'; '.join(failures)});"
+                f" check the network and try again (files already verified in {directory} are"
+                " kept), or copy the four files there by hand"
             )
     return directory
