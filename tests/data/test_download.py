@@ -222,6 +222,34 @@ def test_fetch_url_streams_into_the_file(tmp_path, monkeypatch):
     assert (tmp_path / "file.gz").read_bytes() == payload
 
 
+def test_fetch_url_gives_up_on_a_server_that_trickles(tmp_path, monkeypatch):
+    """A byte every 5 s never hit the 30 s per-read timeout: the download never ended."""
+    import urllib.request
+
+    now = [0.0]
+
+    class Trickle:
+        headers = {"Content-Length": "26421880"}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read1(self, size):
+            now[0] += 5.0
+            return b"x"
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Trickle())
+    with pytest.raises(TimeoutError, match="slower than 5 kB/s for 60 s, given up"):
+        fashion_mnist.fetch_url("http://mirror.invalid/f.gz", tmp_path / "f", clock=lambda: now[0])
+    assert now[0] == 60.0
+    assert fashion_mnist.describe_fetch_error(TimeoutError("slower than 5 kB/s")) == (
+        "slower than 5 kB/s"
+    )
+
+
 def test_ctrl_c_during_the_download_command_says_what_is_kept_and_how_to_finish(
     tmp_path, monkeypatch, capsys
 ):

@@ -14,6 +14,7 @@ import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -248,14 +249,29 @@ def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNI
 Fetch = Callable[[str, Path], None]
 
 
-def fetch_url(url: str, dest: Path) -> None:
-    """Stream `url` into `dest` with a progress bar."""
+# The 30 s timeout is per socket read, so a server that trickles a byte every few seconds never
+# times out: give up when a whole window brings less than the floor (the largest file, 26 MB, is
+# then still at most an hour and a half away).
+SLOW_FLOOR_BYTES_PER_S, SLOW_WINDOW_S = 5_000, 60
+
+
+def fetch_url(url: str, dest: Path, clock: Callable[[], float] = time.monotonic) -> None:
+    """Stream `url` into `dest` with a progress bar; TimeoutError when it stays too slow."""
     with urllib.request.urlopen(url, timeout=30) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
+        window_start, window_bytes = clock(), 0
         with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
-            while chunk := response.read(1 << 16):
+            while chunk := response.read1(1 << 16):  # read1: what arrived, not a full 64 KiB
                 out.write(chunk)
                 bar.update(len(chunk))
+                window_bytes += len(chunk)
+                if clock() - window_start >= SLOW_WINDOW_S:
+                    if window_bytes < SLOW_FLOOR_BYTES_PER_S * SLOW_WINDOW_S:
+                        raise TimeoutError(
+                            f"slower than {SLOW_FLOOR_BYTES_PER_S // 1000} kB/s for"
+                            f" {SLOW_WINDOW_S} s, given up"
+                        )
+                    window_start, window_bytes = clock(), 0
 
 
 def copy_problem(path: Path, file: IdxFile, compressed: bool | None = None) -> str | None:
