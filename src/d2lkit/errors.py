@@ -21,6 +21,15 @@ class TrainingFailed(Exception):
     exit_code = 1
 
 
+class DownloadFailed(Exception):
+    """No mirror delivered a file that verifies: the work failed, not the input. Exit code 1.
+
+    Not a `TrainingFailed`: `reproduce` records those per recipe and goes on to the next, which
+    would only wait on the same mirrors again."""
+
+    exit_code = 1
+
+
 def unknown_name(what: str, name: str, known: Iterable[str], listing: str) -> D2lkitError:
     """`unknown model 'lenett': did you mean lenet?`, or where to list the names when none is
     close (`listing`, a command)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,22 @@ def test_a_data_dir_typo_is_one_line_even_when_other_data_exists(
     code, _, err = run_cli([*command, "--data-dir", "fashoin"], capsys)
     assert_one_line_error(code, err, "fashoin: no such folder", "--data-dir")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_partial_data_dir_or_a_missing_d2lkit_data_is_one_line(
+    tmp_path, isolated_home, monkeypatch, capsys
+):
+    from d2lkit.data.fashion_mnist import FASHION_MNIST
+
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / (FASHION_MNIST.train_images.stem + ".gz")).write_bytes(b"")
+    code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path / "part")], capsys)
+    assert_one_line_error(
+        code, err, "holds 1 of the 4", f"`d2lkit data download --data-dir {tmp_path / 'part'}`"
+    )
+    monkeypatch.setenv("D2LKIT_DATA", str(tmp_path / "nowhere"))
+    code, _, err = run_cli(["data", "info"], capsys)
+    assert_one_line_error(code, err, "nowhere: no such folder (given as $D2LKIT_DATA)")
 
 
 def test_corrupt_data_is_one_line(tmp_path, isolated_home, capsys):
@@ -160,7 +177,7 @@ def test_entry_point_exit_code_and_no_traceback(tmp_path):
     assert result.stdout == ""
 
 
-def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch, capsys):
+def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch, capsys, fashion):
     """The real data sits in its default place; `data download --data-dir X` still fills X (it
     used to answer "already present in" the other copy), and leaves a complete X alone."""
     from d2lkit.data import fashion_mnist
@@ -170,9 +187,7 @@ def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch
 
     def fake_download(directory):
         downloads.append(directory)
-        directory.mkdir(parents=True)
-        for file in fashion_mnist.FASHION_MNIST.files:
-            (directory / (file.stem + ".gz")).write_bytes(b"")
+        shutil.copytree(fashion.root, directory)
         return directory
 
     monkeypatch.setattr(fashion_mnist, "download_to", fake_download)
@@ -182,7 +197,71 @@ def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch
     assert out.strip() == f"fashion-mnist downloaded to {target}"
     code, out, _ = run_cli(["data", "download", "--data-dir", str(target)], capsys)
     assert code == 0 and downloads == [target]
-    assert out.strip() == f"fashion-mnist already present in {target}"
+    assert out.strip() == f"fashion-mnist already present in {target} (SHA-256 verified)"
+
+
+HTML = b"<!DOCTYPE html><html><body>Service Unavailable</body></html>"
+
+
+def serve_from(folder, monkeypatch) -> list[str]:
+    """urlopen answers each mirror URL with the file of that name in `folder`; returns the URLs."""
+    import io
+    import urllib.request
+
+    urls = []
+
+    def urlopen(url, timeout):
+        urls.append(url)
+        payload = (folder / url.rsplit("/", 1)[1]).read_bytes()
+        response = io.BytesIO(payload)
+        response.headers = {"Content-Length": str(len(payload))}
+        return response
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    return urls
+
+
+def test_download_fetches_again_a_cached_file_that_does_not_verify(
+    tmp_path, isolated_home, monkeypatch, capsys, fashion
+):
+    """An HTML page under a final name made `data download` say "already present" and exit 0
+    while `data info` failed, so `make`'s `data info || data download` went on to fail later."""
+    from d2lkit.data import fashion_mnist
+
+    cache = fashion_mnist.cache_dir()
+    shutil.copytree(fashion.root, cache)
+    bad = fashion_mnist.file_path(cache, fashion_mnist.FASHION_MNIST.test_labels)
+    bad.write_bytes(HTML)
+    urls = serve_from(fashion.root, monkeypatch)
+    code, out, _ = run_cli(["data", "download"], capsys)
+    assert code == 0 and out.strip() == f"fashion-mnist downloaded to {cache}"
+    assert [url.rsplit("/", 1)[1] for url in urls] == ["t10k-labels-idx1-ubyte.gz"]
+    code, out, _ = run_cli(["data", "info"], capsys)
+    assert code == 0 and f"fashion-mnist: {cache} (SHA-256 verified" in out
+
+
+@pytest.mark.parametrize("where", ["system", "env"])
+def test_download_will_not_overwrite_a_bad_copy_it_does_not_own(
+    where, tmp_path, isolated_home, monkeypatch, capsys
+):
+    from d2lkit.data import fashion_mnist
+
+    folder = fashion_mnist.SYSTEM_DIR if where == "system" else tmp_path / "mine"
+    folder.mkdir(parents=True)
+    for file in fashion_mnist.FASHION_MNIST.files:
+        (folder / (file.stem + ".gz")).write_bytes(HTML)
+    if where == "env":
+        monkeypatch.setenv("D2LKIT_DATA", str(folder))
+    code, _, err = run_cli(["data", "download"], capsys)
+    fix = (
+        "apt-get install --reinstall dataset-fashion-mnist"
+        if where == "system"
+        else f"`d2lkit data download --data-dir {folder}`, or unset D2LKIT_DATA"
+    )
+    assert_one_line_error(
+        code, err, f"{folder / 'train-images-idx3-ubyte.gz'}: not gzip but an HTML page", fix
+    )
+    assert (folder / "train-images-idx3-ubyte.gz").read_bytes() == HTML
 
 
 def test_a_data_dir_that_is_a_file_is_called_a_file(tmp_path, capsys):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import http.client
 import urllib.error
 from pathlib import Path
 
 import pytest
 import torch
-from idx_fixtures import idx_bytes, tiny_arrays, tiny_source
+from idx_fixtures import idx_bytes, tiny_arrays, tiny_source, write_dataset
 
 from d2lkit.data import fashion_mnist
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import DownloadFailed
 
 
 class FakeMirrors:
@@ -69,11 +71,14 @@ def test_every_mirror_bad_leaves_nothing_under_the_final_name(tmp_path):
     arrays = tiny_arrays()
     source = tiny_source(arrays)
     fetch = FakeMirrors(arrays, {MIRROR_A: "corrupt", MIRROR_B: "fail"})
-    with pytest.raises(D2lkitError) as err:
+    with pytest.raises(DownloadFailed) as err:
         fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
-    message = str(err.value)
-    assert str(tmp_path / "cache" / "train-images-idx3-ubyte.gz") in message
-    assert "SHA-256" in message and "connection refused" in message  # why each mirror failed
+    assert str(err.value).startswith(
+        "could not download train-images-idx3-ubyte.gz from any mirror (mirror-a.invalid sent"
+        " SHA-256 "
+    )
+    assert "mirror-b.invalid: connection refused)" in str(err.value)  # why each mirror failed
+    assert str(tmp_path / "cache") in str(err.value)
     assert files_in(tmp_path / "cache") == []  # no partial or temporary file stays behind
 
 
@@ -85,10 +90,93 @@ def test_interrupted_fetch_leaves_no_file(tmp_path):
         dest.write_bytes(gzip.compress(idx_bytes(arrays["train-images-idx3-ubyte"]))[:20])
         raise ConnectionResetError("reset by peer")
 
-    with pytest.raises(D2lkitError, match="reset by peer"):
+    with pytest.raises(DownloadFailed, match="reset by peer"):
         fashion_mnist.download_to(tmp_path / "cache", source, fetch=half_then_fail)
     assert files_in(tmp_path / "cache") == []
     assert fashion_mnist.locate(tmp_path / "cache", source) is None
+
+
+def test_each_fetch_is_announced_before_connecting(tmp_path, capsys):
+    """A stalled mirror was 60 s of silence, and train downloaded without saying so."""
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    serve = FakeMirrors(arrays, {MIRROR_A: "fail", MIRROR_B: "good"})
+    said_before = []
+
+    def fetch(url: str, dest: Path) -> None:
+        said_before.append(capsys.readouterr().err)
+        serve(url, dest)
+
+    fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+    cache = tmp_path / "cache"
+    assert said_before[:2] == [
+        f"d2lkit: downloading {MIRROR_A}train-images-idx3-ubyte.gz into {cache} (1/4)\n",
+        "d2lkit: mirror-a.invalid: connection refused; downloading"
+        f" {MIRROR_B}train-images-idx3-ubyte.gz into {cache} (1/4)\n",
+    ]
+
+
+@pytest.mark.parametrize(
+    "failure, summary",
+    [
+        (urllib.error.HTTPError("u", 404, "Not Found", {}, None), "HTTP 404"),
+        (urllib.error.URLError(TimeoutError("timed out")), "timed out"),
+        (http.client.IncompleteRead(b"abc", 5), "connection closed after 3 bytes"),
+        ("html", "sent not gzip but an HTML page"),
+    ],
+    ids=["http", "timeout", "cut-short", "html"],
+)
+def test_a_failed_download_is_one_short_line_with_no_stale_advice(tmp_path, failure, summary):
+    """Per mirror a few words; it used to pass on advice to delete a .part file already removed
+    and to run `d2lkit data download`, even to someone running it."""
+    source = tiny_source(tiny_arrays())
+
+    def fetch(url: str, dest: Path) -> None:
+        if failure == "html":
+            dest.write_bytes(b"<html><body>Too Many Requests</body></html>")
+            return
+        raise failure
+
+    with pytest.raises(DownloadFailed) as err:
+        fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+    message = str(err.value)
+    assert f"(mirror-a.invalid{'' if failure == 'html' else ':'} {summary};" in message
+    assert "\n" not in message and ".part" not in message and "d2lkit data download" not in message
+    assert "delete" not in message
+
+
+def test_a_full_disk_is_not_called_a_network_failure(tmp_path):
+    source = tiny_source(tiny_arrays())
+
+    def fetch(url: str, dest: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(dest))
+
+    with pytest.raises(OSError) as err:
+        fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+    assert err.type is OSError and err.value.errno == errno.ENOSPC
+    assert files_in(tmp_path / "cache") == []
+
+
+def test_download_command_with_every_mirror_down_is_exit_1(tmp_path, monkeypatch, capsys):
+    """The work failed (README: 1), not the input (2); the last stderr line says why."""
+    import urllib.request
+
+    from d2lkit.cli import main
+
+    def unreachable(url, timeout):
+        raise urllib.error.URLError(OSError(101, "Network is unreachable"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    assert main(["data", "download", "--data-dir", str(tmp_path / "d")]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("d2lkit: downloading http://fashion-mnist.s3-website")
+    assert lines[-1] == (
+        "d2lkit: failed: could not download train-images-idx3-ubyte.gz from any mirror"
+        " (fashion-mnist.s3-website.eu-central-1.amazonaws.com: Network is unreachable;"
+        " raw.githubusercontent.com: Network is unreachable); check the network and try again"
+        f" (files already verified in {tmp_path / 'd'} are kept), or copy the four files there"
+        " by hand"
+    )
 
 
 def test_files_already_present_are_not_fetched_again(tmp_path):
@@ -100,6 +188,23 @@ def test_files_already_present_are_not_fetched_again(tmp_path):
     again = FakeMirrors(arrays, {MIRROR_A: "fail", MIRROR_B: "fail"})
     fashion_mnist.download_to(tmp_path / "cache", source, fetch=again)
     assert again.calls == []
+
+
+@pytest.mark.parametrize("damage", ["html", "truncated", "raw-html"])
+def test_a_present_file_that_does_not_verify_is_fetched_again(tmp_path, damage):
+    """An HTML page or a truncated copy under a final name used to be kept as good."""
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    cache = write_dataset(tmp_path / "cache", arrays, gz=damage != "raw-html")
+    bad = next(cache.glob("t10k-images-idx3-ubyte*"))
+    good = bad.read_bytes()
+    bad.write_bytes(b"<!DOCTYPE html><p>rate limited</p>" if "html" in damage else good[:-9])
+    fetch = FakeMirrors(arrays, {MIRROR_A: "good", MIRROR_B: "good"})
+    assert fashion_mnist.download_to(cache, source, fetch=fetch) == cache
+    assert fetch.calls == [MIRROR_A + "t10k-images-idx3-ubyte.gz"]  # the three good ones stay
+    assert (cache / "t10k-images-idx3-ubyte.gz").is_file()
+    assert not (cache / "t10k-images-idx3-ubyte").exists()  # a bad raw copy would shadow nothing
+    fashion_mnist.load(cache, source, download=False)  # verifies every file
 
 
 def test_fetch_url_streams_into_the_file(tmp_path, monkeypatch):
@@ -115,6 +220,34 @@ def test_fetch_url_streams_into_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Response(payload))
     fashion_mnist.fetch_url("http://mirror.invalid/file.gz", tmp_path / "file.gz")
     assert (tmp_path / "file.gz").read_bytes() == payload
+
+
+def test_fetch_url_gives_up_on_a_server_that_trickles(tmp_path, monkeypatch):
+    """A byte every 5 s never hit the 30 s per-read timeout: the download never ended."""
+    import urllib.request
+
+    now = [0.0]
+
+    class Trickle:
+        headers = {"Content-Length": "26421880"}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read1(self, size):
+            now[0] += 5.0
+            return b"x"
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Trickle())
+    with pytest.raises(TimeoutError, match="slower than 5 kB/s for 60 s, given up"):
+        fashion_mnist.fetch_url("http://mirror.invalid/f.gz", tmp_path / "f", clock=lambda: now[0])
+    assert now[0] == 60.0
+    assert fashion_mnist.describe_fetch_error(TimeoutError("slower than 5 kB/s")) == (
+        "slower than 5 kB/s"
+    )
 
 
 def test_ctrl_c_during_the_download_command_says_what_is_kept_and_how_to_finish(

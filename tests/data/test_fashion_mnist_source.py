@@ -9,10 +9,18 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
-from idx_fixtures import TEST_COUNT, TRAIN_COUNT, idx_bytes, tiny_arrays, tiny_source, write_dataset
+from idx_fixtures import (
+    TEST_COUNT,
+    TRAIN_COUNT,
+    idx_bytes,
+    tiny_arrays,
+    tiny_source,
+    write_dataset,
+    write_idx,
+)
 
 from d2lkit.data import fashion_mnist
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, DownloadFailed
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gz", "raw"])
@@ -100,14 +108,45 @@ def test_a_data_dir_that_does_not_exist_is_refused_not_skipped(tmp_path, isolate
     assert str(tmp_path / "typo") in str(err.value) and "--data-dir" in str(err.value)
 
 
-def test_a_folder_missing_one_file_is_not_used(tmp_path, isolated_home):
+@pytest.mark.parametrize("nested", [False, True], ids=["flat", "nested"])
+def test_a_data_dir_missing_one_file_is_refused_not_skipped(tmp_path, isolated_home, nested):
+    """A --data-dir with some of the files is almost surely a mistake: it used to be skipped
+    silently and the run trained on another copy (here the cache's)."""
     arrays = tiny_arrays()
-    write_dataset(tmp_path / "data", arrays)
-    (tmp_path / "data" / "t10k-labels-idx1-ubyte.gz").unlink()
     source = tiny_source(arrays)
-    assert fashion_mnist.locate(tmp_path / "data", source) is None
-    with pytest.raises(D2lkitError, match="not found"):
-        fashion_mnist.load(tmp_path / "data", source, download=False)
+    write_dataset(isolated_home / ".cache" / "d2lkit" / "tiny", arrays)
+    folder = tmp_path / "data" / "tiny" if nested else tmp_path / "data"
+    write_dataset(folder, arrays)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    for call in (fashion_mnist.locate, fashion_mnist.load):
+        with pytest.raises(D2lkitError) as err:
+            call(tmp_path / "data", source)
+        message = str(err.value)
+        assert message.startswith(f"{folder}: holds 3 of the 4 tiny files (given as --data-dir)")
+        assert "missing t10k-labels-idx1-ubyte (.gz or raw)" in message
+        assert f"`d2lkit data download --data-dir {folder}`" in message
+
+
+def test_d2lkit_data_that_does_not_exist_or_is_partial_is_refused_not_skipped(
+    tmp_path, isolated_home, monkeypatch
+):
+    """$D2LKIT_DATA follows --data-dir's rule: a typo or a partial copy is an error naming the
+    variable, not a silent fall-through to the cache; an empty folder still falls through."""
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    cache = write_dataset(isolated_home / ".cache" / "d2lkit" / "tiny", arrays)
+    monkeypatch.setenv("D2LKIT_DATA", str(tmp_path / "typo"))
+    with pytest.raises(D2lkitError) as err:
+        fashion_mnist.load(None, source, download=False)
+    assert str(err.value).startswith(f"{tmp_path / 'typo'}: no such folder (given as $D2LKIT_DATA)")
+    assert "unset it" in str(err.value)
+    (tmp_path / "typo").mkdir()
+    assert fashion_mnist.locate(None, source) == cache  # empty: falls through
+    write_idx(tmp_path / "typo" / "train-images-idx3-ubyte", b"", gz=True)
+    with pytest.raises(
+        D2lkitError, match=r"holds 1 of the 4 tiny files \(given as \$D2LKIT_DATA\)"
+    ):
+        fashion_mnist.locate(None, source)
 
 
 def test_read_file_names_a_missing_file(tmp_path):
@@ -125,13 +164,11 @@ def test_absent_dataset_is_downloaded_into_the_cache(tmp_path, isolated_home, mo
         raise urllib.error.URLError("no route to host")
 
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
-    with pytest.raises(D2lkitError, match="could not download") as err:
+    with pytest.raises(DownloadFailed, match="could not download") as err:
         fashion_mnist.load(None, source)
     message = str(err.value)
-    assert (
-        str(isolated_home / ".cache" / "d2lkit" / "tiny" / "train-images-idx3-ubyte.gz") in message
-    )
-    assert "http://mirror-a.invalid/: <urlopen error no route to host>" in message
+    assert str(isolated_home / ".cache" / "d2lkit" / "tiny") in message
+    assert "(mirror-a.invalid: no route to host; mirror-b.invalid: no route to host)" in message
     assert list((isolated_home / ".cache" / "d2lkit" / "tiny").iterdir()) == []
 
 

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from d2lkit import __version__
 from d2lkit.cli import augment, bench, data, fit, models, optim, reproduce, speedrun, train
-from d2lkit.errors import D2lkitError, TrainingFailed
+from d2lkit.errors import D2lkitError, DownloadFailed, TrainingFailed
 
 COMMANDS = [data, train, models, fit, optim, augment, reproduce, bench, speedrun]
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except D2lkitError as err:
         print(f"d2lkit: error: {err}", file=sys.stderr)
         return err.exit_code
-    except TrainingFailed as err:
+    except (TrainingFailed, DownloadFailed) as err:
         print(f"d2lkit: failed: {err}", file=sys.stderr)
         return err.exit_code
     except BrokenPipeError:  # `d2lkit ... | head` stopped reading: nothing went wrong here

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
@@ -91,8 +92,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def show_image_folder(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from d2lkit.data.imagefolder import sample_images
     from d2lkit.report.grids import save_image_grid
 
@@ -110,14 +109,19 @@ def show_image_folder(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     target = Path(args.data_dir) if args.data_dir else fashion_mnist.cache_dir()
     # With --data-dir only that folder counts: the user asked for a copy there.
     existing = fashion_mnist.locate_in(target) if args.data_dir else fashion_mnist.locate()
     if existing is not None:
-        print(f"fashion-mnist already present in {existing}")
-        return 0
+        bad = first_bad_file(existing)
+        if bad is None:
+            print(f"fashion-mnist already present in {existing} (SHA-256 verified)")
+            return 0
+        # The cache and the folder given to download into are d2lkit's to repair; a copy found
+        # through $D2LKIT_DATA or the system package is someone else's, so say what to do.
+        if not args.data_dir and not existing.is_relative_to(fashion_mnist.cache_dir()):
+            raise D2lkitError(not_ours_message(existing, *bad))
+        target = existing
     try:
         directory = fashion_mnist.download_to(target)
     except KeyboardInterrupt:
@@ -127,3 +131,27 @@ def run_download(args: argparse.Namespace) -> int:
         ) from None
     print(f"fashion-mnist downloaded to {directory}")
     return 0
+
+
+def first_bad_file(directory: Path) -> tuple[Path, str] | None:
+    """The first Fashion-MNIST file in `directory` that does not verify, and why, or None."""
+    for file in fashion_mnist.FASHION_MNIST.files:
+        path = fashion_mnist.file_path(directory, file)
+        problem = fashion_mnist.copy_problem(path, file)
+        if problem is not None:
+            return path, problem
+    return None
+
+
+def not_ours_message(directory: Path, path: Path, problem: str) -> str:
+    cache = fashion_mnist.cache_dir()
+    if directory == fashion_mnist.SYSTEM_DIR or fashion_mnist.SYSTEM_DIR in directory.parents:
+        return (
+            f"{path}: {problem}; d2lkit does not overwrite the system copy: reinstall it (`sudo"
+            " apt-get install --reinstall dataset-fashion-mnist`) or download a copy into the"
+            f" cache, which is looked up first: `d2lkit data download --data-dir {cache}`"
+        )
+    return (
+        f"{path}: {problem}; d2lkit does not overwrite the copy $D2LKIT_DATA points to: fetch it"
+        f" again there with `d2lkit data download --data-dir {directory}`, or unset D2LKIT_DATA"
+    )

@@ -8,10 +8,15 @@ recompresses the `.gz` files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import http.client
 import os
+import sys
 import tempfile
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from d2lkit.data.idx import parse_idx, read_bytes
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, DownloadFailed
 
 
 @dataclass(frozen=True)
@@ -103,13 +108,19 @@ def cache_dir(source: IdxSource = FASHION_MNIST) -> Path:
     return Path.home() / ".cache" / "d2lkit" / source.name
 
 
+def named_roots(data_dir: str | Path | None) -> list[tuple[Path, str]]:
+    """The folders the user named, each with how it was named: `--data-dir`, `$D2LKIT_DATA`."""
+    named = []
+    if data_dir is not None:
+        named.append((Path(data_dir), "--data-dir"))
+    if os.environ.get("D2LKIT_DATA"):
+        named.append((Path(os.environ["D2LKIT_DATA"]), "$D2LKIT_DATA"))
+    return named
+
+
 def search_roots(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> list[Path]:
     """Where the files are looked for, in order."""
-    roots = []
-    if data_dir is not None:
-        roots.append(Path(data_dir))
-    if os.environ.get("D2LKIT_DATA"):
-        roots.append(Path(os.environ["D2LKIT_DATA"]))
+    roots = [root for root, _ in named_roots(data_dir)]
     roots.append(cache_dir(source))
     if source is FASHION_MNIST:
         roots.append(SYSTEM_DIR)
@@ -124,10 +135,14 @@ def file_path(directory: Path, file: IdxFile) -> Path | None:
     return None
 
 
+def missing_files(directory: Path, source: IdxSource = FASHION_MNIST) -> list[IdxFile]:
+    return [f for f in source.files if file_path(directory, f) is None]
+
+
 def locate_in(root: Path, source: IdxSource = FASHION_MNIST) -> Path | None:
     """`root` or its sub-folder named after the dataset, whichever holds all the source's files."""
     for directory in (root, root / source.name):
-        if all(file_path(directory, f) for f in source.files):
+        if not missing_files(directory, source):
             return directory
     return None
 
@@ -193,16 +208,32 @@ def load(
 
 
 def check_data_dir(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> None:
-    """A --data-dir that does not exist is a typo, not a request to look elsewhere: falling
-    through to another copy would train on data the user did not point at. (An existing folder
-    without the files still falls through, as `d2lkit data download --data-dir` may fill it.)"""
-    if data_dir is not None and not Path(data_dir).is_dir():
-        what = "not a folder" if Path(data_dir).exists() else "no such folder"
-        raise D2lkitError(
-            f"{data_dir}: {what} (given as --data-dir); pass the folder that holds the"
-            f" {source.name} files, or leave --data-dir out to use {cache_dir(source)} and the"
-            " other default places"
-        )
+    """A folder the user named (`--data-dir`, `$D2LKIT_DATA`) that does not exist is a typo, and
+    one that holds some of the files but not all is a mistake, not a request to look elsewhere:
+    falling through to another copy would train on data the user did not point at. (An empty
+    folder still falls through, as `d2lkit data download --data-dir` may fill it.)"""
+    for root, how in named_roots(data_dir):
+        if how == "--data-dir":
+            fix = f"pass the folder that holds the {source.name} files, or leave --data-dir out"
+        else:
+            fix = f"point D2LKIT_DATA at the folder that holds the {source.name} files, or unset it"
+        if not root.is_dir():
+            what = "not a folder" if root.exists() else "no such folder"
+            raise D2lkitError(
+                f"{root}: {what} (given as {how}); {fix} to use {cache_dir(source)} and the"
+                " other default places"
+            )
+        for directory in (root, root / source.name):
+            missing = missing_files(directory, source)
+            if not missing:
+                break
+            if len(missing) < len(source.files):
+                raise D2lkitError(
+                    f"{directory}: holds {len(source.files) - len(missing)} of the"
+                    f" {len(source.files)} {source.name} files (given as {how}), missing"
+                    f" {', '.join(f.stem for f in missing)} (.gz or raw); run `d2lkit data"
+                    f" download --data-dir {directory}` to fetch them, or {fix}"
+                )
 
 
 def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNIST) -> str:
@@ -218,47 +249,117 @@ def missing_message(data_dir: str | Path | None, source: IdxSource = FASHION_MNI
 Fetch = Callable[[str, Path], None]
 
 
-def fetch_url(url: str, dest: Path) -> None:
-    """Stream `url` into `dest` with a progress bar."""
+# The 30 s timeout is per socket read, so a server that trickles a byte every few seconds never
+# times out: give up when a whole window brings less than the floor (the largest file, 26 MB, is
+# then still at most an hour and a half away).
+SLOW_FLOOR_BYTES_PER_S, SLOW_WINDOW_S = 5_000, 60
+
+
+def fetch_url(url: str, dest: Path, clock: Callable[[], float] = time.monotonic) -> None:
+    """Stream `url` into `dest` with a progress bar; TimeoutError when it stays too slow."""
     with urllib.request.urlopen(url, timeout=30) as response, open(dest, "wb") as out:
         total = int(response.headers.get("Content-Length") or 0) or None
+        window_start, window_bytes = clock(), 0
         with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
-            while chunk := response.read(1 << 16):
+            while chunk := response.read1(1 << 16):  # read1: what arrived, not a full 64 KiB
                 out.write(chunk)
                 bar.update(len(chunk))
+                window_bytes += len(chunk)
+                if clock() - window_start >= SLOW_WINDOW_S:
+                    if window_bytes < SLOW_FLOOR_BYTES_PER_S * SLOW_WINDOW_S:
+                        raise TimeoutError(
+                            f"slower than {SLOW_FLOOR_BYTES_PER_S // 1000} kB/s for"
+                            f" {SLOW_WINDOW_S} s, given up"
+                        )
+                    window_start, window_bytes = clock(), 0
+
+
+def copy_problem(path: Path, file: IdxFile, compressed: bool | None = None) -> str | None:
+    """Why `path` is not a good copy of `file`, in a few words, or None when it verifies.
+
+    The same check as loading (the SHA-256 of the decompressed bytes), without the advice, so that
+    download messages can give their own."""
+    try:
+        data = read_bytes(path, compressed)
+    except D2lkitError:
+        raw = path.read_bytes()[:64] if path.is_file() else b""
+        if raw.lstrip()[:1] == b"<":
+            return "not gzip but an HTML page"
+        return "truncated or corrupt gzip" if raw[:2] == b"\x1f\x8b" else "not a gzip file"
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != file.sha256:
+        return f"SHA-256 {digest[:12]}..., expected {file.sha256[:12]}..."
+    return None
+
+
+def describe_fetch_error(err: Exception) -> str:
+    """A failed fetch in a few words: `HTTP 404`, `timed out`, `Connection refused`."""
+    if isinstance(err, urllib.error.HTTPError):
+        return f"HTTP {err.code}"
+    if isinstance(err, urllib.error.URLError):
+        if not isinstance(err.reason, Exception):
+            return str(err.reason)
+        err = err.reason
+    if isinstance(err, http.client.IncompleteRead):
+        return f"connection closed after {len(err.partial)} bytes"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err) or type(err).__name__
+
+
+def announce(line: str) -> None:
+    """A line on stderr, next to the progress bars, before a slow step starts."""
+    print(f"d2lkit: {line}", file=sys.stderr, flush=True)
 
 
 def download_to(
     directory: Path, source: IdxSource = FASHION_MNIST, fetch: Fetch = fetch_url
 ) -> Path:
-    """Download every missing file into `directory`, trying each mirror in turn.
+    """Download every file that `directory` lacks or whose copy does not verify, trying each
+    mirror in turn; raise `DownloadFailed` when no mirror delivers one.
 
     Each file goes to a temporary file in the same folder and is renamed into place only after
-    its decompressed checksum verified, so an interrupted download never looks complete.
+    its decompressed checksum verified, so an interrupted download never looks complete. A line
+    names each file, mirror and folder before connecting: a stalled mirror is not silence.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    for file in source.files:
-        if file_path(directory, file):
+    for number, file in enumerate(source.files, start=1):
+        present = file_path(directory, file)
+        why = present and copy_problem(present, file)
+        if present is not None and why is None:
             continue
         final = directory / (file.stem + ".gz")
-        errors = []
+        failures: list[str] = []
         for mirror in source.mirrors:
+            url = mirror + file.stem + ".gz"
+            host = urllib.parse.urlsplit(mirror).netloc
+            reason = f"{present.name} is {why}; " if why else ""
+            if failures:
+                reason = f"{failures[-1]}; "
+            announce(f"{reason}downloading {url} into {directory} ({number}/{len(source.files)})")
             fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{file.stem}.", suffix=".part")
             os.close(fd)
             tmp = Path(tmp_name)
             try:
-                fetch(mirror + file.stem + ".gz", tmp)
+                fetch(url, tmp)
                 # The temporary name does not end in .gz, so say that its bytes are gzip.
-                check_sha256(read_bytes(tmp, compressed=True), file, final)
-                os.replace(tmp, final)
-                break
-            except (OSError, urllib.error.URLError, D2lkitError) as err:
-                errors.append(f"{mirror}: {err}")
+                problem = copy_problem(tmp, file, compressed=True)
+                if problem is None:
+                    os.replace(tmp, final)
+                    if present is not None and present != final:
+                        present.unlink()  # a bad raw copy, which the new .gz would hide
+                    break
+                failures.append(f"{host} sent {problem}")
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
+                if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise  # the disk, not the network: the CLI says so (exit 1)
+                failures.append(f"{host}: {describe_fetch_error(err)}")
             finally:
                 tmp.unlink(missing_ok=True)
         else:
-            raise D2lkitError(
-                f"{final}: could not download {file.stem}.gz ({'; '.join(errors)}); check the"
-                " network or copy the files into that folder by hand"
+            raise DownloadFailed(
+                f"could not download {file.stem}.gz from any mirror ({'; '.join(failures)});"
+                f" check the network and try again (files already verified in {directory} are"
+                " kept), or copy the four files there by hand"
             )
     return directory
