@@ -120,13 +120,28 @@ def test_fcn_run_records_miou_and_predict_draws_masks(tmp_path, monkeypatch):
     figure = save_predictions(run, tmp_path / "masks.png", 6)
     assert figure.stat().st_size > 10_000
     # Scenes are stored in mixed order, so the figure shows the first six test scenes: each
-    # followed by its own true mask and the model's prediction for it, in the VOC palette.
+    # followed by its own true mask and the model's prediction for it.
     x, y = next(iter(run.data.test))
     run.model.eval()
     with torch.no_grad():
         predicted = run.model(x[:6]).argmax(dim=1)
     cells = drawn["cells"]
-    assert torch.equal(cells[1::3], labels_to_colors(y[:6]).float() / 255)
-    assert torch.equal(cells[2::3], labels_to_colors(predicted).float() / 255)
+    colormap = masks_module.mask_colormap(run.data.class_names)
+    assert torch.equal(cells[1::3], labels_to_colors(y[:6], colormap).float() / 255)
+    assert torch.equal(cells[2::3], labels_to_colors(predicted, colormap).float() / 255)
     assert drawn["titles"][:2] == ["test image 0", "true mask"]
     assert drawn["titles"][2].startswith("predicted\nmIoU ")
+
+
+def test_mask_colours_are_voc_for_voc_and_far_apart_for_other_data():
+    """fashion-scenes drew in VOC's first colours: sneaker (64, 0, 0) all but vanished against
+    the black background, and t-shirt, sneaker and bag were three shades of red."""
+    from d2lkit.data import scenes
+    from d2lkit.data.voc import VOC_CLASSES, VOC_COLORMAP
+    from d2lkit.report.masks import mask_colormap
+
+    assert mask_colormap(list(VOC_CLASSES)) == list(VOC_COLORMAP)
+    colors = torch.tensor(mask_colormap(scenes.class_names()), dtype=torch.float)  # (11, 3)
+    assert colors.shape == (11, 3) and colors[0].tolist() == [0, 0, 0]
+    distances = torch.cdist(colors, colors) + torch.eye(11) * 1e9
+    assert distances.min() > 60  # every pair, background included, tells apart

@@ -12,6 +12,7 @@ Normalised with ImageNet's mean and std like the book.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -53,12 +54,14 @@ def colors_to_labels(image: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     return table[(rgb[0] * 256 + rgb[1]) * 256 + rgb[2]].long()
 
 
-def labels_to_colors(labels: torch.Tensor) -> torch.Tensor:
-    """Class indices (..., H, W) -> uint8 RGB (..., 3, H, W) in the VOC palette; 255 and other
-    out-of-range values are drawn in the border colour."""
-    palette = torch.tensor((*VOC_COLORMAP, BORDER_COLOR), dtype=torch.uint8)  # (22, 3)
+def labels_to_colors(
+    labels: torch.Tensor, colormap: Sequence[tuple[int, int, int]] = VOC_COLORMAP
+) -> torch.Tensor:
+    """Class indices (..., H, W) -> uint8 RGB (..., 3, H, W) in `colormap` (VOC's palette by
+    default); 255 and other out-of-range values are drawn in the border colour."""
+    palette = torch.tensor((*colormap, BORDER_COLOR), dtype=torch.uint8)  # (K + 1, 3)
     labels = labels.long()
-    index = torch.where((labels >= 0) & (labels < len(VOC_COLORMAP)), labels, len(VOC_COLORMAP))
+    index = torch.where((labels >= 0) & (labels < len(colormap)), labels, len(colormap))
     return palette[index].movedim(-1, -3)
 
 

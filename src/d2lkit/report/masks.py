@@ -1,5 +1,5 @@
 """The book's segmentation "predict" figure: image, true mask and predicted mask, side by side,
-the masks drawn in the VOC palette."""
+the masks drawn in the VOC palette for VOC, in clearly different colours for other data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from d2lkit.data.voc import labels_to_colors
+from d2lkit.data.voc import VOC_CLASSES, VOC_COLORMAP, labels_to_colors
 from d2lkit.report.examples import examples_to_show, to_display
 from d2lkit.report.grids import save_image_grid
 from d2lkit.train.segmentation import confusion_matrix, scores_from_confusion
@@ -29,8 +29,9 @@ def save_mask_predictions(run: Run, out: str | Path, count: int) -> Path:
     with trainer.autocast():
         predicted = trainer.model(X).argmax(dim=1)  # (B, H, W)
     images = to_display(X, run.data).expand(-1, 3, -1, -1)  # gray beside the RGB masks
-    true_masks = labels_to_colors(y.cpu()).float() / 255  # (B, 3, H, W)
-    predicted_masks = labels_to_colors(predicted.cpu()).float() / 255
+    colormap = mask_colormap(run.data.class_names)
+    true_masks = labels_to_colors(y.cpu(), colormap).float() / 255  # (B, 3, H, W)
+    predicted_masks = labels_to_colors(predicted.cpu(), colormap).float() / 255
     cells, titles = [], []
     for i in range(X.shape[0]):
         confusion = confusion_matrix(predicted[i], y[i], run.data.num_classes)
@@ -39,14 +40,32 @@ def save_mask_predictions(run: Run, out: str | Path, count: int) -> Path:
         titles += [f"test image {i}", "true mask", f"predicted\nmIoU {miou:.2f}"]
     shown = torch.cat([y.flatten(), predicted.flatten()]).unique().tolist()
     return save_image_grid(
-        torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW, legend=legend(run, shown)
-    )
+        torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW,
+        legend=legend(run, shown, colormap),
+    )  # fmt: skip
 
 
-def legend(run: Run, classes: list[int]) -> dict[str, tuple[float, float, float]]:
-    """Class name -> its VOC palette colour, for the classes that appear in the figure."""
+def mask_colormap(class_names: list[str]) -> list[tuple[int, int, int]]:
+    """VOC's own palette for VOC; for other data, black background and matplotlib's tab10 (tab20
+    beyond ten classes): the first VOC colours are shades of red, green and near-black, in which
+    fashion-scenes' sneaker vanished against the background and t-shirt, sneaker and bag looked
+    alike."""
+    if class_names == list(VOC_CLASSES):
+        return list(VOC_COLORMAP)
+    from matplotlib import colormaps
+
+    table = colormaps["tab10" if len(class_names) <= 11 else "tab20"]
+    colors = [table(i % table.N)[:3] for i in range(len(class_names) - 1)]
+    return [(0, 0, 0)] + [tuple(round(255 * c) for c in color) for color in colors]
+
+
+def legend(
+    run: Run, classes: list[int], colormap: list[tuple[int, int, int]]
+) -> dict[str, tuple[float, float, float]]:
+    """Class name -> its mask colour, for the classes that appear in the figure."""
     names = run.data.class_names
-    colors = labels_to_colors(torch.tensor(classes)[:, None, None])[:, :, 0, 0].float() / 255
+    colors = labels_to_colors(torch.tensor(classes)[:, None, None], colormap)[:, :, 0, 0]
+    colors = colors.float() / 255
     return {
         names[c] if c < len(names) else "ignored": tuple(color.tolist())
         for c, color in zip(classes, colors, strict=True)
