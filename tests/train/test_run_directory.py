@@ -90,6 +90,22 @@ def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, saved_f
     assert [line.get_label() for line in lines] == ["train loss", "train acc", "test acc"]
     rows = read_metrics(run_dir)
     assert list(lines[2].get_ydata()) == [row["test_acc"] for row in rows]
+    assert saved_figures[0].axes[0].get_ylabel() == "loss; accuracy"
+
+
+def test_curves_of_one_epoch_and_of_the_other_tasks_say_what_they_show(tmp_path, saved_figures):
+    """One epoch sat beside an empty epoch 2; segmentation's pixel accuracy was "test acc"; a
+    regression's log scale was not said."""
+    seg = {"epoch": 1, "train_loss": 1.2, "train_acc": 0.5, "test_acc": 0.4, "test_miou": 0.2}
+    curves.plot_curves([seg], tmp_path / "seg.png")
+    ax = saved_figures[0].axes[0]
+    assert ax.get_xlim()[1] < 2
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["train loss", "train pixel acc", "test pixel acc", "test mIoU"]
+    regression = [{"epoch": e, "train_loss": 10.0 / e, "test_loss": 12.0 / e} for e in (1, 2)]
+    curves.plot_curves(regression, tmp_path / "reg.png")
+    ax = saved_figures[1].axes[0]
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (log scale)"
 
 
 def test_eval_reproduces_the_recorded_test_accuracy_exactly(run_dir, capsys):

@@ -12,18 +12,25 @@ from d2lkit.report.figures import save_figure, subplots
 def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
     epochs = [row["epoch"] for row in history]
     fig, ax = subplots(figsize=(5, 3.5))
-    ax.plot(epochs, [row["train_loss"] for row in history], "-o", ms=3, label="train loss")
+    ax.plot(epochs, [row["train_loss"] for row in history], "-o", ms=4, label="train loss")
+    segmentation = bool(history) and history[0].get("test_miou") is not None
     if history and history[0].get("train_acc") is not None:
-        ax.plot(epochs, [row["train_acc"] for row in history], "--s", ms=3, label="train acc")
-        ax.plot(epochs, [row["test_acc"] for row in history], "-.^", ms=3, label="test acc")
-    else:
-        ax.plot(epochs, [row["test_loss"] for row in history], "-.^", ms=3, label="test loss")
+        # Segmentation's accuracy is per pixel: said so, as it is not the images'.
+        acc = "pixel acc" if segmentation else "acc"
+        ax.plot(epochs, [row["train_acc"] for row in history], "--s", ms=4, label=f"train {acc}")
+        ax.plot(epochs, [row["test_acc"] for row in history], "-.^", ms=4, label=f"test {acc}")
+        ax.set_ylabel("loss; accuracy")
+    else:  # regression: a squared error falls over decades
+        ax.plot(epochs, [row["test_loss"] for row in history], "-.^", ms=4, label="test loss")
         ax.set_yscale("log")
-    if history and history[0].get("test_miou") is not None:  # segmentation
-        ax.plot(epochs, [row["test_miou"] for row in history], ":d", ms=3, label="test miou")
+        ax.set_ylabel("loss (log scale)")
+    if segmentation:
+        ax.plot(epochs, [row["test_miou"] for row in history], ":d", ms=4, label="test mIoU")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlim(0.8, max(epochs[-1], 2) + 0.2)
+    # One epoch is one point: an axis around it alone, not one reaching to an empty epoch 2.
+    if epochs:
+        ax.set_xlim(0.8, epochs[-1] + 0.2)
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title, fontsize=10)

@@ -30,7 +30,8 @@ def save_predictions(run: Run, out: str | Path, count: int) -> Path:
         from d2lkit.report.scatter import save_regression_scatter
 
         rmse = float((scores.flatten().float() - y.flatten().float()).pow(2).mean().sqrt())
-        title = f"{run.config.model}: {len(y)} test examples, RMSE {rmse:.4g}"
+        # The RMSE of the examples drawn; the run's own figure is over its whole test set.
+        title = f"{run.config.model}: {len(y)} test examples drawn, their RMSE {rmse:.4g}"
         return save_regression_scatter(y, scores, title, out)
     predicted = scores.argmax(dim=1)
     names = run.data.class_names

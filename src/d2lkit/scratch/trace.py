@@ -43,7 +43,9 @@ class OptimizerSpec:
 TRACE_OPTIMIZERS = (
     OptimizerSpec("GD", "GD, lr 0.4", lambda p: SGD(p, lr=0.4)),
     OptimizerSpec("SGD", "SGD, lr 0.1, N(0,1) gradient noise", lambda p: SGD(p, lr=0.1), 1.0),
-    OptimizerSpec("Momentum", "momentum, lr 0.6, 0.5", lambda p: Momentum(p, lr=0.6, momentum=0.5)),
+    OptimizerSpec(
+        "Momentum", "momentum, lr 0.6, beta 0.5", lambda p: Momentum(p, lr=0.6, momentum=0.5)
+    ),
     OptimizerSpec("AdaGrad", "AdaGrad, lr 0.4", lambda p: AdaGrad(p, lr=0.4)),
     OptimizerSpec("RMSProp", "RMSProp, lr 0.4, alpha 0.9", lambda p: RMSProp(p, lr=0.4, alpha=0.9)),
     OptimizerSpec(
