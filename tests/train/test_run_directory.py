@@ -106,6 +106,22 @@ def test_curves_of_one_epoch_and_of_the_other_tasks_say_what_they_show(tmp_path,
     curves.plot_curves(regression, tmp_path / "reg.png")
     ax = saved_figures[1].axes[0]
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (log scale)"
+    assert [line.get_label() for line in ax.get_lines()] == ["train loss", "test loss"]
+
+
+def test_linreg_from_scratch_draws_no_test_curve_it_does_not_have(tmp_path, saved_figures):
+    """Its "test loss" was the training loss again, drawn on top of it as if held out."""
+    from d2lkit.recipes import get_recipe
+    from d2lkit.recipes.experiments import run_linreg_scratch
+    from d2lkit.recipes.kinds import RecipeRun
+    from d2lkit.recipes.registry import recipe_options
+
+    recipe = get_recipe("linreg-scratch")
+    options = recipe_options(recipe, "cpu")
+    run_linreg_scratch(RecipeRun(recipe, "cpu", 0, tmp_path / "run", None, options))
+    rows = read_metrics(tmp_path / "run")
+    assert all(row["test_loss"] is None for row in rows)
+    assert [line.get_label() for line in saved_figures[0].axes[0].get_lines()] == ["train loss"]
 
 
 def test_eval_reproduces_the_recorded_test_accuracy_exactly(run_dir, capsys):

@@ -21,7 +21,8 @@ def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
         ax.plot(epochs, [row["test_acc"] for row in history], "-.^", ms=4, label=f"test {acc}")
         ax.set_ylabel("loss; accuracy")
     else:  # regression: a squared error falls over decades
-        ax.plot(epochs, [row["test_loss"] for row in history], "-.^", ms=4, label="test loss")
+        if history and history[0].get("test_loss") is not None:  # no test set: linreg scratch
+            ax.plot(epochs, [row["test_loss"] for row in history], "-.^", ms=4, label="test loss")
         ax.set_yscale("log")
         ax.set_ylabel("loss (log scale)")
     if segmentation:
