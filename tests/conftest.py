@@ -96,7 +96,7 @@ def drawn_grids(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     save = grids.save_image_grid
 
     def recording(images, titles, out, **kwargs):
-        drawn.append({"images": images, "titles": list(titles)})
+        drawn.append({"images": images, "titles": list(titles), "heading": kwargs.get("heading")})
         return save(images, titles, out, **kwargs)
 
     monkeypatch.setattr(grids, "save_image_grid", recording)

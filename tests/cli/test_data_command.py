@@ -37,6 +37,7 @@ def test_show_draws_the_first_training_images_with_their_class_names(
     (grid,) = drawn_grids
     assert torch.equal(grid["images"], fashion.train.images[:5])
     assert grid["titles"] == [fashion.classes[i] for i in fashion.train.labels[:5]]
+    assert grid["heading"] == "Fashion-MNIST train: its first 5 of 60000 images"  # it had none
 
 
 def test_info_without_data_is_one_line(tmp_path, isolated_home, capsys):

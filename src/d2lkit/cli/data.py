@@ -86,7 +86,9 @@ def run_show(args: argparse.Namespace) -> int:
     data = fashion_mnist.load(args.data_dir)
     part = getattr(data, args.split)
     images, labels = part.images[: args.count], part.labels[: args.count]
-    out = save_image_grid(images, [data.classes[i] for i in labels], args.out, ncols=9)
+    heading = f"Fashion-MNIST {args.split}: its first {len(labels)} of {len(part.labels)} images"
+    names = [data.classes[i] for i in labels]
+    out = save_image_grid(images, names, args.out, ncols=9, heading=heading)
     print(f"wrote {out}")
     return 0
 

@@ -270,12 +270,18 @@ def headline(run: Run) -> str:
     )
 
 
+def curves_title(config: TrainConfig) -> str:
+    """What curves.png shows: the model, its data (a subset said so) and how it was trained."""
+    subset = f" ({config.train_subset} training images)" if config.train_subset else ""
+    return f"{config.model} on {config.dataset}{subset}, {config.optimizer} lr {config.lr:g}"
+
+
 def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
     out = run.out
     callbacks = [
         cb.ProgressBar(enabled=run.config.progress, headline=headline(run)),
         cb.MetricsWriter(out / "metrics.jsonl"),
-        cb.CurvePlotter(out / "curves.png", f"{run.config.model} on {run.config.dataset}"),
+        cb.CurvePlotter(out / "curves.png", curves_title(run.config)),
         cb.CheckpointSaver(
             out / CHECKPOINT,
             lambda: checkpoint_state(run, wall_before + time.perf_counter() - started),
