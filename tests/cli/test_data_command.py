@@ -260,7 +260,7 @@ def test_download_will_not_overwrite_a_bad_copy_it_does_not_own(
         else f"`d2lkit data download --data-dir {folder}`, or unset D2LKIT_DATA"
     )
     assert_one_line_error(
-        code, err, f"{folder / 'train-images-idx3-ubyte.gz'}: not gzip but an HTML page", fix
+        code, err, f"{folder / 'train-images-idx3-ubyte.gz'}: not gzip but an HTML or XML page", fix
     )
     assert (folder / "train-images-idx3-ubyte.gz").read_bytes() == HTML
 

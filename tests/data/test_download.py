@@ -75,7 +75,7 @@ def test_every_mirror_bad_leaves_nothing_under_the_final_name(tmp_path):
         fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
     assert str(err.value).startswith(
         "could not download train-images-idx3-ubyte.gz from any mirror (mirror-a.invalid sent"
-        " SHA-256 "
+        " a bad file (SHA-256 "
     )
     assert "mirror-b.invalid: connection refused)" in str(err.value)  # why each mirror failed
     assert str(tmp_path / "cache") in str(err.value)
@@ -122,7 +122,7 @@ def test_each_fetch_is_announced_before_connecting(tmp_path, capsys):
         (urllib.error.HTTPError("u", 404, "Not Found", {}, None), "HTTP 404"),
         (urllib.error.URLError(TimeoutError("timed out")), "timed out"),
         (http.client.IncompleteRead(b"abc", 5), "connection closed after 3 bytes"),
-        ("html", "sent not gzip but an HTML page"),
+        ("html", "sent a bad file (not gzip but an HTML or XML page)"),
     ],
     ids=["http", "timeout", "cut-short", "html"],
 )

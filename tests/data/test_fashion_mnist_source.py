@@ -59,7 +59,8 @@ def test_wrong_checksum_names_the_file_and_the_fix(tmp_path, isolated_home):
     assert str(tmp_path / "data" / "t10k-images-idx3-ubyte.gz") in message
     assert "SHA-256" in message
     assert source.test_images.sha256[:12] in message
-    assert "delete it" in message and "d2lkit data download" in message
+    # Deleting the file left a partial --data-dir, now refused: download repairs it in place.
+    assert f"d2lkit data download --data-dir {tmp_path / 'data'}` to fetch it again" in message
     # verify=False is the explicit way past the check.
     data = fashion_mnist.load(tmp_path / "data", source, download=False, verify=False)
     assert torch.equal(data.test.images, torch.from_numpy(other["t10k-images-idx3-ubyte"]))
@@ -147,6 +148,21 @@ def test_d2lkit_data_that_does_not_exist_or_is_partial_is_refused_not_skipped(
         D2lkitError, match=r"holds 1 of the 4 tiny files \(given as \$D2LKIT_DATA\)"
     ):
         fashion_mnist.locate(None, source)
+
+
+def test_the_search_stops_at_the_first_full_copy_before_checking_later_folders(
+    tmp_path, isolated_home, monkeypatch
+):
+    """A typo in $D2LKIT_DATA stopped a run given a good --data-dir, which is searched first; a
+    partial folder stopped one whose fashion-mnist/ sub-folder holds every file."""
+    arrays = tiny_arrays()
+    source = tiny_source(arrays)
+    good = write_dataset(tmp_path / "good", arrays)
+    monkeypatch.setenv("D2LKIT_DATA", str(tmp_path / "typo"))
+    assert fashion_mnist.locate(good, source) == good
+    nested = write_dataset(tmp_path / "outer" / "tiny", arrays)
+    write_idx(tmp_path / "outer" / "train-images-idx3-ubyte", b"", gz=True)  # a stray file
+    assert fashion_mnist.locate(tmp_path / "outer", source) == nested
 
 
 def test_read_file_names_a_missing_file(tmp_path):

@@ -157,24 +157,24 @@ def locate(data_dir: str | Path | None = None, source: IdxSource = FASHION_MNIST
     return None
 
 
-def check_sha256(data: bytes, file: IdxFile, path: Path) -> None:
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != file.sha256:
-        raise D2lkitError(
-            f"{path}: SHA-256 of the decompressed data is {digest[:12]}..., expected"
-            f" {file.sha256[:12]}...; the file is corrupt or not {file.stem}: delete it and run"
-            " `d2lkit data download`"
-        )
-
-
 def read_file(directory: Path, file: IdxFile, verify: bool = True) -> torch.Tensor:
     path = file_path(directory, file)
     if path is None:
         raise D2lkitError(f"{directory / file.stem}.gz: missing; run `d2lkit data download`")
-    data = read_bytes(path)
-    if verify:
-        check_sha256(data, file, path)
+    data, problem = read_copy(path, file)
+    if problem is not None and (verify or data is None):
+        raise D2lkitError(f"{path}: {problem}; {repair_advice(directory)}")
     return parse_idx(data, path, file.ndim)
+
+
+def repair_advice(directory: Path) -> str:
+    """How a bad copy in `directory` is fetched again: `data download` repairs the cache, and a
+    folder it is pointed at; the system copy is the package manager's."""
+    if directory.is_relative_to(SYSTEM_DIR):
+        return "reinstall it: sudo apt-get install --reinstall dataset-fashion-mnist"
+    if directory.is_relative_to(cache_dir()):
+        return "run `d2lkit data download` to fetch it again"
+    return f"run `d2lkit data download --data-dir {directory}` to fetch it again"
 
 
 def _split(
@@ -220,13 +220,12 @@ def check_data_dir(data_dir: str | Path | None, source: IdxSource = FASHION_MNIS
         if not root.is_dir():
             what = "not a folder" if root.exists() else "no such folder"
             raise D2lkitError(
-                f"{root}: {what} (given as {how}); {fix} to use {cache_dir(source)} and the"
-                " other default places"
+                f"{root}: {what} (given as {how}); {fix} to use the other places d2lkit looks"
             )
+        if locate_in(root, source) is not None:
+            return  # the search stops at this copy: a folder named after it does not matter
         for directory in (root, root / source.name):
             missing = missing_files(directory, source)
-            if not missing:
-                break
             if len(missing) < len(source.files):
                 raise D2lkitError(
                     f"{directory}: holds {len(source.files) - len(missing)} of the"
@@ -274,22 +273,32 @@ def fetch_url(url: str, dest: Path, clock: Callable[[], float] = time.monotonic)
                     window_start, window_bytes = clock(), 0
 
 
-def copy_problem(path: Path, file: IdxFile, compressed: bool | None = None) -> str | None:
-    """Why `path` is not a good copy of `file`, in a few words, or None when it verifies.
-
-    The same check as loading (the SHA-256 of the decompressed bytes), without the advice, so that
-    download messages can give their own."""
+def read_copy(
+    path: Path, file: IdxFile, compressed: bool | None = None
+) -> tuple[bytes | None, str | None]:
+    """The decompressed bytes of `path` (None when they cannot be had) and why they are not a
+    good copy of `file`, in a few words (None when their SHA-256 verifies). Without advice, so
+    that loading and downloading can each give their own."""
     try:
         data = read_bytes(path, compressed)
     except D2lkitError:
-        raw = path.read_bytes()[:64] if path.is_file() else b""
-        if raw.lstrip()[:1] == b"<":
-            return "not gzip but an HTML page"
-        return "truncated or corrupt gzip" if raw[:2] == b"\x1f\x8b" else "not a gzip file"
+        if not os.access(path, os.R_OK):
+            raise  # unreadable, not corrupt: read_bytes' message says so
+        raw = path.read_bytes()[:64]
+        if raw.lstrip()[:1] == b"<":  # what a captive portal or a mirror's error page sends
+            return None, "not gzip but an HTML or XML page"
+        return None, "truncated or corrupt gzip" if raw[:2] == b"\x1f\x8b" else "not a gzip file"
+    if not data:
+        return data, "empty"
     digest = hashlib.sha256(data).hexdigest()
     if digest != file.sha256:
-        return f"SHA-256 {digest[:12]}..., expected {file.sha256[:12]}..."
-    return None
+        return data, f"SHA-256 {digest[:12]}..., expected {file.sha256[:12]}..."
+    return data, None
+
+
+def copy_problem(path: Path, file: IdxFile, compressed: bool | None = None) -> str | None:
+    """Why `path` is not a good copy of `file`, or None when it verifies (`read_copy`)."""
+    return read_copy(path, file, compressed)[1]
 
 
 def describe_fetch_error(err: Exception) -> str:
@@ -333,7 +342,7 @@ def download_to(
         for mirror in source.mirrors:
             url = mirror + file.stem + ".gz"
             host = urllib.parse.urlsplit(mirror).netloc
-            reason = f"{present.name} is {why}; " if why else ""
+            reason = f"{present.name}: {why}; " if why else ""
             if failures:
                 reason = f"{failures[-1]}; "
             announce(f"{reason}downloading {url} into {directory} ({number}/{len(source.files)})")
@@ -349,7 +358,7 @@ def download_to(
                     if present is not None and present != final:
                         present.unlink()  # a bad raw copy, which the new .gz would hide
                     break
-                failures.append(f"{host} sent {problem}")
+                failures.append(f"{host} sent a bad file ({problem})")
             except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
                 if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise  # the disk, not the network: the CLI says so (exit 1)

@@ -27,10 +27,7 @@ def read_bytes(path: Path, compressed: bool | None = None) -> bytes:
         raw = path.read_bytes()
         return gzip.decompress(raw) if compressed else raw
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise D2lkitError(
-            f"{path}: corrupt or truncated gzip file ({err});"
-            " delete it so d2lkit can fetch it again"
-        ) from None
+        raise D2lkitError(f"{path}: corrupt or truncated gzip file ({err})") from None
     except OSError as err:
         raise D2lkitError(f"{path}: cannot read ({err.strerror})") from None
 

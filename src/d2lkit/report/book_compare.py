@@ -24,7 +24,6 @@ from pathlib import Path
 
 from d2lkit.child_process import run_python
 from d2lkit.data import fashion_mnist
-from d2lkit.data.idx import read_bytes
 from d2lkit.errors import D2lkitError
 
 BOOK_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "book_lenet.py"
@@ -45,8 +44,9 @@ def torchvision_layout(root: Path, data_dir: str | None = None) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     for file in fashion_mnist.FASHION_MNIST.files:
         path = fashion_mnist.file_path(directory, file)
-        data = read_bytes(path)
-        fashion_mnist.check_sha256(data, file, path)
+        data, problem = fashion_mnist.read_copy(path, file)
+        if problem is not None:
+            raise D2lkitError(f"{path}: {problem}; {fashion_mnist.repair_advice(directory)}")
         (raw / file.stem).write_bytes(data)
     return root
 
