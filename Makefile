@@ -9,10 +9,10 @@ DEMO_OUT ?= runs/demo
 
 install: $(VENV)/.installed
 
-# A venv without pip (python3 -m venv failed half-way, e.g. before python3-venv was installed) is
-# made again rather than reused for ever.
+# A venv whose python cannot run pip (python3 -m venv failed half-way, before python3-venv was
+# installed; or its interpreter is gone) is made again rather than reused for ever.
 $(VENV)/.installed: pyproject.toml
-	test -x $(VENV)/bin/pip || python3 -m venv --clear $(VENV)
+	$(PY) -m pip --version >/dev/null 2>&1 || python3 -m venv --clear $(VENV)
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e '.[dev,tensorboard]'
 	touch $@

@@ -51,7 +51,7 @@ def report_os_error(err: OSError) -> int:
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         print(
             f"d2lkit: failed: {where}{err.strerror}; free some space and run the command again"
-            " (files already saved, checkpoints included, are kept)",
+            " (files already saved, a run's checkpoints included, are kept)",
             file=sys.stderr,
         )
         return 1

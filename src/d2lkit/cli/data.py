@@ -147,7 +147,7 @@ def first_bad_file(directory: Path) -> tuple[Path, str] | None:
 
 def not_ours_message(directory: Path, path: Path, problem: str) -> str:
     cache = fashion_mnist.cache_dir()
-    if directory == fashion_mnist.SYSTEM_DIR or fashion_mnist.SYSTEM_DIR in directory.parents:
+    if directory.is_relative_to(fashion_mnist.SYSTEM_DIR):
         return (
             f"{path}: {problem}; d2lkit does not overwrite the system copy: reinstall it (`sudo"
             " apt-get install --reinstall dataset-fashion-mnist`) or download a copy into the"

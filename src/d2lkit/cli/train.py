@@ -149,7 +149,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--tensorboard",
         action="store_true",
         default=None,
-        help="also log to OUT/tensorboard (needs pip install 'd2lkit[tensorboard]')",
+        help="also log to OUT/tensorboard (needs pip install tensorboard)",
     )
     add(
         "--no-progress", dest="progress", action="store_false", default=None, help="no progress bar"

@@ -50,7 +50,7 @@ def mask_colormap(class_names: list[str]) -> list[tuple[int, int, int]]:
     beyond ten classes): the first VOC colours are shades of red, green and near-black, in which
     fashion-scenes' sneaker vanished against the background and t-shirt, sneaker and bag looked
     alike."""
-    if class_names == list(VOC_CLASSES):
+    if tuple(class_names) == VOC_CLASSES:
         return list(VOC_COLORMAP)
     from matplotlib import colormaps
 

@@ -52,9 +52,11 @@ def plot_summary(results: dict, out: str | Path) -> Path | None:
     ax.set_ylim(0.0, 1.0)
     ax.set_xticks(list(positions), [row["recipe"] for row in rows], rotation=45, ha="right")
     ax.set_ylabel("test accuracy")
-    keys = (["dashed: the band's lower bound"] if banded else []) + [
-        "hatched: not comparable to the book"
-    ] * any(not row["comparable"] for row in rows)
+    keys = []
+    if banded:
+        keys.append("dashed: the band's lower bound")
+    if any(not row["comparable"] for row in rows):
+        keys.append("hatched: not comparable to the book")
     ax.set_xlabel("; ".join(keys))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False)

@@ -175,8 +175,8 @@ def check_tensorboard() -> None:
     after config.json and env.json were written."""
     if importlib.util.find_spec("tensorboard") is None:
         raise D2lkitError(
-            "--tensorboard needs the tensorboard package: pip install 'd2lkit[tensorboard]',"
-            " or train without --tensorboard"
+            "--tensorboard needs the tensorboard package: pip install tensorboard, or train"
+            " without --tensorboard"
         )
 
 

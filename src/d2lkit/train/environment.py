@@ -108,7 +108,9 @@ def git_revision(checkout: Path = CHECKOUT) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 def package_version(name: str) -> str | None:
