@@ -4,10 +4,16 @@ from __future__ import annotations
 
 
 def run_facts(*summaries: dict) -> dict:
-    """Wall time summed over an experiment's runs, their mean speed, and where they ran."""
+    """Wall time summed over an experiment's runs, their speed, and where they ran.
+
+    The speed is images over seconds of all runs together (each run's images/s weighted by its
+    wall time): a plain mean let fine-tuning's 500-image stage count as much as its pretraining.
+    """
+    wall_s = sum(s["wall_s"] for s in summaries)
+    images = sum(s["train_images_per_s"] * s["wall_s"] for s in summaries)
     return {
-        "wall_s": sum(s["wall_s"] for s in summaries),
-        "train_images_per_s": sum(s["train_images_per_s"] for s in summaries) / len(summaries),
+        "wall_s": wall_s,
+        "train_images_per_s": images / wall_s if wall_s > 0 else 0.0,
         "device": summaries[-1]["device"],
         "precision": summaries[-1]["precision"],
     }
