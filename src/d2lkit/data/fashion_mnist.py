@@ -325,13 +325,15 @@ def download_to(
     directory: Path, source: IdxSource = FASHION_MNIST, fetch: Fetch = fetch_url
 ) -> Path:
     """Download every file that `directory` lacks or whose copy does not verify, trying each
-    mirror in turn; raise `DownloadFailed` when no mirror delivers one.
+    mirror in turn, the one that delivered the last file first (a dead or stalled mirror is
+    waited on once, not once per file); raise `DownloadFailed` when no mirror delivers one.
 
     Each file goes to a temporary file in the same folder and is renamed into place only after
     its decompressed checksum verified, so an interrupted download never looks complete. A line
     names each file, mirror and folder before connecting: a stalled mirror is not silence.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    mirrors = list(source.mirrors)
     for number, file in enumerate(source.files, start=1):
         present = file_path(directory, file)
         why = present and copy_problem(present, file)
@@ -339,7 +341,7 @@ def download_to(
             continue
         final = directory / (file.stem + ".gz")
         failures: list[str] = []
-        for mirror in source.mirrors:
+        for mirror in list(mirrors):
             url = mirror + file.stem + ".gz"
             host = urllib.parse.urlsplit(mirror).netloc
             reason = f"{present.name}: {why}; " if why else ""
@@ -357,6 +359,8 @@ def download_to(
                     os.replace(tmp, final)
                     if present is not None and present != final:
                         present.unlink()  # a bad raw copy, which the new .gz would hide
+                    mirrors.remove(mirror)
+                    mirrors.insert(0, mirror)
                     break
                 failures.append(f"{host} sent a bad file ({problem})")
             except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
