@@ -47,6 +47,12 @@ def test_alexnet_shapes():
     assert layer_shapes(create_model("alexnet"), torch.rand(1, 1, 224, 224)) == expected
 
 
+def test_alexnet_first_window_starts_at_the_image_corner_as_in_the_port():
+    # Padding 1 gives the same 54x54 map from windows shifted by a pixel; the port pads nothing.
+    first = create_model("alexnet")[0]
+    assert (first.kernel_size, first.stride, first.padding) == ((11, 11), (4, 4), (0, 0))
+
+
 @pytest.mark.parametrize("ratio", [1, 8])
 def test_vgg11_block_shapes(ratio):
     # The book: (1, 64, 112, 112) (1, 128, 56, 56) (1, 256, 28, 28) (1, 512, 14, 14)

@@ -52,6 +52,8 @@ def googlenet(num_classes: int = 10, in_channels: int = 1) -> nn.Module:
         nn.ReLU(),
         _max_pool(),  # (B, 64, 24, 24)
     )
+    # The book's b2 has a ReLU after each convolution; its PyTorch port dropped them, a slip that
+    # leaves two convolutions in a row acting as one linear map. We keep the book's.
     b2 = nn.Sequential(
         nn.Conv2d(64, 64, kernel_size=1),
         nn.ReLU(),
