@@ -115,6 +115,18 @@ def test_resume_continues_to_more_epochs(tmp_path, tiny_fashion, capsys):
     assert "after 3 epochs" in capsys.readouterr().out
 
 
+def test_resume_shows_the_bar_unless_this_command_says_no_progress(tmp_path, tiny_fashion):
+    """The bar is the command's choice: --no-progress was dropped beside --resume, and a run
+    started without a bar never showed one again."""
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+    progress = []
+    for flags in (["--epochs", "2"], ["--epochs", "3", "--no-progress"]):
+        assert main(["train", "--resume", str(out), *flags]) == 0
+        progress.append(json.loads((out / "config.json").read_text())["progress"])
+    assert progress == [True, False]
+
+
 @pytest.mark.parametrize("scheduler", ["cosine", "step", "onecycle"])
 def test_resume_refuses_to_stretch_a_learning_rate_schedule(
     tmp_path, tiny_fashion, capsys, scheduler

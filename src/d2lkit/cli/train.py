@@ -252,8 +252,11 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.resume:
         refuse_settings_beside_resume(args)
-        moved = Reopen(args.dataset, args.data_dir, args.device, args.precision)
-        summary = resume_training(args.resume, epochs=args.epochs, changes=moved)
+        # The bar is this command's choice, as for a new run: shown unless --no-progress.
+        changes = Reopen(
+            args.dataset, args.data_dir, args.device, args.precision, args.progress is not False
+        )
+        summary = resume_training(args.resume, epochs=args.epochs, changes=changes)
         summary = after_resume(summary, args.epochs)
     elif args.recipe:
 

@@ -19,6 +19,7 @@ class Reopen:
     data_dir: str | None = None
     device: str | None = None
     precision: str | None = None
+    progress: bool | None = None  # a display choice of this session, not a setting of the run
 
 
 UNCHANGED = Reopen()
@@ -44,6 +45,8 @@ def saved_config(state: dict, changes: Reopen = UNCHANGED) -> TrainConfig:
         config.device = changes.device
     if changes.precision is not None:
         config.precision = changes.precision
+    if changes.progress is not None:
+        config.progress = changes.progress
     return config
 
 
