@@ -37,6 +37,7 @@ def test_an_unknown_target_is_refused_when_the_recipe_is_made():
 def test_the_runner_writes_the_accuracy_and_the_seconds(tmp_path, monkeypatch):
     record = {
         "test_acc": 0.9244, "test_acc_without_tta": 0.9224, "wall_s": 41.0, "train_s": 36.0,
+        "train_images": 4 * 234 * 256,
         "cpu_s": 66.0, "device": "cpu", "precision": "bf16", "load_average": [0.2, 1.4],
     }  # fmt: skip
     calls = []
@@ -52,5 +53,5 @@ def test_the_runner_writes_the_accuracy_and_the_seconds(tmp_path, monkeypatch):
     assert calls == [("speednet", 2, tmp_path)]
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert summary["test_acc"] == 0.9244 and summary["within_target_s"]
-    assert summary["train_images_per_s"] == pytest.approx(60000 * 4 / 36.0)
+    assert summary["train_images_per_s"] == pytest.approx(4 * 234 * 256 / 36.0)
     assert "92.44 % in 41.0 s" in summary["details"]

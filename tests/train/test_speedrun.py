@@ -127,7 +127,7 @@ def test_speedrun_runs_each_seed_in_its_own_timed_process(tmp_path):
 
     if fashion_mnist.locate() is None:
         pytest.skip("Fashion-MNIST is not installed")
-    config = speedrun.SpeedrunConfig(epochs=1, train_subset=512, threads=1)
+    config = speedrun.SpeedrunConfig(epochs=1, train_subset=600, threads=1)
     summary = speedrun.run_speedrun(config, seeds=2, out=tmp_path, log=lambda line: None)
     saved = json.loads((tmp_path / "speedrun.json").read_text())
     assert saved["seeds"] == 2 and [r["seed"] for r in saved["runs"]] == [0, 1]
@@ -138,6 +138,7 @@ def test_speedrun_runs_each_seed_in_its_own_timed_process(tmp_path):
         )
         assert 0.0 <= run["test_acc_without_tta"] <= 1.0 and 0.0 <= run["test_acc"] <= 1.0
         assert run["cpu_s"] > 0 and len(run["load_average"]) == 2
+        assert run["train_images"] == 512  # whole batches of 256: the last 88 images are dropped
         assert speedrun.format_run(run).startswith(f"seed {run['seed']}: test acc")
 
 

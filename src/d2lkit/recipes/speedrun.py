@@ -33,7 +33,7 @@ def run_speedrun_recipe(run: RecipeRun) -> dict:
         "dataset": "fashion-mnist",
         "epochs": config.epochs,
         "wall_s": record["wall_s"],
-        "train_images_per_s": 60000 * config.epochs / record["train_s"],
+        "train_images_per_s": record["train_images"] / record["train_s"],
         "device": record["device"],
         "precision": record["precision"],
         "test_acc": record["test_acc"],

@@ -178,6 +178,8 @@ def train_once(config: SpeedrunConfig, seed: int) -> dict:
         "seed": seed,
         "test_acc": test_acc,
         "test_acc_without_tta": plain_acc,
+        # Full batches only (drop_last): 59,904 of the 60,000 images a full epoch.
+        "train_images": config.epochs * len(train) * config.batch_size,
         "precision": precision,
         "device": str(device),
         "threads": torch.get_num_threads(),
