@@ -93,3 +93,22 @@ def recording_bars(bars: list):
         return bar
 
     return new_bar
+
+
+def test_the_bars_loss_is_read_twice_a_second_not_every_few_steps(monkeypatch):
+    """Reading the loss waits for a GPU: every 10 steps stalled a fast one's queue, while on a
+    slow CPU 10 steps could take a minute with the figures frozen."""
+    from d2lkit.train import callbacks
+
+    clock = iter([0.0, *(0.1 * step for step in range(1, 21))])
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: next(clock))
+    reads = []
+    loss = SimpleNamespace(item=lambda: reads.append(len(reads)) or 0.25)
+    stream = Terminal()
+    bar = epoch_bar(monkeypatch, stream)
+    trainer = SimpleNamespace(batch_loss=loss, images_in_epoch=0, step=0)
+    for step in range(1, 21):  # 2 s of steps of 0.1 s
+        trainer.step, trainer.images_in_epoch = step, 64 * step
+        bar.on_batch_end(trainer)
+    assert len(reads) == 4  # at 0.5, 1.0, 1.5 and 2.0 s
+    assert "img_s=640, loss=0.2500" in stream.getvalue()

@@ -1,7 +1,8 @@
 """The training loop, written once: train an epoch, evaluate, tell the callbacks.
 
-Features hang on named events (fit_start, epoch_start, batch_end, eval_end, epoch_end, fit_end)
-as small `Callback` classes (callbacks.py); the loop itself stays on one screen.
+Features hang on named events (fit_start, epoch_start, batch_end, eval_start, eval_batch_end,
+epoch_end, fit_end) as small `Callback` classes (callbacks.py); the loop itself stays on one
+screen.
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ class Trainer:
         self.grad_clip = grad_clip
         self.channels_last = channels_last
         self.callbacks = list(callbacks)
+        self.epochs = 0  # the epoch fit() trains up to
         self.epoch = 0  # 1-based number of the epoch in progress or last finished
         self.step = 0  # 1-based step within the epoch
         self.batch_loss = math.nan
+        self.images_in_epoch = 0
         self.history: list[dict] = []  # one metrics dict per finished epoch
         self.epoch_metrics: dict = {}
 
