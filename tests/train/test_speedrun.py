@@ -56,7 +56,7 @@ def test_flip_tta_sums_the_logits_of_each_image_and_its_mirror():
 
 def test_weight_decay_spares_batchnorm():
     model = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.BatchNorm2d(2))
-    groups = speedrun.build_optimizer(model, speedrun.SpeedrunConfig()).param_groups
+    groups = speedrun.nesterov_sgd(model, speedrun.SpeedrunConfig()).param_groups
     assert [len(g["params"]) for g in groups] == [1, 2]
     assert [g["weight_decay"] for g in groups] == [5e-4, 0.0]
 
@@ -144,7 +144,7 @@ def test_speedrun_runs_each_seed_in_its_own_timed_process(tmp_path):
 
 def test_the_fused_optimiser_lets_a_cuda_trainer_skip_steps_on_the_device():
     model = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.BatchNorm2d(2))
-    fused = speedrun.build_optimizer(model, speedrun.SpeedrunConfig(), fused=True)
+    fused = speedrun.nesterov_sgd(model, speedrun.SpeedrunConfig(), fused=True)
     assert Trainer(model, fused, None, [], [], device="cuda").skips_on_device()
-    plain = speedrun.build_optimizer(model, speedrun.SpeedrunConfig())
+    plain = speedrun.nesterov_sgd(model, speedrun.SpeedrunConfig())
     assert not Trainer(model, plain, None, [], [], device="cuda").skips_on_device()

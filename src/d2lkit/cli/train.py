@@ -8,6 +8,7 @@ from pathlib import Path
 
 from d2lkit.cli.counts import check_image_count, seed_number
 from d2lkit.errors import D2lkitError
+from d2lkit.text import plural
 from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig, flag
 from d2lkit.train.optim import OPTIMIZERS, USUAL_LR
 from d2lkit.train.reopen import Reopen
@@ -64,7 +65,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every TrainConfig field as a flag; None means "not given", so defaults stay in one place."""
+    """Every TrainConfig field a user sets as a flag (recipes set the rest); None means "not
+    given", so defaults stay in one place."""
     parser.add_argument("model", nargs="?", help="model name (see `d2lkit models list`)")
     add = parser.add_argument
     add("--dataset", help="fashion-mnist (default), synthetic-linear, imagefolder:PATH, ...")
@@ -213,7 +215,7 @@ def print_summary(summary: dict) -> None:
     out = Path(summary["run_dir"])
     acc = summary.get("test_acc")
     result = f"test acc {acc:.4f}" if acc is not None else f"test loss {summary['test_loss']:.4g}"
-    epochs = f"{summary['epoch']} epoch" + ("" if summary["epoch"] == 1 else "s")
+    epochs = plural(summary["epoch"], "epoch")
     print(
         f"{summary['model']} on {summary['dataset']}: {result} after {epochs},"
         f" {summary['wall_s']:.1f} s, {summary['train_images_per_s']:.0f} images/s"

@@ -80,7 +80,7 @@ def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flips[:, None, None, None], x.flip(3), x)
 
 
-def build_optimizer(
+def nesterov_sgd(
     model: nn.Module, config: SpeedrunConfig, fused: bool = False
 ) -> torch.optim.Optimizer:
     """Nesterov SGD; `fused` (on CUDA) lets the trainer skip non-finite steps without a sync."""
@@ -154,7 +154,7 @@ def train_once(config: SpeedrunConfig, seed: int) -> dict:
     model = create_model(config.model, num_classes=10, in_channels=1).to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, config, fused=device.type == "cuda")
+    optimizer = nesterov_sgd(model, config, fused=device.type == "cuda")
     trainer = Trainer(
         model,
         optimizer,
