@@ -20,6 +20,15 @@ def test_auto_on_a_bf16_cpu_is_bf16_only_for_models_with_evidence(monkeypatch):
     assert resolve_precision("fp32", CPU, "speednet") == "fp32"
 
 
+def test_auto_on_cuda_is_bf16_except_for_regression(monkeypatch):
+    """Linear regression must recover w and b to 0.01; bf16 put seed 2 at 0.007."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    cuda = torch.device("cuda")
+    assert resolve_precision("auto", cuda, "lenet") == "bf16"
+    assert resolve_precision("auto", cuda, "linreg") == "fp32"
+    assert resolve_precision("bf16", cuda, "linreg") == "bf16"  # asked for: given
+
+
 def test_auto_without_bf16_instructions_is_fp32(monkeypatch):
     monkeypatch.setattr(environment, "cpu_has_fast_bf16", lambda: False)
     assert resolve_precision("auto", CPU, "speednet") == "fp32"

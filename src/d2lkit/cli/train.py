@@ -130,8 +130,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--precision",
         choices=PRECISIONS,
-        help="default auto: bf16 on CUDA; on a CPU fp32, but bf16 for the models measured faster"
-        " with it (speednet, speednet_wide) where the CPU has bf16 instructions",
+        help="default auto: bf16 on CUDA (fp32 for regression); on a CPU fp32, but bf16 for the"
+        " models measured faster with it (speednet, speednet_wide) where the CPU has bf16"
+        " instructions",
     )
     add("--seed", type=seed_number, help="(default 0)")
     add("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
