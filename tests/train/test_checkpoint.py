@@ -123,6 +123,28 @@ def test_rng_state_round_trips_through_a_checkpoint(tmp_path):
     assert [random.random() for _ in range(3)] == expected[2]
 
 
+def test_a_run_saved_on_more_gpus_restores_the_generators_of_those_present(monkeypatch):
+    """A run saved where 8 GPUs were visible resumes on a machine with 1 (an IndexError was)."""
+    state = {
+        **capture_rng_state(),
+        "cuda": [torch.full((16,), gpu, dtype=torch.uint8) for gpu in range(8)],
+    }
+    restored = []
+
+    def set_rng_state(generator_state, device=0):
+        if device >= 1:
+            raise IndexError("no such GPU")
+        restored.append((device, generator_state))
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", set_rng_state)
+    monkeypatch.setattr(torch.cuda.random, "set_rng_state", set_rng_state)
+    restore_rng_state(state)
+    assert [device for device, _ in restored] == [0]
+    assert torch.equal(restored[0][1], state["cuda"][0])
+
+
 def test_garbage_is_a_clear_error(tmp_path):
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(b"not a checkpoint at all")
