@@ -183,9 +183,7 @@ def build_model(
     return model, initial
 
 
-def build_run(
-    config: TrainConfig, out: Path, callbacks: list | None = None, test_only: bool = False
-) -> Run:
+def build_run(config: TrainConfig, out: Path, test_only: bool = False) -> Run:
     """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
     (eval and predict): its data may hold no training split, so nothing can train."""
     config = resolve(config.validate())
@@ -202,6 +200,16 @@ def build_run(
         )
     check_model_fits_data(config, data)
     model, initial = build_model(config, data, device)
+    trainer = build_trainer(config, model, data, device, test_only)
+    fresh, unused = (initial.fresh, initial.unused) if initial else (None, None)
+    return Run(config, out, data, model, trainer, fresh, unused)
+
+
+def build_trainer(
+    config: TrainConfig, model: nn.Module, data: DataBundle, device: torch.device, test_only: bool
+) -> Trainer:
+    """The optimiser, schedule and loop that train `model` on `data` as `config` says; the loop's
+    callbacks are set when it runs (`execute`)."""
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
         config.optimizer,
@@ -216,7 +224,7 @@ def build_run(
         "none" if test_only else config.scheduler, optimizer, config.epochs, len(data.train)
     )
     trained = distributed.wrap_model(model, device)  # DDP under torchrun
-    trainer = Trainer(
+    return Trainer(
         torch.compile(trained) if config.compile else trained,
         optimizer,
         distributed.shard_weighted(loss_function(data.task, config.label_smoothing)),
@@ -230,12 +238,8 @@ def build_run(
         scheduler_per_step=per_step,
         grad_clip=config.grad_clip,
         channels_last=config.channels_last,
-        callbacks=callbacks or [],
         test_loss_fn=loss_function(data.task, label_smoothing=0.0),
     )
-    if initial is None:
-        return Run(config, out, data, model, trainer)
-    return Run(config, out, data, model, trainer, initial.fresh, initial.unused)
 
 
 def checkpoint_state(run: Run, wall_s: float) -> dict:
