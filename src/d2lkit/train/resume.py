@@ -4,6 +4,7 @@ after a lost rank, and the reopening of a saved run by eval and predict (trained
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
@@ -57,7 +58,7 @@ def read_run(checkpoint_path: Path) -> tuple[dict, list[dict]]:
 def resume_training(
     run_dir: str | Path,
     epochs: int | None = None,
-    callbacks: list = (),
+    callbacks: Sequence[cb.Callback] = (),
     changes: Reopen = UNCHANGED,
 ) -> dict:
     """Continue a run in place, exactly: same batches in the same order, same RNG streams.
@@ -76,8 +77,8 @@ def continue_run(
     state: dict,
     rows: list[dict],
     epochs: int | None,
-    callbacks: list,
-    changes: Reopen = UNCHANGED,
+    callbacks: Sequence[cb.Callback],
+    changes: Reopen,
 ) -> dict:
     """`resume_training` once rank 0 has read the checkpoint: refuse what cannot go on, rebuild
     the run, load its saved state and train its remaining epochs."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -324,7 +325,9 @@ def summarize(run: Run, wall_s: float) -> dict:
     }
 
 
-def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: list) -> dict:
+def execute(
+    run: Run, start_epoch: int, wall_before: float, extra_callbacks: Sequence[cb.Callback]
+) -> dict:
     started = time.perf_counter()
     # Under torchrun only rank 0 writes, shows progress and saves; every rank runs the rest.
     writers = standard_callbacks(run, started, wall_before) if distributed.is_main() else []
@@ -367,7 +370,7 @@ def refuse_a_second_run(out: Path) -> None:
         )
 
 
-def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
+def run_training(config: TrainConfig, callbacks: Sequence[cb.Callback] = ()) -> dict:
     """Train from scratch into `config.out` and return the summary."""
     from d2lkit.train.resume import resume_training  # resume.py builds on this module
 
