@@ -5,11 +5,9 @@ in d2lkit.experiments."""
 
 from __future__ import annotations
 
-import time
-
 from d2lkit.experiments.linreg import record_learned_weights, run_linreg_scratch_experiment
 from d2lkit.experiments.optimizers import run_optimizers_experiment
-from d2lkit.jsonfile import write_json_atomic
+from d2lkit.experiments.weight_decay import run_weight_decay_experiment
 from d2lkit.recipes.kinds import (
     Kind,
     RecipeRun,
@@ -80,39 +78,10 @@ def check_weight_decay(options: dict) -> str | None:
 
 
 def run_weight_decay(run: RecipeRun) -> dict:
-    from d2lkit.report.weight_decay import plot_weight_decay
-    from d2lkit.scratch.weight_decay import WeightDecaySettings, train_with_weight_decay
-
-    settings = WeightDecaySettings(seed=run.seed, epochs=run.options["epochs"])
-    penalty = float(run.options["penalty"])
-    started = time.perf_counter()
-    plain = train_with_weight_decay(0.0, settings)
-    decayed = train_with_weight_decay(penalty, settings)
-    wall_s = time.perf_counter() - started
-    run.out.mkdir(parents=True, exist_ok=True)
-    plot_weight_decay({"lambda 0": plain, f"lambda {penalty:g}": decayed}, run.out / "curves.png")
-    summary = {
-        "model": "linreg (scratch), 200 inputs",
-        "dataset": f"synthetic, {settings.n_train} training rows",
-        "epochs": settings.epochs,
-        "wall_s": wall_s,
-        "train_images_per_s": 2 * settings.epochs * settings.n_train / wall_s,
-        "device": "cpu",
-        "precision": "fp32",
-        "penalty": penalty,
-        "w_norm_plain": plain.w_norm,
-        "w_norm_decay": decayed.w_norm,
-        "test_loss_plain": plain.test_loss,
-        "test_loss_decay": decayed.test_loss,
-        "train_loss_plain": plain.train_loss,
-        "train_loss_decay": decayed.train_loss,
-        "w_norm_shrink": plain.w_norm / decayed.w_norm,
-        "checks": {"test loss falls with the penalty": decayed.test_loss < plain.test_loss},
-        "details": f"||w|| {plain.w_norm:.4g} -> {decayed.w_norm:.4g}, test loss"
-        f" {plain.test_loss:.4g} -> {decayed.test_loss:.4g} with lambda {penalty:g}",
-    }
-    write_json_atomic(run.out / "summary.json", summary)
-    return summary
+    options = run.options
+    return run_weight_decay_experiment(
+        run.out, run.seed, options["epochs"], float(options["penalty"])
+    )
 
 
 register_kind(
