@@ -181,7 +181,7 @@ def test_entry_point_exit_code_and_no_traceback(tmp_path):
 def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch, capsys, fashion):
     """The real data sits in its default place; `data download --data-dir X` still fills X (it
     used to answer "already present in" the other copy), and leaves a complete X alone."""
-    from d2lkit.data import fashion_mnist
+    from d2lkit.data import download, fashion_mnist
 
     assert fashion_mnist.locate() is not None  # another copy exists
     downloads = []
@@ -191,7 +191,7 @@ def test_download_into_a_data_dir_ignores_copies_elsewhere(tmp_path, monkeypatch
         shutil.copytree(fashion.root, directory)
         return directory
 
-    monkeypatch.setattr(fashion_mnist, "download_to", fake_download)
+    monkeypatch.setattr(download, "download_to", fake_download)
     target = tmp_path / "mine"
     code, out, _ = run_cli(["data", "download", "--data-dir", str(target)], capsys)
     assert code == 0 and downloads == [target]

@@ -12,7 +12,7 @@ import pytest
 import torch
 from idx_fixtures import idx_bytes, tiny_arrays, tiny_source, write_dataset
 
-from d2lkit.data import fashion_mnist
+from d2lkit.data import download, fashion_mnist
 from d2lkit.errors import DownloadFailed
 
 
@@ -47,7 +47,7 @@ def test_first_mirror_fails_second_succeeds(tmp_path):
     arrays = tiny_arrays()
     source = tiny_source(arrays)
     fetch = FakeMirrors(arrays, {MIRROR_A: "fail", MIRROR_B: "good"})
-    directory = fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+    directory = download.download_to(tmp_path / "cache", source, fetch=fetch)
     assert files_in(directory) == sorted(f.stem + ".gz" for f in source.files)
     assert fetch.calls[:2] == [
         MIRROR_A + "train-images-idx3-ubyte.gz",
@@ -63,7 +63,7 @@ def test_corrupt_mirror_is_rejected_and_the_next_one_used(tmp_path):
     arrays = tiny_arrays()
     source = tiny_source(arrays)
     fetch = FakeMirrors(arrays, {MIRROR_A: "corrupt", MIRROR_B: "good"})
-    directory = fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+    directory = download.download_to(tmp_path / "cache", source, fetch=fetch)
     assert len(fetch.calls) == 5  # the corrupt mirror once, then the good one for each file
     fashion_mnist.load(directory, source, download=False)  # verifies every file
 
@@ -73,7 +73,7 @@ def test_every_mirror_bad_leaves_nothing_under_the_final_name(tmp_path):
     source = tiny_source(arrays)
     fetch = FakeMirrors(arrays, {MIRROR_A: "corrupt", MIRROR_B: "fail"})
     with pytest.raises(DownloadFailed) as err:
-        fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+        download.download_to(tmp_path / "cache", source, fetch=fetch)
     assert str(err.value).startswith(
         "could not download train-images-idx3-ubyte.gz from any mirror (mirror-a.invalid sent"
         " a bad file (SHA-256 "
@@ -92,7 +92,7 @@ def test_interrupted_fetch_leaves_no_file(tmp_path):
         raise ConnectionResetError("reset by peer")
 
     with pytest.raises(DownloadFailed, match="reset by peer"):
-        fashion_mnist.download_to(tmp_path / "cache", source, fetch=half_then_fail)
+        download.download_to(tmp_path / "cache", source, fetch=half_then_fail)
     assert files_in(tmp_path / "cache") == []
     assert fashion_mnist.locate(tmp_path / "cache", source) is None
 
@@ -108,7 +108,7 @@ def test_each_fetch_is_announced_before_connecting(tmp_path, capsys):
         said_before.append(capsys.readouterr().err)
         serve(url, dest)
 
-    fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+    download.download_to(tmp_path / "cache", source, fetch=fetch)
     cache = tmp_path / "cache"
     assert said_before[:2] == [
         f"d2lkit: downloading {MIRROR_A}train-images-idx3-ubyte.gz into {cache} (1/4)\n",
@@ -139,7 +139,7 @@ def test_a_failed_download_is_one_short_line_with_no_stale_advice(tmp_path, fail
         raise failure
 
     with pytest.raises(DownloadFailed) as err:
-        fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+        download.download_to(tmp_path / "cache", source, fetch=fetch)
     message = str(err.value)
     assert f"(mirror-a.invalid{'' if failure == 'html' else ':'} {summary};" in message
     assert "\n" not in message and ".part" not in message and "d2lkit data download" not in message
@@ -153,7 +153,7 @@ def test_a_full_disk_is_not_called_a_network_failure(tmp_path):
         raise OSError(errno.ENOSPC, "No space left on device", str(dest))
 
     with pytest.raises(OSError) as err:
-        fashion_mnist.download_to(tmp_path / "cache", source, fetch=fetch)
+        download.download_to(tmp_path / "cache", source, fetch=fetch)
     assert err.type is OSError and err.value.errno == errno.ENOSPC
     assert files_in(tmp_path / "cache") == []
 
@@ -184,10 +184,10 @@ def test_files_already_present_are_not_fetched_again(tmp_path):
     arrays = tiny_arrays()
     source = tiny_source(arrays)
     first = FakeMirrors(arrays, {MIRROR_A: "good", MIRROR_B: "good"})
-    fashion_mnist.download_to(tmp_path / "cache", source, fetch=first)
+    download.download_to(tmp_path / "cache", source, fetch=first)
     assert len(first.calls) == 4  # the first mirror served every file
     again = FakeMirrors(arrays, {MIRROR_A: "fail", MIRROR_B: "fail"})
-    fashion_mnist.download_to(tmp_path / "cache", source, fetch=again)
+    download.download_to(tmp_path / "cache", source, fetch=again)
     assert again.calls == []
 
 
@@ -201,7 +201,7 @@ def test_a_present_file_that_does_not_verify_is_fetched_again(tmp_path, damage):
     good = bad.read_bytes()
     bad.write_bytes(b"<!DOCTYPE html><p>rate limited</p>" if "html" in damage else good[:-9])
     fetch = FakeMirrors(arrays, {MIRROR_A: "good", MIRROR_B: "good"})
-    assert fashion_mnist.download_to(cache, source, fetch=fetch) == cache
+    assert download.download_to(cache, source, fetch=fetch) == cache
     assert fetch.calls == [MIRROR_A + "t10k-images-idx3-ubyte.gz"]  # the three good ones stay
     assert (cache / "t10k-images-idx3-ubyte.gz").is_file()
     assert not (cache / "t10k-images-idx3-ubyte").exists()  # a bad raw copy would shadow nothing
@@ -219,7 +219,7 @@ def test_fetch_url_streams_into_the_file(tmp_path, monkeypatch):
         headers = {"Content-Length": str(len(payload))}
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Response(payload))
-    fashion_mnist.fetch_url("http://mirror.invalid/file.gz", tmp_path / "file.gz")
+    download.fetch_url("http://mirror.invalid/file.gz", tmp_path / "file.gz")
     assert (tmp_path / "file.gz").read_bytes() == payload
 
 
@@ -244,9 +244,9 @@ def test_fetch_url_gives_up_on_a_server_that_trickles(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Trickle())
     with pytest.raises(TimeoutError, match="slower than 5 kB/s for 60 s, given up"):
-        fashion_mnist.fetch_url("http://mirror.invalid/f.gz", tmp_path / "f", clock=lambda: now[0])
+        download.fetch_url("http://mirror.invalid/f.gz", tmp_path / "f", clock=lambda: now[0])
     assert now[0] == 60.0
-    assert fashion_mnist.describe_fetch_error(TimeoutError("slower than 5 kB/s")) == (
+    assert download.describe_fetch_error(TimeoutError("slower than 5 kB/s")) == (
         "slower than 5 kB/s"
     )
 
@@ -259,7 +259,7 @@ def test_ctrl_c_during_the_download_command_says_what_is_kept_and_how_to_finish(
     def interrupted(directory, *args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fashion_mnist, "download_to", interrupted)
+    monkeypatch.setattr(download, "download_to", interrupted)
     assert main(["data", "download", "--data-dir", str(tmp_path)]) == 130
     assert capsys.readouterr().err == (
         "d2lkit: interrupted; files already verified are kept, the one in progress is not; run"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from d2lkit.data import fashion_mnist
+from d2lkit.data import download, fashion_mnist
 
 
 def test_shapes_dtypes_and_labels(fashion):
@@ -48,7 +48,7 @@ def test_download_path_verifies_the_real_files(fashion, tmp_path):
             return
         shutil.copyfile(source, dest)
 
-    directory = fashion_mnist.download_to(tmp_path / "cache", fetch=copy_from_disk)
+    directory = download.download_to(tmp_path / "cache", fetch=copy_from_disk)
     names = sorted(p.name for p in directory.iterdir())
     assert names == sorted(f.stem + ".gz" for f in fashion_mnist.FASHION_MNIST.files)
     again = fashion_mnist.load(directory, download=False)

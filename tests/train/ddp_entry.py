@@ -22,7 +22,7 @@ from d2lkit.cli import main
 from d2lkit.data import fashion_mnist
 from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
-from d2lkit.train import run
+from d2lkit.train import resume, run
 from d2lkit.train.callbacks import Callback
 
 
@@ -105,7 +105,8 @@ def execute_with_test_callbacks(run_, start_epoch, wall_before, extra_callbacks)
 
 
 plain_execute = run.execute
-run.execute = execute_with_test_callbacks
+# Both modules that call it: a fresh run's, and a torchrun restart's continuation of its checkpoint.
+run.execute = resume.execute = execute_with_test_callbacks
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -25,7 +25,7 @@ from d2lkit.train.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from d2lkit.train.run import find_checkpoint
+from d2lkit.train.resume import find_checkpoint
 
 SRC = str(Path(d2lkit.__file__).parents[1])
 

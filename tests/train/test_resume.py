@@ -137,7 +137,7 @@ def test_a_run_killed_after_its_last_checkpoint_gets_its_summary_not_more_traini
     writes the summary from the saved state; before, it said 'already trained' for ever, and
     reproduce trained the run again from epoch 1."""
     from d2lkit.train.rerun import train_or_resume
-    from d2lkit.train.run import resume_training
+    from d2lkit.train.resume import resume_training
 
     out = finished_run(tmp_path)
     summary = json.loads((out / "summary.json").read_text())
@@ -159,7 +159,7 @@ def test_a_metrics_file_missing_epochs_the_checkpoint_holds_is_refused(tmp_path,
     import pytest
 
     from d2lkit.errors import D2lkitError
-    from d2lkit.train.run import resume_training
+    from d2lkit.train.resume import resume_training
 
     out = finished_run(tmp_path)
     rows = (out / "metrics.jsonl").read_text().splitlines(keepends=True)
@@ -174,7 +174,7 @@ def test_a_second_process_writing_the_same_run_is_refused(tmp_path, tiny_fashion
     import pytest
 
     from d2lkit.errors import D2lkitError
-    from d2lkit.train.run import resume_training
+    from d2lkit.train.resume import resume_training
     from d2lkit.train.run_lock import locked, unlock
 
     out = finished_run(tmp_path)
@@ -201,7 +201,7 @@ def test_a_backup_checkpoint_beside_the_runs_own_is_not_resumed_over_it(tmp_path
     import pytest
 
     from d2lkit.errors import D2lkitError
-    from d2lkit.train.run import resume_training
+    from d2lkit.train.resume import resume_training
 
     out = finished_run(tmp_path)
     shutil.copy(out / "checkpoint.pt", out / "epoch2-backup.pt")
@@ -216,7 +216,7 @@ def test_checkpoints_other_code_wrote_are_one_line_naming_the_file(tmp_path, tin
     import pytest
 
     from d2lkit.errors import D2lkitError
-    from d2lkit.train.run import resume_training
+    from d2lkit.train.resume import resume_training
     from d2lkit.train.trained import load_trained
 
     out = finished_run(tmp_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from d2lkit.cli.counts import check_image_count
-from d2lkit.data import fashion_mnist
+from d2lkit.data import download, fashion_mnist
 from d2lkit.errors import D2lkitError
 
 GUIDE = "Guide: docs/basics.md (datasets and loaders)."
@@ -125,7 +125,7 @@ def run_download(args: argparse.Namespace) -> int:
             raise D2lkitError(not_ours_message(existing, *bad))
         target = existing
     try:
-        directory = fashion_mnist.download_to(target)
+        directory = download.download_to(target)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(
             "files already verified are kept, the one in progress is not; run the same command"

@@ -251,7 +251,8 @@ def first_names(names: list[str], shown: int = 6) -> str:
 def run_train(args: argparse.Namespace) -> int:
     from d2lkit.cli.train_recipe import after_resume, train_recipe
     from d2lkit.train.distributed import is_main
-    from d2lkit.train.run import resume_training, run_training
+    from d2lkit.train.resume import resume_training
+    from d2lkit.train.run import run_training
 
     if args.resume:
         refuse_settings_beside_resume(args)

@@ -1,7 +1,9 @@
-"""The computer-vision chapter's experiments that are more than one training run.
+"""The book's experiments that are more than one training run, or not a run of the trainer at all
+(linear regression judged by its weights, weight decay, the optimiser comparison, augmentation,
+fine-tuning). The recipes register them as kinds (d2lkit.recipes.kinds).
 
-Each runner takes a `TrainConfig` (the settings the experiment varies around), an output folder
-and its own options, writes one run directory per training run under that folder plus a
-`summary.json` that compares them, and returns that summary. Runs that already finished are
-reused, so an interrupted experiment picks up where it stopped.
+Each runner takes its settings (a `TrainConfig` for those that train, plain values for the book's
+hand-written loops) and an output folder, writes its runs plus a `summary.json` there, and returns
+that summary. Those that train reuse the runs that already finished, so an interrupted experiment
+picks up where it stopped; the hand-written loops take seconds and run again.
 """

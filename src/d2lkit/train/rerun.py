@@ -19,14 +19,13 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     summary of a finished run whose caller stopped before stamping it), and start over when it
     left no checkpoint, one past `config.epochs`, or one whose schedule was laid out for another
     length."""
-    from d2lkit.train.run import (
-        CHECKPOINT,
+    from d2lkit.train.resume import (
         keeps_its_schedule,
         load_run_checkpoint,
         resume_training,
-        run_training,
         saved_summary,
     )
+    from d2lkit.train.run import CHECKPOINT, run_training
 
     config = dataclasses.replace(config, out=str(out))
     with writing(out):  # nothing here is deleted while another process writes it

@@ -1,12 +1,13 @@
 """One training run from a `TrainConfig`: build data, model and optimiser, train, and keep the run
 directory (DESIGN.md §2): config.json, env.json, metrics.jsonl, summary.json, curves.png,
-checkpoint.pt."""
+checkpoint.pt. Continuing a run from its checkpoint is resume.py's."""
 
 from __future__ import annotations
 
 import dataclasses
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +18,12 @@ from torch import nn
 
 from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import read_json, write_json_atomic
+from d2lkit.jsonfile import write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
 from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
-from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
+from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.environment import (
     environment_facts,
@@ -31,7 +32,6 @@ from d2lkit.train.environment import (
     seed_everything,
 )
 from d2lkit.train.optim import USUAL_LR, build_optimizer, build_scheduler, param_groups
-from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
 from d2lkit.train.run_lock import writing
 from d2lkit.train.trainer import Trainer
 
@@ -184,9 +184,7 @@ def build_model(
     return model, initial
 
 
-def build_run(
-    config: TrainConfig, out: Path, callbacks: list | None = None, test_only: bool = False
-) -> Run:
+def build_run(config: TrainConfig, out: Path, test_only: bool = False) -> Run:
     """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
     (eval and predict): its data may hold no training split, so nothing can train."""
     config = resolve(config.validate())
@@ -203,6 +201,16 @@ def build_run(
         )
     check_model_fits_data(config, data)
     model, initial = build_model(config, data, device)
+    trainer = build_trainer(config, model, data, device, test_only)
+    fresh, unused = (initial.fresh, initial.unused) if initial else (None, None)
+    return Run(config, out, data, model, trainer, fresh, unused)
+
+
+def build_trainer(
+    config: TrainConfig, model: nn.Module, data: DataBundle, device: torch.device, test_only: bool
+) -> Trainer:
+    """The optimiser, schedule and loop that train `model` on `data` as `config` says; the loop's
+    callbacks are set when it runs (`execute`)."""
     groups = param_groups(model, config.lr, config.head_lr_mult)
     optimizer = build_optimizer(
         config.optimizer,
@@ -217,7 +225,7 @@ def build_run(
         "none" if test_only else config.scheduler, optimizer, config.epochs, len(data.train)
     )
     trained = distributed.wrap_model(model, device)  # DDP under torchrun
-    trainer = Trainer(
+    return Trainer(
         torch.compile(trained) if config.compile else trained,
         optimizer,
         distributed.shard_weighted(loss_function(data.task, config.label_smoothing)),
@@ -231,12 +239,8 @@ def build_run(
         scheduler_per_step=per_step,
         grad_clip=config.grad_clip,
         channels_last=config.channels_last,
-        callbacks=callbacks or [],
         test_loss_fn=loss_function(data.task, label_smoothing=0.0),
     )
-    if initial is None:
-        return Run(config, out, data, model, trainer)
-    return Run(config, out, data, model, trainer, initial.fresh, initial.unused)
 
 
 def checkpoint_state(run: Run, wall_s: float) -> dict:
@@ -321,7 +325,9 @@ def summarize(run: Run, wall_s: float) -> dict:
     }
 
 
-def execute(run: Run, start_epoch: int, wall_before: float, extra_callbacks: list) -> dict:
+def execute(
+    run: Run, start_epoch: int, wall_before: float, extra_callbacks: Sequence[cb.Callback]
+) -> dict:
     started = time.perf_counter()
     # Under torchrun only rank 0 writes, shows progress and saves; every rank runs the rest.
     writers = standard_callbacks(run, started, wall_before) if distributed.is_main() else []
@@ -364,8 +370,10 @@ def refuse_a_second_run(out: Path) -> None:
         )
 
 
-def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
+def run_training(config: TrainConfig, callbacks: Sequence[cb.Callback] = ()) -> dict:
     """Train from scratch into `config.out` and return the summary."""
+    from d2lkit.train.resume import resume_training  # resume.py builds on this module
+
     with distributed.process_group():
         # Rank 0 decides, so that every rank agrees on a directory named after its clock.
         out, restarted = distributed.on_main(lambda: choose_out(config))
@@ -382,175 +390,3 @@ def run_training(config: TrainConfig, callbacks: list = ()) -> dict:
                 write_json_atomic(out / "env.json", facts)
                 (out / "metrics.jsonl").write_text("")
             return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
-
-
-def find_checkpoint(path: str | Path) -> Path:
-    """A run directory or a checkpoint file -> the checkpoint file."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
-            raise D2lkitError(
-                f"{path.parent}: no epoch finished, so there is no checkpoint to continue; train"
-                " it again with the same command"
-            )
-        raise D2lkitError(
-            f"{path}: no checkpoint here; pass a run directory made by `d2lkit train`"
-        )
-    return path
-
-
-def resumable(path: str | Path) -> Path:
-    """The checkpoint to continue in place. A copy beside the folder's own checkpoint.pt (a backup
-    of an earlier epoch) is refused: continuing it would overwrite that run's later epochs."""
-    checkpoint = find_checkpoint(path)
-    own = checkpoint.parent / CHECKPOINT
-    if checkpoint.name != CHECKPOINT and own.exists():
-        raise D2lkitError(
-            f"{checkpoint}: resuming it would overwrite {own}, that folder's own run; copy it"
-            f" into a new folder as {CHECKPOINT} and resume that folder"
-        )
-    return checkpoint
-
-
-def read_run(checkpoint_path: Path) -> tuple[dict, list[dict]]:
-    """A run's state, from its checkpoint file, and its metrics rows."""
-    state = load_run_checkpoint(checkpoint_path)
-    return state, cb.read_metrics(checkpoint_path.parent / "metrics.jsonl")
-
-
-def resume_training(
-    run_dir: str | Path,
-    epochs: int | None = None,
-    callbacks: list = (),
-    changes: Reopen = UNCHANGED,
-) -> dict:
-    """Continue a run in place, exactly: same batches in the same order, same RNG streams.
-    Under torchrun, with any number of ranks that divides the batch size. `changes`: where its
-    data moved to, or the device and precision of another machine."""
-    with distributed.process_group():
-        # Only rank 0 reads the run directory (other machines may not see it).
-        checkpoint_path = distributed.on_main(lambda: resumable(run_dir))
-        with writing(checkpoint_path.parent):
-            state, rows = distributed.on_main(lambda: read_run(checkpoint_path))
-            return continue_run(checkpoint_path, state, rows, epochs, callbacks, changes)
-
-
-def continue_run(
-    checkpoint_path: Path,
-    state: dict,
-    rows: list[dict],
-    epochs: int | None,
-    callbacks: list,
-    changes: Reopen = UNCHANGED,
-) -> dict:
-    config = saved_config(state, changes)
-    out = checkpoint_path.parent
-    if epochs is not None and not keeps_its_schedule(config, epochs):
-        raise D2lkitError(
-            f"{out}: its {config.scheduler} learning-rate schedule is laid out for"
-            f" {plural(config.epochs, 'epoch')} and cannot be changed to {epochs}; train a new"
-            f" run with --epochs {epochs} (--init {shlex.quote(str(out))} starts from its weights)"
-        )
-    if epochs is not None:
-        config.epochs = epochs
-    config.out = str(out)
-    done = state["epoch"]
-    # Refuse before anything in the run directory is rewritten. A run whose last epoch is saved
-    # but whose summary is not (killed in between, or the summary damaged) only gets its summary
-    # written; so does a torchrun restart after the last checkpoint.
-    if done >= config.epochs and not distributed.on_main(
-        lambda: (
-            (done == config.epochs and saved_summary(out) is None)
-            or distributed.continues_this_launch(state)
-        )
-    ):
-        raise D2lkitError(
-            f"{out}: already trained for {plural(done, 'epoch')}; pass --epochs N"
-            f" with N > {done} to go on"
-        )
-    missing = sorted({"optimizer", "scheduler", "loader", "rng"} - state.keys())
-    if missing:
-        raise D2lkitError(
-            f"{checkpoint_path}: holds the weights but not the training state a resume needs"
-            f" ({', '.join(missing)}); eval and predict can use it, training must start again"
-        )
-    history = distributed.on_main(lambda: history_until(rows, done, out / "metrics.jsonl"))
-    run = build_run(config, out)
-    load_saved_weights(run, state, checkpoint_path)
-    run.trainer.optimizer.load_state_dict(state["optimizer"])
-    if run.trainer.scheduler is not None and state["scheduler"] is not None:
-        run.trainer.scheduler.load_state_dict(state["scheduler"])
-    if state["loader"] is not None:
-        run.data.train.load_state_dict(state["loader"])
-    restore_rng_state(state["rng"])
-    run.trainer.history = history
-    if distributed.is_main():
-        cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
-        write_json_atomic(out / "config.json", run.config.to_dict())
-    return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
-
-
-def keeps_its_schedule(saved: TrainConfig, epochs: int) -> bool:
-    """Whether a run saved with `saved` can go on to `epochs` epochs in total. A learning-rate
-    schedule keeps the length it was built for: continued to another, it would restart (cosine),
-    never decay (step) or stop the run (onecycle) instead."""
-    return saved.scheduler == "none" or epochs == saved.epochs
-
-
-def saved_summary(out: Path) -> dict | None:
-    """`out`'s summary.json (the mark of a finished run), or None when it is missing or
-    damaged."""
-    try:
-        return read_json(out / "summary.json")
-    except (D2lkitError, FileNotFoundError):
-        return None
-
-
-def history_until(rows: list[dict], done: int, path: Path) -> list[dict]:
-    """The metrics rows of epochs 1..done, the checkpoint's. Rows logged after it (a crash between
-    the two writes) are dropped to be redone; a missing or repeated one means the file was
-    damaged, and continuing would lose those epochs from the run's record for good."""
-    kept = [row for row in rows if row["epoch"] <= done]
-    epochs = [row["epoch"] for row in kept]
-    if epochs != list(range(1, done + 1)):
-        raise D2lkitError(
-            f"{path}: holds epochs {epochs or 'none'} but the checkpoint has finished 1..{done};"
-            " restore the file, or train the run again into a new --out"
-        )
-    return kept
-
-
-def load_saved_weights(run: Run, state: dict, checkpoint_path: Path) -> None:
-    """The checkpoint's weights into `run`'s model, built for the data it was reopened with:
-    refused in one line when that data's classes are not the run's."""
-    check_same_classes(state, run.data.class_names, run.config.dataset)
-    try:
-        run.model.load_state_dict(state["model"])
-    except RuntimeError as err:  # a checkpoint without class names, on data with more or fewer
-        raise D2lkitError(
-            f"{checkpoint_path}: its weights do not fit {run.config.model} built for"
-            f" {run.config.dataset} ({str(err).splitlines()[-1].strip()[:120]}); pass data with"
-            " the run's classes"
-        ) from None
-
-
-def load_run_checkpoint(checkpoint_path: Path) -> dict:
-    """A checkpoint written by `d2lkit train`, not any file torch can load."""
-    state = load_checkpoint(checkpoint_path)
-    if not isinstance(state, dict) or not {"config", "model", "epoch"} <= state.keys():
-        raise D2lkitError(
-            f"{checkpoint_path}: not a d2lkit checkpoint (no config, model and epoch); pass a run"
-            " directory made by `d2lkit train` (plain state_dicts go to `--init`)"
-        )
-    try:
-        if not isinstance(state["config"], dict):
-            raise D2lkitError(f"its settings are a {type(state['config']).__name__}")
-        TrainConfig.from_dict(state["config"])
-    except (D2lkitError, TypeError) as err:  # e.g. written by another version of d2lkit
-        raise D2lkitError(
-            f"{checkpoint_path}: its training settings do not load ({err}); this d2lkit cannot"
-            " open it: train the run again"
-        ) from None
-    return state

@@ -12,13 +12,8 @@ from d2lkit.train.checkpoint import capture_rng_state, restore_rng_state
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.environment import resolve_device, resolve_precision
 from d2lkit.train.reopen import UNCHANGED, Reopen, saved_config
-from d2lkit.train.run import (
-    Run,
-    build_run,
-    find_checkpoint,
-    load_run_checkpoint,
-    load_saved_weights,
-)
+from d2lkit.train.resume import find_checkpoint, load_run_checkpoint, load_saved_weights
+from d2lkit.train.run import Run, build_run
 
 
 def load_trained(path: str | Path, changes: Reopen = UNCHANGED) -> tuple[Run, dict]:
