@@ -19,6 +19,7 @@ from d2lkit.train.optim import (
     USUAL_LR,
     build_optimizer,
     build_scheduler,
+    load_optimizer_state,
     param_groups,
 )
 from d2lkit.train.run import build_run
@@ -265,3 +266,20 @@ def test_onecycle_too_short_to_warm_up_is_one_line(steps):
         lr_trace("onecycle", epochs=1, steps=steps)
     trace = [lrs[0] for lrs in lr_trace("onecycle", epochs=1, steps=5)]
     assert trace[0] < trace[1] and trace[1:] == sorted(trace[1:], reverse=True)  # up, then down
+
+
+def test_a_resumed_optimiser_keeps_the_step_of_the_machine_it_resumes_on():
+    """A run saved without the fused step (on the CPU) and resumed with it (on CUDA) lost it:
+    load_state_dict copied the saved `fused=None` over the new optimiser's `fused=True`."""
+    model = nn.Linear(3, 2)
+    saved_by = build_optimizer("adam", [{"params": list(model.parameters())}], lr=0.1)
+    model(torch.ones(4, 3)).sum().backward()
+    saved_by.step()
+    resumed = build_optimizer("adam", [{"params": list(model.parameters())}], lr=0.1, fused=True)
+    load_optimizer_state(resumed, saved_by.state_dict())
+    assert resumed.param_groups[0]["fused"] is True
+    assert resumed.param_groups[0]["lr"] == 0.1
+    first = model.weight
+    assert torch.equal(resumed.state[first]["exp_avg"], saved_by.state[first]["exp_avg"])
+    resumed.step()  # the fused step (torch has one on the CPU too) takes the loaded state
+    assert resumed.state[first]["step"].item() == 2

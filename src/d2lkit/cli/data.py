@@ -42,15 +42,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--split", choices=["train", "test"], default="train", help="(default train)")
     show.set_defaults(handler=run_show)
 
-    download = commands.add_parser(
+    download_parser = commands.add_parser(
         "download",
         help="download Fashion-MNIST into ~/.cache/d2lkit/fashion-mnist unless a copy is found",
         epilog=GUIDE,
     )
-    download.add_argument(
+    download_parser.add_argument(
         "--data-dir", help="download here instead of ~/.cache/d2lkit/fashion-mnist"
     )
-    download.set_defaults(handler=run_download)
+    download_parser.set_defaults(handler=run_download)
 
 
 def run_info(args: argparse.Namespace) -> int:

@@ -74,6 +74,25 @@ def build_optimizer(
     raise D2lkitError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
 
 
+# How an optimiser steps on this machine (fused on CUDA), as opposed to where it is in training.
+STEP_IMPLEMENTATION = ("fused", "foreach")
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """`optimizer.load_state_dict(state)`, keeping how `optimizer` was built to step: loading
+    copies the saved groups' flags too, so a run saved on the CPU and resumed on CUDA lost its
+    fused step (and with it the skipping of non-finite steps without a sync)."""
+    built = [
+        {key: group[key] for key in STEP_IMPLEMENTATION if key in group}
+        for group in optimizer.param_groups
+    ]
+    # Set before loading: the flags also decide where the loaded step counts are put. (Another
+    # number of groups is load_state_dict's error to give.)
+    pairs = zip(state["param_groups"], built, strict=False)
+    groups = [{**saved, **flags} for saved, flags in pairs]
+    optimizer.load_state_dict({**state, "param_groups": groups})
+
+
 # OneCycleLR warms up over a quarter of the steps minus one: with 4 steps it divides by zero, with
 # fewer it has no warm-up at all.
 ONECYCLE_LEAST_STEPS = 5

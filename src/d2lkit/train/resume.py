@@ -14,6 +14,7 @@ from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
 from d2lkit.train.checkpoint import load_checkpoint, restore_rng_state
 from d2lkit.train.config import TrainConfig
+from d2lkit.train.optim import load_optimizer_state
 from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
 from d2lkit.train.run import CHECKPOINT, Run, build_run, execute
 from d2lkit.train.run_lock import writing
@@ -116,7 +117,7 @@ def continue_run(
     history = distributed.on_main(lambda: history_until(rows, done, out / "metrics.jsonl"))
     run = build_run(config, out)
     load_saved_weights(run, state, checkpoint_path)
-    run.trainer.optimizer.load_state_dict(state["optimizer"])
+    load_optimizer_state(run.trainer.optimizer, state["optimizer"])
     if run.trainer.scheduler is not None and state["scheduler"] is not None:
         run.trainer.scheduler.load_state_dict(state["scheduler"])
     if state["loader"] is not None:
