@@ -342,3 +342,47 @@ def test_an_os_error_without_a_path_is_the_work_failing_not_a_path_to_check(
     monkeypatch.setattr(run, "execute", out_of_memory)
     code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")], capsys)
     assert (code, err) == (1, "d2lkit: failed: Cannot allocate memory\n")
+
+
+@pytest.mark.parametrize(
+    "error, said",
+    [
+        # torch's CPU allocator, for --resize 100000 (a 34-line traceback before)
+        (
+            RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: can't allocate"
+                " memory: you tried to allocate 320000000000 bytes. Error code 12"
+            ),
+            " (an allocation of 320.0 GB failed)",
+        ),
+        (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0)"),
+         " (an allocation of 2.00 GiB failed)"),
+        (MemoryError(), ""),
+    ],
+)  # fmt: skip
+def test_running_out_of_memory_is_one_line_that_says_what_to_lower(
+    tmp_path, tiny_fashion, capsys, monkeypatch, error, said
+):
+    from d2lkit.train import run
+
+    def allocate(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(run, "execute", allocate)
+    code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")], capsys)
+    assert (code, err) == (
+        1,
+        f"d2lkit: failed: out of memory{said}; lower --batch-size or --resize (or pick a smaller"
+        " model)\n",
+    )
+
+
+def test_other_runtime_errors_are_not_taken_for_bad_input(tmp_path, tiny_fashion, monkeypatch):
+    from d2lkit.train import run
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    monkeypatch.setattr(run, "execute", bug)
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        main([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")])

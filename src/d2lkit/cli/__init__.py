@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import sys
 from typing import NoReturn
 
@@ -64,6 +65,21 @@ def report_os_error(err: OSError) -> int:
     return 2
 
 
+def out_of_memory(err: BaseException) -> str | None:
+    """How much a failed allocation asked for ("37.3 GB"), "" when it does not say, or None when
+    `err` is no out-of-memory error (torch's CUDA one, its CPU allocator's, Python's)."""
+    text = str(err)
+    cuda = type(err).__name__ == "OutOfMemoryError"
+    if not (cuda or isinstance(err, MemoryError) or "can't allocate memory" in text):
+        return None
+    match = re.search(r"allocate (\d+) bytes|allocate ([\d.]+ [KMGT]iB)", text)
+    if match is None:
+        return ""
+    if match[1] is None:
+        return match[2]
+    return f"{int(match[1]) / 1e9:.1f} GB"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -79,6 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as err:
         return report_os_error(err)
+    except (RuntimeError, MemoryError) as err:
+        asked = out_of_memory(err)
+        if asked is None:
+            raise
+        size = f" (an allocation of {asked} failed)" if asked else ""
+        print(
+            f"d2lkit: failed: out of memory{size}; lower --batch-size or --resize (or pick a"
+            " smaller model)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
         print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
         return 130
