@@ -244,3 +244,23 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
     reader.stdout.close()  # as `head` does once it has its lines
     assert reader.wait(timeout=60) == 0
     assert reader.stderr.read() == b""
+
+
+def test_train_recipe_outside_its_band_exits_1_as_reproduce_does(tmp_path, capsys, monkeypatch):
+    from d2lkit.recipes import registry
+    from d2lkit.recipes.recipe import Band
+
+    strict = dataclasses.replace(get_recipe("linreg"), band=Band(maximum=1e-9))
+    monkeypatch.setitem(registry._RECIPES, "linreg", strict)
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", "linreg", "--no-progress", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "OUTSIDE the band <= 1e-09" in captured.out
+    assert captured.err == (
+        "d2lkit: failed: recipe linreg missed the book (see the line above); its run is kept, and"
+        " `d2lkit reproduce --seeds N` shows the run-to-run spread\n"
+    )
+    assert json.loads((out / "summary.json").read_text())["verdict"] == "below band"
+    # Changed by a flag, the run is not the recipe: not held to the band.
+    flagged = ["train", "--recipe", "linreg", "--epochs", "2", "--no-progress"]
+    assert main([*flagged, "--out", str(tmp_path / "flagged")]) == 0

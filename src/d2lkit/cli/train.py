@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from d2lkit.cli.counts import check_image_count, seed_number
-from d2lkit.errors import D2lkitError
+from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.text import plural
 from d2lkit.train.config import DEVICES, PRECISIONS, SCHEDULERS, TrainConfig, flag
 from d2lkit.train.optim import OPTIMIZERS, USUAL_LR
@@ -280,6 +280,11 @@ def run_train(args: argparse.Namespace) -> int:
         print_summary(summary)
         if "book" in summary:
             print(summary["book"])
+        if summary.get("verdict") == "below band":  # exit 1, as `d2lkit reproduce` gives
+            raise TrainingFailed(
+                f"recipe {summary['recipe']} missed the book (see the line above); its run is"
+                " kept, and `d2lkit reproduce --seeds N` shows the run-to-run spread"
+            )
     return 0
 
 

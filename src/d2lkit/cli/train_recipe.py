@@ -39,7 +39,12 @@ def compared(summary: dict, recipe: Recipe, profile: str, changes: dict) -> dict
     config = TrainConfig.from_dict(read_json(Path(summary["run_dir"]) / "config.json"))
     summary = finish_single_run(recipe, profile, config, summary)
     line = book_comparison(recipe, profile, summary, changes)
-    summary = {**summary, "recipe": recipe.name, "profile": profile, "book": line}
+    # Held to the band only when unchanged by flags and comparable, as reproduce holds it.
+    held = not changes and recipe.metric in summary
+    verdict = recipe.verdict(profile, summary[recipe.metric]) if held else "not comparable"
+    summary = {
+        **summary, "recipe": recipe.name, "profile": profile, "book": line, "verdict": verdict,
+    }  # fmt: skip
     write_json_atomic(Path(summary["run_dir"]) / "summary.json", summary)
     return summary
 
