@@ -23,7 +23,14 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--lr", "-0.1"], ["--lr must be positive"]),
         (["lenet", "--weight-decay", "-1"], ["--weight-decay must not be negative"]),
         (["lenet", "--label-smoothing", "1"], ["--label-smoothing must be below 1"]),
-        (["lenet", "--resize", "4"], ["--resize must be at least 8 pixels"]),
+        (["lenet", "--resize", "4"], ["--resize must be 8 to 4096 pixels", "got 4"]),
+        # An allocation traceback before; 2**70 overflowed inside torch.
+        (["lenet", "--resize", "100000"], ["--resize must be 8 to 4096 pixels"]),
+        (["lenet", "--resize", str(2**70)], ["--resize must be 8 to 4096 pixels"]),
+        # Finite in Python, an overflow in the float32 step: a traceback mid-training before.
+        (["lenet", "--lr", "1e39"], ["--lr is beyond float32's range"]),
+        (["lenet", "--weight-decay", "1e39"], ["--weight-decay is beyond float32's range"]),
+        (["lenet", "--lr", "1e30", "--head-lr-mult", "1e30"], ["--lr times --head-lr-mult"]),
         (["lenet", "--head-lr-mult", "0"], ["--head-lr-mult must be positive"]),
         # A negative clip turns descent into ascent; zero stops learning; NaN passes every `<`.
         (["lenet", "--grad-clip", "-1"], ["--grad-clip must be positive, got -1.0"]),
@@ -63,6 +70,13 @@ def test_bad_train_flags(flags, fragments, tmp_path, tiny_fashion, capsys):
     code, _, err = run_cli([*TRAIN, *flags, "--out", str(out)], capsys)
     assert_one_line_error(code, err, *fragments)
     assert not out.exists()  # nothing was written for a refused run
+
+
+def test_an_empty_out_is_refused_not_taken_for_the_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli([*TRAIN, "lenet", "--out", ""], capsys)
+    assert_one_line_error(code, err, "--out is empty")
+    assert not (tmp_path / "runs").exists()
 
 
 def test_out_that_already_holds_a_run(tmp_path, tiny_fashion, capsys):
@@ -386,3 +400,20 @@ def test_other_runtime_errors_are_not_taken_for_bad_input(tmp_path, tiny_fashion
     monkeypatch.setattr(run, "execute", bug)
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
         main([*TRAIN, "mlp", "--epochs", "1", "--out", str(tmp_path / "r")])
+
+
+def test_out_into_a_users_folder_never_overwrites_files_no_run_wrote(
+    tmp_path, tiny_fashion, capsys
+):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "config.json").write_text('{"my": 1}')
+    (project / "notes.txt").write_text("mine")
+    code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "1", "--out", str(project)], capsys)
+    assert_one_line_error(code, err, "config.json, not written by a d2lkit run", "new or empty")
+    assert (project / "config.json").read_text() == '{"my": 1}'
+    assert sorted(p.name for p in project.iterdir()) == ["config.json", "notes.txt"]
+    # Files a run does not write are no obstacle, and are left alone.
+    (project / "config.json").unlink()
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(project)]) == 0
+    assert (project / "notes.txt").read_text() == "mine"

@@ -17,6 +17,8 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 SEED_LIMIT = 2**32  # numpy's seeding range, and what torch.manual_seed accepts everywhere
 REAL_VALUED = ("lr", "momentum", "weight_decay", "label_smoothing", "grad_clip", "head_lr_mult")
+FLOAT32_MAX = 3.4028234663852886e38  # an optimiser's settings meet float32 tensors
+MAX_SIDE = 4096  # pixels of --resize: 4096^2 images already take 64 MB each
 
 
 def flag(name: str) -> str:
@@ -69,6 +71,10 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise D2lkitError(f"--{flag(name)} must be a finite number, got {value}")
+            if value is not None and abs(value) > FLOAT32_MAX:
+                raise D2lkitError(f"--{flag(name)} is beyond float32's range (3.4e38), got {value}")
+        if self.lr is not None and abs(self.lr * self.head_lr_mult) > FLOAT32_MAX:
+            raise D2lkitError("--lr times --head-lr-mult is beyond float32's range (3.4e38)")
         for name in ("lr", "grad_clip", "head_lr_mult"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -83,8 +89,13 @@ class TrainConfig:
             raise D2lkitError(f"--seed must be in 0..{SEED_LIMIT - 1}, got {self.seed}")
         if self.label_smoothing >= 1:
             raise D2lkitError(f"--label-smoothing must be below 1, got {self.label_smoothing}")
-        if self.resize is not None and self.resize < 8:
-            raise D2lkitError(f"--resize must be at least 8 pixels, got {self.resize}")
+        if self.resize is not None and not 8 <= self.resize <= MAX_SIDE:
+            raise D2lkitError(
+                f"--resize must be 8 to {MAX_SIDE} pixels (the book's largest is 224), got"
+                f" {self.resize}"
+            )
+        if self.out is not None and not self.out.strip():  # "" would mean runs/MODEL-TIME
+            raise D2lkitError("--out is empty; name a folder, or drop it for runs/MODEL-TIME")
         for name, value in (
             ("train_subset", self.train_subset),
             ("test_subset", self.test_subset),

@@ -18,7 +18,7 @@ from torch import nn
 
 from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOptions, build_dataset
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import write_json_atomic
+from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
 from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
@@ -363,11 +363,31 @@ def choose_out(config: TrainConfig) -> tuple[Path, bool]:
     return out, False
 
 
+# The files a run writes besides its checkpoint (curves.png, metrics.jsonl, ...).
+RUN_FILES = ("config.json", "env.json", "metrics.jsonl", "summary.json", "curves.png")
+
+
 def refuse_a_second_run(out: Path) -> None:
     if (out / CHECKPOINT).exists():
         raise D2lkitError(
             f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
         )
+    # A run stopped in its first epoch is trained again in place; files of that name that no
+    # d2lkit run wrote (a folder of the user's own) are not overwritten.
+    present = [name for name in RUN_FILES if (out / name).exists()]
+    if present and not is_run_config(out / "config.json"):
+        raise D2lkitError(
+            f"{out}: holds {', '.join(present)}, not written by a d2lkit run; training would"
+            " overwrite them: pass a new or empty folder to --out"
+        )
+
+
+def is_run_config(path: Path) -> bool:
+    try:
+        TrainConfig.from_dict(read_json(path))
+    except (OSError, D2lkitError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def run_training(config: TrainConfig, callbacks: Sequence[cb.Callback] = ()) -> dict:
