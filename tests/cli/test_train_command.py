@@ -31,6 +31,9 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--lr", "1e39"], ["--lr is beyond float32's range"]),
         (["lenet", "--weight-decay", "1e39"], ["--weight-decay is beyond float32's range"]),
         (["lenet", "--lr", "1e30", "--head-lr-mult", "1e30"], ["--lr times --head-lr-mult"]),
+        # nn.BatchNorm1d raised "Expected more than 1 value per channel" in the first step.
+        (["lenet_bn", "--batch-size", "1"], ["lenet_bn has batch-norm layers", "batches of two"]),
+        (["lenet_bn_scratch", "--batch-size", "1"], ["batch-norm layers"]),
         (["lenet", "--head-lr-mult", "0"], ["--head-lr-mult must be positive"]),
         # A negative clip turns descent into ascent; zero stops learning; NaN passes every `<`.
         (["lenet", "--grad-clip", "-1"], ["--grad-clip must be positive, got -1.0"]),

@@ -162,6 +162,18 @@ def check_model_fits_data(config: TrainConfig, data: DataBundle) -> None:
         )
 
 
+def refuse_batch_norm_on_single_images(model: nn.Module, config: TrainConfig) -> None:
+    """Batch norm normalises by the batch's statistics: over one image they are undefined
+    (nn.BatchNorm1d raises mid-step, the scratch one divides by zero)."""
+    if distributed.rank_batch_size(config.batch_size) > 1:
+        return
+    if any("BatchNorm" in type(module).__name__ for module in model.modules()):
+        raise D2lkitError(
+            f"{config.model} has batch-norm layers, which need batches of two or more images"
+            f" (each rank's share of --batch-size {config.batch_size}); pass a larger --batch-size"
+        )
+
+
 def build_model(
     config: TrainConfig, data: DataBundle, device: torch.device
 ) -> tuple[nn.Module, InitialWeights | None]:
@@ -201,6 +213,8 @@ def build_run(config: TrainConfig, out: Path, test_only: bool = False) -> Run:
         )
     check_model_fits_data(config, data)
     model, initial = build_model(config, data, device)
+    if not test_only:  # evaluation normalises by the running statistics
+        refuse_batch_norm_on_single_images(model, config)
     trainer = build_trainer(config, model, data, device, test_only)
     fresh, unused = (initial.fresh, initial.unused) if initial else (None, None)
     return Run(config, out, data, model, trainer, fresh, unused)
