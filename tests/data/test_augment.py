@@ -147,6 +147,32 @@ def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys, drawn_grids):
     assert not torch.equal(grid["images"][1], first)
 
 
+def test_cli_refuses_to_write_the_grid_over_its_own_image(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(photo)
+    before = photo.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert main(["augment", str(photo), "--out", "./photo.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is the IMAGE itself" in err
+    assert photo.read_bytes() == before
+
+
+def test_cli_draws_a_method_named_twice_once(tmp_path, capsys, drawn_grids):
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(photo)
+    out = str(tmp_path / "grid.png")
+    args = ["augment", str(photo), "--out", out, "--count", "1", "--methods", "hue,flip-ud,hue"]
+    assert main(args) == 0
+    assert "2 methods x 1 copy" in capsys.readouterr().out
+    (grid,) = drawn_grids
+    assert [title.split("\n")[0] for title in grid["titles"][::2]] == ["hue", "flip-ud"]
+
+
 @pytest.mark.parametrize(
     "content",
     [None, b"not an image at all", decompression_bomb_png()],

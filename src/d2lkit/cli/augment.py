@@ -106,7 +106,8 @@ def chosen_methods(text: str | None) -> list[str]:
 
     if text is None:
         return list(PIPELINES)
-    methods = [name.strip() for name in text.split(",") if name.strip()]
+    # dict.fromkeys: a method named twice is drawn once, in its first place
+    methods = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     if not methods:
         raise D2lkitError(f"--methods names no method; pick from {', '.join(PIPELINES)}")
     unknown = [m for m in methods if m not in PIPELINES]
@@ -124,6 +125,11 @@ def run_augment(args: argparse.Namespace) -> int:
     check_image_count(args.count, most=16)  # copies per method, one row each
     methods = chosen_methods(args.methods)
     if args.image:
+        if Path(args.out).resolve() == Path(args.image).resolve():
+            raise D2lkitError(
+                f"--out {args.out} is the IMAGE itself; the grid would replace it: pick another"
+                " --out"
+            )
         image, source = read_given_image(args.image), args.image
         if max(image.shape[-2:]) > LONGEST_SIDE:
             image = fitted(image, LONGEST_SIDE)
