@@ -281,3 +281,18 @@ def test_a_damaged_run_mark_says_to_delete_the_run_not_only_the_mark(fake_recipe
     (tmp_path / "fake-good" / "recipe.json").write_text("{")
     with pytest.raises(D2lkitError, match=r"damaged, so which run .* holds is unknown; delete"):
         reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+
+
+def test_train_resume_leaves_a_reproduce_run_to_reproduce(tmp_path, capsys):
+    """Resumed by `train --resume --epochs 4`, reproduce's linreg run lost the figures the report
+    reads, and the next reproduce found it past its recipe's 3 epochs and trained it again."""
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--only", "linreg", "--profile", "cpu", "--out", str(out)]) == 0
+    run = out / "linreg"
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    capsys.readouterr()
+    for target in (run, run / "checkpoint.pt"):
+        assert main(["train", "--resume", str(target), "--epochs", "4"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "a run of `d2lkit reproduce` (recipe linreg)" in err
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import (
     Recipe,
@@ -61,6 +62,24 @@ def train_recipe(name: str, profile: str, config_of: Callable[[TrainConfig], Tra
     with writing(Path(config.out)):  # the mark too: a refused second run must not rewrite it
         mark_run(Path(config.out), recipe.name, profile, changes)
         return compared(run_training(config), recipe, profile, changes)
+
+
+def refuse_reproduce_run(run: Path) -> None:
+    """A run of `d2lkit reproduce` (its recipe.json holds the seed) belongs to that report:
+    resumed here its summary lost the figures the report reads, and with more epochs the next
+    reproduce found it past its recipe and trained it again from scratch. Read before training,
+    so that a damaged mark stops the resume, not its end."""
+    run_dir = run if run.is_dir() else run.parent
+    mark = run_dir / IDENTITY
+    if not mark.is_file():
+        return
+    recorded = read_json(mark)
+    if "seed" in recorded:  # reproduce's mark; `train --recipe` records its flag changes instead
+        raise D2lkitError(
+            f"{run_dir}: a run of `d2lkit reproduce` (recipe {recorded.get('recipe')}); rerun"
+            " reproduce with the same --out to finish it, or copy the folder without its"
+            " recipe.json to train it on"
+        )
 
 
 def after_resume(summary: dict, epochs: int | None) -> dict:
