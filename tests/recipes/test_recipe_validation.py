@@ -79,7 +79,7 @@ def test_unknown_fields_are_rejected(changes, message):
         ({**TRAIN, "optimizer": "adamm"}, "optimizer 'adamm' is not one of"),
         ({**TRAIN, "scheduler": "linear"}, "--scheduler must be one of"),
         ({**TRAIN, "label_smoothing": 1.0}, "--label-smoothing must be below 1"),
-        ({**TRAIN, "resize": 4}, "--resize must be at least 8"),
+        ({**TRAIN, "resize": 4}, "--resize must be 8 to 4096 pixels"),
         ({k: v for k, v in TRAIN.items() if k != "model"}, "names no model"),
     ],
 )
