@@ -124,7 +124,11 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path, tiny_fashion, capsys
 def test_resume_continues_to_more_epochs(tmp_path, tiny_fashion, capsys):
     out = tmp_path / "run"
     assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+    env = json.loads((out / "env.json").read_text())
+    # As if trained elsewhere: env.json describes the session that trained the last epochs.
+    (out / "env.json").write_text(json.dumps({**env, "torch": "2.0.0", "device": "cuda:3"}))
     assert main(["train", "--resume", str(out), "--epochs", "3"]) == 0
+    assert json.loads((out / "env.json").read_text()) == env
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in rows] == [1, 2, 3]
     assert json.loads((out / "config.json").read_text())["epochs"] == 3

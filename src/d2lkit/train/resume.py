@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import read_json, write_json_atomic
+from d2lkit.jsonfile import read_json
 from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
@@ -16,7 +16,7 @@ from d2lkit.train.checkpoint import load_checkpoint, restore_rng_state
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.optim import load_optimizer_state
 from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
-from d2lkit.train.run import CHECKPOINT, Run, build_run, execute
+from d2lkit.train.run import CHECKPOINT, Run, build_run, execute, write_settings
 from d2lkit.train.run_lock import writing
 
 
@@ -126,7 +126,7 @@ def continue_run(
     run.trainer.history = history
     if distributed.is_main():
         cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
-        write_json_atomic(out / "config.json", run.config.to_dict())
+        write_settings(run)
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
 
 

@@ -404,6 +404,14 @@ def is_run_config(path: Path) -> bool:
     return True
 
 
+def write_settings(run: Run) -> None:
+    """config.json and env.json: the run's settings, and the machine and versions of the session
+    that trains it (a resumed run's latest, as its summary's device and precision are)."""
+    write_json_atomic(run.out / "config.json", run.config.to_dict())
+    facts = environment_facts(run.trainer.device) | distributed.facts()
+    write_json_atomic(run.out / "env.json", facts)
+
+
 def run_training(config: TrainConfig, callbacks: Sequence[cb.Callback] = ()) -> dict:
     """Train from scratch into `config.out` and return the summary."""
     from d2lkit.train.resume import resume_training  # resume.py builds on this module
@@ -419,8 +427,6 @@ def run_training(config: TrainConfig, callbacks: Sequence[cb.Callback] = ()) -> 
             # Again, now that no other process can: one may have started here since.
             distributed.on_main(lambda: refuse_a_second_run(out))
             if distributed.is_main():
-                write_json_atomic(out / "config.json", run.config.to_dict())
-                facts = environment_facts(run.trainer.device) | distributed.facts()
-                write_json_atomic(out / "env.json", facts)
+                write_settings(run)
                 (out / "metrics.jsonl").write_text("")
             return execute(run, start_epoch=0, wall_before=0.0, extra_callbacks=list(callbacks))
