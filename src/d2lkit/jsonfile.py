@@ -11,7 +11,9 @@ from pathlib import Path
 
 from d2lkit.errors import D2lkitError
 
-DAMAGED_FIX = "delete it (or the run directory that holds it) and run again"
+# Never "delete the folder": a run directory's checkpoint is the run, a reproduce folder holds
+# every recipe's runs.
+DAMAGED_FIX = "delete it and run the command again, which writes it anew"
 
 
 def write_text_atomic(path: Path, text: str) -> None:

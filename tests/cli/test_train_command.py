@@ -424,3 +424,21 @@ def test_out_into_a_users_folder_never_overwrites_files_no_run_wrote(
     (project / "config.json").unlink()
     assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(project)]) == 0
     assert (project / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "log", ['{"epoch": 1, "train_loss": \n', '{"epoch": 1, "test_acc": "x"}\n', None]
+)
+def test_eval_needs_only_the_checkpoint_not_the_log(tmp_path, tiny_fashion, capsys, log):
+    """A damaged metrics.jsonl stopped eval (advising to delete the run), a text test_acc in it
+    was a traceback: the log only adds the recorded figure to compare with."""
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+    if log is None:
+        (out / "metrics.jsonl").unlink()
+    else:
+        (out / "metrics.jsonl").write_text(log)
+    capsys.readouterr()
+    assert main(["eval", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mlp (epoch 1) on fashion-mnist: test_loss" in printed and "recorded" not in printed

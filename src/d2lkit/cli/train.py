@@ -289,11 +289,18 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def recorded_metrics(run_dir: Path, epoch: int) -> dict:
+def recorded_test_acc(run_dir: Path, epoch: int) -> float | None:
+    """The test accuracy metrics.jsonl recorded for `epoch`, if it can be read: eval needs only
+    the checkpoint, so a missing or damaged log costs the comparison, not the evaluation."""
     from d2lkit.train.callbacks import read_metrics
 
-    rows = read_metrics(run_dir / "metrics.jsonl")
-    return next((row for row in rows if row["epoch"] == epoch), {})
+    try:
+        rows = read_metrics(run_dir / "metrics.jsonl")
+    except (OSError, D2lkitError):
+        return None
+    row = next((row for row in rows if row.get("epoch") == epoch), {})
+    value = row.get("test_acc")
+    return value if isinstance(value, float) else None
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -305,7 +312,7 @@ def run_eval(args: argparse.Namespace) -> int:
     run.trainer.callbacks = [progress]
     metrics = run.trainer.evaluate()
     progress.bar.close()  # before the result is printed on its line
-    recorded = recorded_metrics(run.out, state["epoch"]).get("test_acc")
+    recorded = recorded_test_acc(run.out, state["epoch"])
     parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
     where = run.config.dataset
     if run.config.test_subset:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import DAMAGED_FIX, write_text_atomic
+from d2lkit.jsonfile import write_text_atomic
 from d2lkit.train.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:  # for annotations only: importing it here would be circular
@@ -127,12 +127,19 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
     write_text_atomic(path, "".join(metrics_line(row) for row in rows))
 
 
+# The log is the run's history, which a resume continues: deleted, it cannot be written anew.
+DAMAGED_LOG_FIX = (
+    "restore it from a copy to resume the run, or train it again into a new --out (eval and"
+    " predict need only its checkpoint)"
+)
+
+
 def read_metrics(path: Path) -> list[dict]:
     """The rows MetricsWriter appended to `path`, one per epoch; [] when there is no file."""
     try:
         text = path.read_text() if path.is_file() else ""
     except UnicodeDecodeError:
-        raise D2lkitError(f"{path}: damaged (not UTF-8 text); {DAMAGED_FIX}") from None
+        raise D2lkitError(f"{path}: damaged (not UTF-8 text); {DAMAGED_LOG_FIX}") from None
     # A last line without its newline is an append cut off by a crash: that epoch was never
     # checkpointed (the checkpoint is written after the row), so a resume redoes it.
     lines = text.split("\n")[:-1]
@@ -143,9 +150,11 @@ def read_metrics(path: Path) -> list[dict]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise D2lkitError(f"{path}: line {number} is damaged ({err}); {DAMAGED_FIX}") from None
+            raise D2lkitError(
+                f"{path}: line {number} is damaged ({err}); {DAMAGED_LOG_FIX}"
+            ) from None
         if not isinstance(row, dict) or type(row.get("epoch")) is not int:
-            raise D2lkitError(f"{path}: line {number} is no epoch's row; {DAMAGED_FIX}")
+            raise D2lkitError(f"{path}: line {number} is no epoch's row; {DAMAGED_LOG_FIX}")
         rows.append(row)
     return rows
 
