@@ -58,9 +58,19 @@ def test_a_diverged_penalty_exits_1_and_says_so(capsys):
         (["optim", "weight-decay", "--epochs", "0"], "--epochs"),
         (["optim", "trace", "--out", "{tmp}", "--steps", "0", "--skip-real"], "--steps"),
         (["optim", "trace", "--out", "{file}", "--skip-real"], "is a file"),
+        # 2,000,000 steps ran on past any wait
+        (["optim", "trace", "--out", "{tmp}", "--steps", "10001", "--skip-real"], "1 to 10000"),
+        # refused before the training it would have drawn
+        (["optim", "weight-decay", "--out", "{file}"], "cannot draw a .txt file"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, argv, message):
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, argv, message, monkeypatch):
+    from d2lkit.scratch import weight_decay
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before refusing")
+
+    monkeypatch.setattr(weight_decay, "train_with_weight_decay", no_training)
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     argv = [arg.format(tmp=tmp_path, file=a_file) for arg in argv]

@@ -239,3 +239,17 @@ def test_a_missing_data_dir_is_refused_before_any_section_writes(tmp_path, capsy
     code = main(["bench", "--quick", "--out", str(out), "--data-dir", str(tmp_path / "nowhere")])
     assert code == 2 and "nowhere: no such folder (given as --data-dir)" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_out_that_cannot_be_a_folder_is_refused_before_any_section_runs(
+    tmp_path, capsys, monkeypatch
+):
+    """--out under a file measured the matmul peak for 8 s before failing to write."""
+    from d2lkit.cli import main
+    from d2lkit.report import bench as bench_module
+
+    monkeypatch.setattr(bench_module, "run_bench", lambda *a, **k: pytest.fail("ran a section"))
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert main(["bench", "--quick", "--out", str(a_file / "bench")]) == 2
+    assert "a file stands where a folder is needed" in capsys.readouterr().err

@@ -91,6 +91,14 @@ def test_bad_counts_are_one_line_and_exit_2(flag, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_more_threads_than_cores_are_refused(capsys):
+    """--threads 100000 crashed the child process; 1000 hung."""
+    import os
+
+    assert main(["speedrun", "--threads", str((os.cpu_count() or 1) + 1)]) == 2
+    assert "this machine's cores" in capsys.readouterr().err
+
+
 def test_a_failed_seed_is_training_failed_with_the_childs_last_line(tmp_path):
     config = speedrun.SpeedrunConfig(device="no-such-device")
     with pytest.raises(TrainingFailed, match="speedrun seed 0 exited with 1: .*no-such-device"):

@@ -51,6 +51,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
     check_data_dir(args.data_dir)  # before any section runs and writes a partial bench.json
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # an --out that cannot be a folder fails first
     plan = choose_plan(args.quick, resolve_device(args.device))
     try:
         results = run_bench(plan, out, device=args.device, data_dir=args.data_dir, log=log)

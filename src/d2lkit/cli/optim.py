@@ -16,6 +16,7 @@ WEIGHT_DECAY_GUIDE = "Guide: docs/basics.md#weight-decay."  # a chapter of the b
 # Real-task sizes: the default run and the --quick one (first N training images, epochs, batch).
 REAL_TASK_DEFAULT = (10000, 2, 256)
 REAL_TASK_QUICK = (2000, 1, 64)
+MAX_TRACE_STEPS = 10_000  # a 2-D trajectory; more points draw as one smear and take minutes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -78,8 +79,11 @@ def _output_dir(path: str) -> Path:
 def run_trace(args: argparse.Namespace) -> int:
     from d2lkit.scratch import trace
 
-    if args.steps < 1:
-        raise D2lkitError(f"--steps must be at least 1, got {args.steps}")
+    if not 1 <= args.steps <= MAX_TRACE_STEPS:
+        raise D2lkitError(
+            f"--steps must be 1 to {MAX_TRACE_STEPS} (a trajectory drawn point by point), got"
+            f" {args.steps}"
+        )
     out = _output_dir(args.out)
 
     trajectories = {
@@ -125,6 +129,10 @@ def run_weight_decay(args: argparse.Namespace) -> int:
         raise D2lkitError(f"--epochs must be at least 1, got {args.epochs}")
     if not all(math.isfinite(lambd) and lambd >= 0 for lambd in args.lambd):
         raise D2lkitError(f"--lambd values must be finite and >= 0, got {args.lambd}")
+    if args.out:
+        from d2lkit.report.figures import figure_path
+
+        figure_path(args.out)  # a bad --out fails before the training, not after it
     settings = WeightDecaySettings(epochs=args.epochs, seed=args.seed)
     print(
         f"linear regression, {settings.n_train} training rows, {settings.n_test} test rows, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError, TrainingFailed
@@ -49,8 +50,12 @@ def run_speedrun_command(args: argparse.Namespace) -> int:
         raise D2lkitError(f"--seeds must be at least 1, got {args.seeds}")
     if args.epochs is not None and args.epochs < 1:
         raise D2lkitError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.threads is not None and args.threads < 1:
-        raise D2lkitError(f"--threads must be at least 1, got {args.threads}")
+    cores = os.cpu_count() or 1
+    if args.threads is not None and not 1 <= args.threads <= cores:
+        # More threads than cores only wait on each other (100,000 crashed the child process).
+        raise D2lkitError(
+            f"--threads must be 1 to {cores} (this machine's cores), got {args.threads}"
+        )
     given = {
         name: getattr(args, name)
         for name in ("model", "epochs", "threads", "device", "precision", "data_dir")
