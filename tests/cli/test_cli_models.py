@@ -86,7 +86,11 @@ def test_summary_three_channels(capsys):
     [
         (["models", "summary", "resnet"], "unknown model 'resnet': did you mean resnet18"),
         (["models", "summary", "alexnet", "--input-size", "1", "28", "28"], "alexnet cannot"),
-        (["models", "summary", "lenet", "--input-size", "0", "28", "28"], "positive"),
+        (["models", "summary", "lenet", "--input-size", "0", "28", "28"], "from 1 to 4096"),
+        # an overflow inside torch before
+        (["models", "summary", "lenet", "--input-size", "1", str(2**70), "28"], "1 to 4096"),
+        # an 84-billion-weight head: an allocation traceback before
+        (["models", "summary", "lenet", "--num-classes", "1000000000"], "1 to 100,000"),
         (["models", "summary", "lenet", "--depth", "0"], "--depth"),
     ],
 )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from d2lkit.errors import D2lkitError
+from d2lkit.train.config import MAX_SIDE
 
 GUIDE = "Guide: docs/cnn.md (the model zoo)."
 
@@ -90,20 +91,25 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_CLASSES = 100_000  # ImageNet-21k has 21,841; a billion made a head of 84 billion weights
+
+
 def run_summary(args: argparse.Namespace) -> int:
     from d2lkit.models.registry import create_model, get_entry
     from d2lkit.models.summary import summarize
 
     entry = get_entry(args.name)
     input_size = tuple(args.input_size) if args.input_size else entry.input_size
-    if min(input_size) < 1:
-        raise D2lkitError(f"--input-size needs three positive numbers, got {_size(input_size)}")
+    if not all(1 <= side <= MAX_SIDE for side in input_size):
+        raise D2lkitError(
+            f"--input-size needs three numbers from 1 to {MAX_SIDE}, got {_size(input_size)}"
+        )
     if args.depth < 1:
         raise D2lkitError(f"--depth must be at least 1, got {args.depth}")
     kwargs = {"in_channels": input_size[0]}
     if args.num_classes is not None:
-        if args.num_classes < 1:
-            raise D2lkitError(f"--num-classes must be at least 1, got {args.num_classes}")
+        if not 1 <= args.num_classes <= MAX_CLASSES:
+            raise D2lkitError(f"--num-classes must be 1 to {MAX_CLASSES:,}, got {args.num_classes}")
         kwargs["num_classes"] = args.num_classes
     model = create_model(args.name, **kwargs)
     try:
