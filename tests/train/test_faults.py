@@ -117,7 +117,7 @@ def test_a_finite_loss_that_ran_away_is_a_failure_too():
         TrainingFailed, match=r"the loss diverged: epoch 1 train loss .*against 1\.10"
     ):
         trainer.fit(1)
-    with pytest.raises(TrainingFailed, match="nothing was saved"):  # no epoch finished
+    with pytest.raises(TrainingFailed, match="no checkpoint was saved"):  # no epoch finished
         trainer.fit(1)
 
 

@@ -196,4 +196,25 @@ def test_the_git_revision_is_d2lkits_own_or_none(tmp_path):
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True
         ).stdout.strip()
-        assert git_revision() == head
+        assert git_revision().removesuffix("-dirty") == head
+
+
+def test_a_checkout_with_edits_is_marked_dirty(tmp_path):
+    import subprocess
+
+    from d2lkit.train.environment import git_revision
+
+    checkout = tmp_path / "d2lkit"
+    (checkout / "src" / "d2lkit").mkdir(parents=True)
+    code = checkout / "src" / "d2lkit" / "model.py"
+    code.write_text("width = 1\n")
+    git = ["git", "-c", "user.name=u", "-c", "user.email=u@x"]
+    subprocess.run([*git, "init", "-q"], cwd=checkout, check=True)
+    subprocess.run([*git, "add", "."], cwd=checkout, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], cwd=checkout, check=True)
+    clean = git_revision(checkout)
+    assert clean and not clean.endswith("-dirty")
+    (checkout / "notes.txt").write_text("untracked files are not the code that ran")
+    assert git_revision(checkout) == clean
+    code.write_text("width = 2\n")
+    assert git_revision(checkout) == f"{clean}-dirty"

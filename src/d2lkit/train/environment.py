@@ -104,23 +104,27 @@ CHECKOUT = Path(__file__).resolve().parents[3]
 
 
 def git_revision(checkout: Path = CHECKOUT) -> str | None:
-    """d2lkit's commit when it runs from its own checkout; None when installed, where a git
-    folder above would be another project's (a venv inside the user's repository)."""
+    """d2lkit's commit when it runs from its own checkout, with "-dirty" when tracked files are
+    edited; None when installed, where a git folder above would be another project's (a venv
+    inside the user's repository)."""
     if not ((checkout / ".git").exists() and (checkout / "src" / "d2lkit").is_dir()):
         return None
+    head = git_output(checkout, "rev-parse", "--short", "HEAD")
+    if not head:
+        return None
+    # Edits not committed mean the commit alone does not give the code that ran.
+    changed = git_output(checkout, "status", "--porcelain", "--untracked-files=no")
+    return f"{head}-dirty" if changed else head
+
+
+def git_output(checkout: Path, *args: str) -> str | None:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=checkout,
-            capture_output=True,
-            text=True,
-            timeout=5,
+            ["git", *args], cwd=checkout, capture_output=True, text=True, timeout=5
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
 def package_version(name: str) -> str | None:

@@ -28,8 +28,8 @@ def find_checkpoint(path: str | Path) -> Path:
     if not path.is_file():
         if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
             raise D2lkitError(
-                f"{path.parent}: no epoch finished, so there is no checkpoint to continue; train"
-                " it again with the same command"
+                f"{path.parent}: no epoch finished, so it has no checkpoint to open or continue;"
+                " train it again with the same command"
             )
         raise D2lkitError(
             f"{path}: no checkpoint here; pass a run directory made by `d2lkit train`"

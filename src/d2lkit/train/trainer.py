@@ -142,7 +142,7 @@ class Trainer:
 
     def failure(self, what: str) -> TrainingFailed:
         # Checkpoints are written after each finished epoch: none exists during the first.
-        kept = "the last good checkpoint is kept" if self.epoch > 1 else "nothing was saved"
+        kept = "the last good checkpoint is kept" if self.epoch > 1 else "no checkpoint was saved"
         return TrainingFailed(f"{what}; lower --lr or add --grad-clip; {kept}")
 
     def nonfinite_error(self, what: str) -> TrainingFailed:
