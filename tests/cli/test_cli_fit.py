@@ -75,7 +75,12 @@ def test_the_seed_changes_the_data(short_fits, capsys):
         (["--out", "{tmp}/fits.xyz"], "cannot draw a .xyz file"),
         (["--out", "{tmp}/fits.pgf"], "cannot draw a .pgf file"),  # needs LaTeX: failed after
         (["--seed", "-1"], "--seed"),
-        (["--bogus"], "unrecognized arguments: --bogus"),
+        # The subcommand's own help, which lists its flags (it pointed at `d2lkit --help`).
+        (
+            ["--bogus"],
+            "d2lkit fit polynomial: error: unrecognized arguments: --bogus (see"
+            " `d2lkit fit polynomial --help`)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2_before_any_training(

@@ -66,6 +66,10 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         ([], ["name a MODEL"]),
         (["lenet", "--optimizer", "lbfgs"], ["invalid choice: 'lbfgs'", "d2lkit train --help"]),
         (["lenet", "--epochs", "two"], ["invalid int value: 'two'"]),
+        (
+            ["lenet", "--foo"],
+            ["d2lkit train: error: unrecognized arguments: --foo", "train --help"],
+        ),
     ],
 )
 def test_bad_train_flags(flags, fragments, tmp_path, tiny_fashion, capsys):

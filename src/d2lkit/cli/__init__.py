@@ -40,7 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
+    name_each_command(parser)
     return parser
+
+
+def name_each_command(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command parser records its name ("d2lkit optim trace"): argparse leaves a flag
+    no subcommand knows to the top parser, whose message pointed at `d2lkit --help`."""
+    parser.set_defaults(command_prog=parser.prog)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                name_each_command(subparser)
 
 
 def report_os_error(err: OSError) -> int:
@@ -82,7 +93,12 @@ def out_of_memory(err: BaseException) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            prog, flags = args.command_prog, " ".join(unknown)
+            message = f"{prog}: error: unrecognized arguments: {flags} (see `{prog} --help`)\n"
+            parser.exit(2, message)
         return args.handler(args) or 0
     except D2lkitError as err:
         print(f"d2lkit: error: {err}", file=sys.stderr)
