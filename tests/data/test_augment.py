@@ -147,6 +147,14 @@ def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys, drawn_grids):
     assert not torch.equal(grid["images"][1], first)
 
 
+def test_cli_given_a_folder_says_to_name_an_image_in_it(tmp_path, capsys):
+    assert main(["augment", str(tmp_path), "--out", str(tmp_path / "g.png")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"d2lkit: error: {tmp_path}: a folder; name one image file in it\n"
+    )
+
+
 def test_cli_refuses_to_write_the_grid_over_its_own_image(tmp_path, capsys, monkeypatch):
     from PIL import Image
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -160,6 +161,7 @@ def test_garbage_is_a_clear_error(tmp_path):
         ) as e:
             load_checkpoint(path)
         assert "()" not in str(e.value)  # the reason is never empty
+        assert not re.search(r"\(\d+\)", str(e.value))  # nor the unpickler's key, "(101)"
     with pytest.raises(D2lkitError, match="no such checkpoint file"):
         load_checkpoint(tmp_path / "absent.pt")
 

@@ -40,6 +40,8 @@ def read_given_image(path: str) -> torch.Tensor:
     """The image the user named, as uint8 (3, H, W); a missing or unreadable file is one line."""
     from d2lkit.data.image_file import read_image
 
+    if Path(path).is_dir():
+        raise D2lkitError(f"{path}: a folder; name one image file in it")
     if not Path(path).is_file():
         raise D2lkitError(f"{path}: no such image file")
     return read_image(path, follow_exif=True)  # a phone photo, upright

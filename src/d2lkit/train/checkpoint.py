@@ -97,7 +97,9 @@ def load_checkpoint(path: str | Path) -> dict:
     except (RuntimeError, EOFError, OSError, LookupError, ValueError) as err:
         # The first sentence: torch's messages go on to explain its internals at length.
         detail = str(err).split(". ")[0].splitlines()[0] if str(err) else type(err).__name__
-        raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
+        # The legacy unpickler's LookupError names a key ("101"), which says nothing.
+        reason = "" if isinstance(err, LookupError) else f" ({detail})"
+        raise D2lkitError(f"{path}: not a readable checkpoint{reason}{UNREADABLE_FIX}") from None
 
 
 def capture_rng_state() -> dict:
