@@ -309,6 +309,18 @@ def test_resume_of_a_run_stopped_in_its_first_epoch_says_to_train_again(tmp_path
     assert_one_line_error(code, err, "no epoch finished", "train it again with the same command")
 
 
+def test_a_run_whose_checkpoint_was_deleted_is_not_said_to_have_finished_no_epoch(
+    tmp_path, tiny_fashion, capsys
+):
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "2", "--out", str(out)]) == 0
+    (out / "checkpoint.pt").unlink()
+    capsys.readouterr()
+    for command in (["train", "--resume", str(out), "--epochs", "3"], ["eval", str(out)]):
+        code, _, err = run_cli(command, capsys)
+        assert_one_line_error(code, err, "missing, though 2 epochs of this run were logged")
+
+
 def test_a_full_disk_is_one_line_exit_1_and_keeps_what_was_saved(
     tmp_path, tiny_fashion, capsys, monkeypatch
 ):

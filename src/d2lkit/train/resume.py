@@ -26,6 +26,12 @@ def find_checkpoint(path: str | Path) -> Path:
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.is_file():
+        logged = logged_epochs(path.parent)
+        if logged:  # a run whose checkpoint was moved or deleted
+            raise D2lkitError(
+                f"{path}: missing, though {plural(logged, 'epoch')} of this run were logged; put"
+                " its checkpoint back, or train it again"
+            )
         if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
             raise D2lkitError(
                 f"{path.parent}: no epoch finished, so it has no checkpoint to open or continue;"
@@ -35,6 +41,14 @@ def find_checkpoint(path: str | Path) -> Path:
             f"{path}: no checkpoint here; pass a run directory made by `d2lkit train`"
         )
     return path
+
+
+def logged_epochs(run_dir: Path) -> int:
+    """How many epochs metrics.jsonl records (0 when it is missing or unreadable)."""
+    try:
+        return len(cb.read_metrics(run_dir / "metrics.jsonl"))
+    except (OSError, D2lkitError):
+        return 0
 
 
 def resumable(path: str | Path) -> Path:
