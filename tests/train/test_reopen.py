@@ -27,3 +27,20 @@ def test_init_is_dropped_and_device_and_precision_follow_the_changes(tmp_path):
         Reopen(device="cpu", precision="fp32"),
     )
     assert (config.init, config.device, config.precision) == (None, "cpu", "fp32")
+
+
+def test_settings_of_the_wrong_type_are_one_line_not_a_traceback_later():
+    """A hand-edited checkpoint with "ten" epochs reached validate() as a TypeError."""
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+
+    full = TrainConfig("lenet", classes=(0, 1), train_subset=5, grad_clip=1.0).to_dict()
+    assert TrainConfig.from_dict(full).classes == (0, 1)  # every field's type is checked
+    for name, value in [
+        ("epochs", "ten"), ("epochs", True), ("lr", "abc"), ("data_dir", 5), ("model", [1, 2]),
+        ("classes", [0, "a"]), ("augment", 1),
+    ]:  # fmt: skip
+        with pytest.raises(D2lkitError, match=f"setting {name} must be"):
+            TrainConfig.from_dict({**full, name: value})
+    assert TrainConfig.from_dict({**full, "lr": 1}).lr == 1  # an int where a float goes

@@ -125,7 +125,30 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise D2lkitError(f"unknown training settings: {', '.join(unknown)}")
+        # Values read from a file (a hand-edited checkpoint or config.json) can be of any type:
+        # "ten" epochs reached `validate` as a TypeError traceback.
+        for field in dataclasses.fields(cls):
+            value = values.get(field.name)
+            if field.name in values and not any(is_kind(k, value) for k in field.type.split(" | ")):
+                raise D2lkitError(f"setting {field.name} must be {field.type}, got {value!r}")
         values = dict(values)
         if values.get("classes") is not None:
             values["classes"] = tuple(values["classes"])
         return cls(**values)
+
+
+def is_kind(kind: str, value: object) -> bool:
+    """Whether `value` is of one of TrainConfig's field types, as their annotations spell them."""
+    if kind == "None":
+        return value is None
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "tuple[int, ...]":
+        return isinstance(value, list | tuple) and all(is_kind("int", item) for item in value)
+    raise AssertionError(f"TrainConfig has a field of type {kind}: teach is_kind to check it")
