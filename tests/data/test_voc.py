@@ -144,6 +144,13 @@ def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 
 
+def test_an_image_list_that_is_not_text_names_the_file(voc_tree):
+    root, _ = voc_tree
+    (root / "ImageSets/Segmentation/train.txt").write_bytes(b"\xff\xfe\x00a\n")  # UTF-16
+    with pytest.raises(D2lkitError, match=r"train\.txt: is damaged \(not UTF-8 text\)"):
+        build_dataset(f"voc:{root}", DataOptions(resize=CROP))
+
+
 def gray_forms(labels: np.ndarray) -> dict[str, Image.Image]:
     """Class numbers saved as images: 8-bit gray, 16-bit (numpy's and OpenCV's habit), gray with
     alpha (image editors' export) and gray drawn in an RGB file."""

@@ -113,9 +113,7 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
             f"{listing}: missing; voc:PATH must point at a VOC2012 folder (ImageSets/,"
             " JPEGImages/, SegmentationClass/)"
         )
-    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-    if not names:
-        raise D2lkitError(f"{listing}: lists no images")
+    names = read_names(listing)
     table = colormap_to_label()
     images, labels = [], []
     for name in names:
@@ -128,6 +126,21 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
             )
         labels.append(label)
     return images, labels, names
+
+
+def read_names(listing: Path) -> list[str]:
+    """The image names `listing` gives, one a line."""
+    try:
+        text = listing.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise D2lkitError(
+            f"{listing}: is damaged (not UTF-8 text); it must list one image name per line, as"
+            " VOC2012's does: restore it or write it again"
+        ) from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not names:
+        raise D2lkitError(f"{listing}: lists no images")
+    return names
 
 
 class VOCSegmentation(Dataset):
