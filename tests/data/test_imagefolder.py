@@ -10,7 +10,7 @@ from image_fixtures import decompression_bomb_png
 from PIL import Image
 
 from d2lkit.data.datasets import DataOptions, build_dataset
-from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD, eval_transform
+from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD, ClassFolders, eval_transform
 from d2lkit.errors import D2lkitError
 
 CLASSES = ("hotdog", "not-hotdog")
@@ -192,6 +192,26 @@ def test_a_broken_link_is_named_before_training(tree):
     link.symlink_to(tree / "nowhere.png")
     with pytest.raises(D2lkitError, match=rf"{link}: a broken link"):
         build_dataset(f"imagefolder:{tree}", DataOptions())
+
+
+def test_linked_folders_read_each_image_once_under_its_own_class(tree, tmp_path):
+    """A link to `..` inside a class folder made ImageFolder's walk go round the tree: 246
+    images instead of 10, every class read again as the looping one."""
+    hotdog = tree / "train" / "hotdog"
+    (hotdog / "loop").symlink_to("..")  # train/: both classes, and the loop again
+    (hotdog / "sub").mkdir()
+    write_image(hotdog / "sub" / "5.png", (255, 0, 0))
+    (hotdog / "alias").symlink_to("sub")  # the same folder under a second name
+    write_image(tmp_path / "elsewhere" / "6.png", (255, 0, 0))
+    (hotdog / "kept-elsewhere").symlink_to(tmp_path / "elsewhere")  # photos outside the tree
+    train = ClassFolders(tree / "train", eval_transform(8))
+    real_paths = [Path(path).resolve() for path, _ in train.samples]
+    assert len(real_paths) == len(set(real_paths)) == 12  # 5 + 5, and 5.png and 6.png once
+    for path, label in train.samples:
+        red = train.loader(path).getpixel((0, 0))[0] == 255
+        assert label == (0 if red else 1), path
+    bundle = build_dataset(f"imagefolder:{tree}", DataOptions(resize=8))
+    assert bundle.extra["train_images"] == 12
 
 
 def test_sixteen_bit_gray_images_are_scaled_to_8_bits_not_clipped(tmp_path):

@@ -144,6 +144,13 @@ def test_missing_list_and_too_large_crop_are_clear_errors(voc_tree):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 
 
+def test_an_image_list_that_is_not_text_names_the_file(voc_tree):
+    root, _ = voc_tree
+    (root / "ImageSets/Segmentation/train.txt").write_bytes(b"\xff\xfe\x00a\n")  # UTF-16
+    with pytest.raises(D2lkitError, match=r"train\.txt: is damaged \(not UTF-8 text\)"):
+        build_dataset(f"voc:{root}", DataOptions(resize=CROP))
+
+
 def gray_forms(labels: np.ndarray) -> dict[str, Image.Image]:
     """Class numbers saved as images: 8-bit gray, 16-bit (numpy's and OpenCV's habit), gray with
     alpha (image editors' export) and gray drawn in an RGB file."""
@@ -165,17 +172,38 @@ def test_gray_label_maps_are_read_as_class_numbers(voc_tree, form):
     assert torch.equal(test_set[0][1], labels["val1"])
 
 
+NOTHING_LABELLED = "no pixel is labelled"
+
+
+def border_only_palette_map() -> Image.Image:
+    """VOC's own form, every pixel palette index 255: the border colour."""
+    mask = Image.new("P", (28, 24), 255)
+    mask.putpalette([*[0] * 765, *BORDER_COLOR])
+    return mask
+
+
 @pytest.mark.parametrize(
-    "pixels, message",
+    "label_map, message",
     [
-        ((250, 250, 250), "no pixel is in the VOC palette"),  # every pixel would be ignored
-        (37, "a gray label map holding 37; its pixels must be class numbers 0..20"),
+        # Every pixel would be ignored, in each form a label map comes in: the loss would be a
+        # 0/0 and training would stop at a "non-finite loss" with advice to lower --lr.
+        (Image.new("RGB", (28, 24), (250, 250, 250)), NOTHING_LABELLED),  # outside the palette
+        (border_only_palette_map(), NOTHING_LABELLED),
+        (Image.new("L", (28, 24), 255), NOTHING_LABELLED),
+        (Image.new("I;16", (28, 24), 255), NOTHING_LABELLED),
+        (Image.new("RGB", (28, 24), (255, 255, 255)), NOTHING_LABELLED),  # gray in RGB
+        (Image.new("1", (28, 24), 1), NOTHING_LABELLED),  # bilevel: white, read as 255
+        (Image.new("CMYK", (28, 24), (0, 0, 0, 0)), NOTHING_LABELLED),  # white
+        (Image.new("L", (28, 24), 37), "a gray label map holding 37; its pixels must be"),
     ],
+    ids=["colours", "palette", "gray", "gray16", "gray-in-rgb", "bilevel", "cmyk", "gray-37"],
 )
-def test_label_maps_that_would_train_on_nothing_are_refused(voc_tree, pixels, message):
+def test_label_maps_that_would_train_on_nothing_are_refused(voc_tree, label_map, message):
     root, _ = voc_tree
-    mode = "RGB" if isinstance(pixels, tuple) else "L"
-    Image.new(mode, (28, 24), pixels).save(root / "SegmentationClass" / "val1.png")
+    suffix = ".tif" if label_map.mode == "CMYK" else ".png"  # PNG cannot hold CMYK
+    saved = root / "SegmentationClass" / f"val1{suffix}"
+    label_map.save(saved)
+    saved.rename(root / "SegmentationClass" / "val1.png")
     with pytest.raises(D2lkitError, match=rf"SegmentationClass/val1\.png: {message}"):
         build_dataset(f"voc:{root}", DataOptions(resize=CROP))
 

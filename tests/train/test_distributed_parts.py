@@ -4,12 +4,15 @@ fake all-reduce standing in for the other rank)."""
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 
 import pytest
 import torch
 from torch import nn
 
+from d2lkit.cli import main
 from d2lkit.errors import D2lkitError
 from d2lkit.train import distributed
 from d2lkit.train.metrics import ClassificationMeter
@@ -40,8 +43,72 @@ def test_reads_torchrun_environment(torchrun_env):
     assert distributed.current_launch() == distributed.Launch(1, 2, 1, 2, 3)
     assert not distributed.is_main()
     torchrun_env.setenv("RANK", "one")
-    with pytest.raises(D2lkitError, match="must be integers"):
+    with pytest.raises(D2lkitError, match="RANK='one': must be an integer"):
         distributed.current_launch()
+
+
+RENDEZVOUS_ENV = {"RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1"}
+
+
+def free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+@pytest.fixture
+def rendezvous_env(monkeypatch):
+    """Rank 0 of 2 with a free port and a short timeout: a test that reaches the rendezvous
+    waits seconds, not the default 10 minutes, for a rank that never comes."""
+    for name, value in RENDEZVOUS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MASTER_PORT", free_port())
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.setenv(distributed.TIMEOUT_VARIABLE, "2")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"WORLD_SIZE": "0"}, "WORLD_SIZE='0': must be 1 or more"),
+        ({"WORLD_SIZE": "-1"}, "WORLD_SIZE='-1': must be 1 or more"),
+        ({"RANK": "2"}, r"RANK='2': must be from 0 to 1"),
+        ({"RANK": "-1"}, r"RANK='-1': must be from 0 to 1"),
+        ({"LOCAL_RANK": "5"}, r"LOCAL_RANK='5': must be from 0 to 1"),
+        ({"MASTER_ADDR": None}, r"MASTER_ADDR \(not set\): give the host of rank 0"),
+        ({"MASTER_ADDR": "no-such-host.invalid"}, "MASTER_ADDR='no-such-host.invalid': no such"),
+        ({"MASTER_PORT": "abc"}, "MASTER_PORT='abc': must be an integer"),
+        ({"MASTER_PORT": "70000"}, "MASTER_PORT='70000': must be a port number"),
+    ],
+)
+def test_a_launch_no_torchrun_would_make_is_refused_before_waiting(
+    rendezvous_env, setting, message
+):
+    for name, value in setting.items():
+        if value is None:
+            rendezvous_env.delenv(name)
+        else:
+            rendezvous_env.setenv(name, value)
+    with pytest.raises(D2lkitError, match=message) as refused, distributed.process_group():
+        pass
+    assert "torchrun --nproc-per-node N" in str(refused.value)
+    assert not distributed.active()
+
+
+def test_a_rank_whose_peers_never_come_fails_in_one_line(rendezvous_env, capsys, tmp_path):
+    rendezvous_env.setattr(distributed, "JOIN_NOTICE_AFTER_S", 0.1)
+    address = f"127.0.0.1:{os.environ['MASTER_PORT']}"
+    out = tmp_path / "run"
+    code = main(["train", "lenet", "--epochs", "1", "--no-progress", "--out", str(out)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert lines == [
+        f"d2lkit: rank 0: waiting up to 2 s for the other rank at {address}",
+        f"d2lkit: failed: rank 0: the other rank did not join within 2 s at {address}; start all"
+        " 2 ranks together with `torchrun --nproc-per-node 2 -m d2lkit train ...`",
+    ]
+    assert not distributed.active() and not out.exists()
 
 
 def test_batch_size_is_global_and_must_split_evenly(monkeypatch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,38 @@ def test_weights_from_another_architecture_are_refused(tmp_path):
     torch.save(create_model("lenet").state_dict(), path)
     with pytest.raises(D2lkitError, match="none of its tensors fit model resnet18_small"):
         load_initial_weights(create_model("resnet18_small"), path, "resnet18_small")
+
+
+def first_tensor_as(change) -> dict:
+    """LeNet's weights with the first, `0.weight`, changed by `change`."""
+    state = create_model("lenet").state_dict()
+    return {name: change(v) if name == "0.weight" else v for name, v in state.items()}
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ({**create_model("lenet").state_dict(), 1: torch.zeros(1)}, "key 1 is not a name"),
+        (first_tensor_as(torch.Tensor.to_sparse), "'0.weight' is a sparse_coo tensor"),
+        # Each of these load_state_dict would cast into float32 without a word (complex with a
+        # warning that it drops the imaginary part; fp8 without its scale).
+        (first_tensor_as(lambda v: v.to(torch.complex64)), "'0.weight' holds complex64 values"),
+        (first_tensor_as(lambda v: v.to(torch.float8_e4m3fn)), "'0.weight' holds float8_e4m3fn"),
+        (first_tensor_as(lambda v: v.to(torch.int64)), "'0.weight' holds int64 values"),
+        (first_tensor_as(lambda v: v > 0), "'0.weight' holds bool values"),
+    ],
+    ids=["int-key", "sparse", "complex", "fp8", "int64", "bool"],
+)
+def test_what_is_no_named_dense_float_tensor_is_refused_naming_it(tmp_path, state, message):
+    path = tmp_path / "odd.pt"
+    torch.save(state, path)
+    model = create_model("lenet")
+    before = {name: v.clone() for name, v in model.state_dict().items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one line for the user: no warning beside it
+        with pytest.raises(D2lkitError, match=rf"odd\.pt: {re.escape(message)}"):
+            load_initial_weights(model, path, "lenet")
+    assert all(torch.equal(v, before[name]) for name, v in model.state_dict().items())
 
 
 def write_tree(root: Path) -> None:

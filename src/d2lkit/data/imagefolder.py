@@ -54,15 +54,37 @@ def is_hidden(relative: Path) -> bool:
 
 
 def class_images(class_dir: Path) -> list[Path]:
-    """The images ImageFolder reads from one class folder: every depth, symlinked folders
-    followed (as its os.walk does), hidden names left out."""
-    found = []
-    for folder, _, names in os.walk(class_dir, followlinks=True):
-        for name in names:
-            path = Path(folder) / name
-            if is_image(path) and not is_hidden(path.relative_to(class_dir)):
-                found.append(path)
-    return found
+    """The images of one class folder (ROOT/SPLIT/CLASS), in torchvision's ImageFolder order:
+    every depth, hidden names left out, linked folders followed where they hold this class's
+    images (see `belongs_to_class`), and each real folder read once."""
+    class_real, tree_real = class_dir.resolve(), class_dir.parent.parent.resolve()
+    read = {class_real}
+    walked = []
+    for folder, subfolders, names in os.walk(class_dir, followlinks=True):
+        kept = []
+        for name in sorted(subfolders):
+            real = Path(folder, name).resolve()
+            if real not in read and belongs_to_class(real, class_real, tree_real):
+                read.add(real)
+                kept.append(name)
+        subfolders[:] = kept  # os.walk descends into these only
+        walked.append((folder, names))
+    return [
+        Path(folder) / name
+        for folder, names in sorted(walked)
+        for name in sorted(names)
+        if is_image(Path(name)) and not is_hidden((Path(folder) / name).relative_to(class_dir))
+    ]
+
+
+def belongs_to_class(real: Path, class_real: Path, tree_real: Path) -> bool:
+    """Whether a (linked) folder's images are this class's: those inside the class folder are,
+    and so are photos kept outside the tree. The rest of the tree holds other classes and splits,
+    and a folder holding the tree holds all of them: a link to `..` would read every class as
+    this one, around and around."""
+    if real.is_relative_to(class_real):
+        return True
+    return not real.is_relative_to(tree_real) and not tree_real.is_relative_to(real)
 
 
 def visible_class_names(split_dir: Path) -> list[str]:
@@ -74,18 +96,26 @@ def visible_class_names(split_dir: Path) -> list[str]:
 
 
 class ClassFolders(ImageFolder):
-    """ImageFolder without hidden class folders or files (see `is_hidden`), so that training
-    reads exactly what `check_tree` checked."""
+    """ImageFolder reading each class folder's `class_images`, without hidden class folders, so
+    that training reads exactly what `check_tree` checked."""
 
     def __init__(self, root: Path, transform: v2.Transform) -> None:
-        super().__init__(
-            str(root), transform, loader=open_rgb,
-            is_valid_file=lambda p: is_image(Path(p)) and not is_hidden(Path(p).relative_to(root)),
-        )  # fmt: skip
+        super().__init__(str(root), transform, loader=open_rgb)
 
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
         classes = visible_class_names(Path(directory))
         return classes, {name: i for i, name in enumerate(classes)}
+
+    @staticmethod
+    def make_dataset(
+        directory: str | Path, class_to_idx: dict[str, int], *args: object, **kwargs: object
+    ) -> list[tuple[str, int]]:
+        # `class_images`, not torchvision's walk, which follows a link to `..` round the tree.
+        return [
+            (str(path), index)
+            for name, index in sorted(class_to_idx.items())
+            for path in class_images(Path(directory) / name)
+        ]
 
 
 def check_tree(root: Path, splits: tuple[str, ...] = SPLITS) -> list[str]:

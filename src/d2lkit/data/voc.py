@@ -82,7 +82,20 @@ def gray_class_numbers(rgb: torch.Tensor) -> bool:
 
 
 def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
-    """A label map as class indices (H, W) uint8, 255 ignored. VOC draws labels in its palette's
+    """A label map as class indices (H, W) uint8, 255 ignored, refused when it labels no pixel:
+    an image the loss ignores entirely turns a batch of such maps into a 0/0 (NaN) loss."""
+    labels = label_indices(path, table)
+    if bool((labels == IGNORE_INDEX).all()):
+        raise D2lkitError(
+            f"{path}: no pixel is labelled (each is 255 or a colour outside the VOC palette), so"
+            " all would be ignored; draw the classes in VOC's colours, or save class numbers"
+            f" 0..{len(VOC_CLASSES) - 1} as a gray PNG"
+        )
+    return labels
+
+
+def label_indices(path: Path, table: torch.Tensor) -> torch.Tensor:
+    """The class indices (H, W) uint8 a label map holds. VOC draws labels in its palette's
     colours; a gray PNG is read as class numbers 0..20 (255 ignored), a common home-made form."""
     image = read_listed(path, keep_gray=True)
     if image.shape[0] == 3 and gray_class_numbers(image):
@@ -96,13 +109,7 @@ def read_label(path: Path, table: torch.Tensor) -> torch.Tensor:
                 f" numbers 0..{len(VOC_CLASSES) - 1} or 255 (ignored)"
             )
         return labels.to(torch.uint8)
-    labels = colors_to_labels(image, table).to(torch.uint8)
-    if bool((labels == IGNORE_INDEX).all()):
-        raise D2lkitError(
-            f"{path}: no pixel is in the VOC palette, so every one would be ignored; draw the"
-            " classes in VOC's colours, or save class numbers as a gray PNG"
-        )
-    return labels
+    return colors_to_labels(image, table).to(torch.uint8)
 
 
 def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.Tensor], list[str]]:
@@ -113,9 +120,7 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
             f"{listing}: missing; voc:PATH must point at a VOC2012 folder (ImageSets/,"
             " JPEGImages/, SegmentationClass/)"
         )
-    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-    if not names:
-        raise D2lkitError(f"{listing}: lists no images")
+    names = read_names(listing)
     table = colormap_to_label()
     images, labels = [], []
     for name in names:
@@ -128,6 +133,21 @@ def read_split(root: Path, split: str) -> tuple[list[torch.Tensor], list[torch.T
             )
         labels.append(label)
     return images, labels, names
+
+
+def read_names(listing: Path) -> list[str]:
+    """The image names `listing` gives, one a line."""
+    try:
+        text = listing.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise D2lkitError(
+            f"{listing}: is damaged (not UTF-8 text); it must list one image name per line, as"
+            " VOC2012's does: restore it or write it again"
+        ) from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    if not names:
+        raise D2lkitError(f"{listing}: lists no images")
+    return names
 
 
 class VOCSegmentation(Dataset):

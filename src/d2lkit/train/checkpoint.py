@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,11 @@ def load_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise D2lkitError(f"{path}: no such checkpoint file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch still validates a sparse tensor; its note that this takes time is no news to
+            # the user, and no caller takes sparse tensors (--init refuses them in one line).
+            warnings.filterwarnings("ignore", "Validating sparse tensor invariants")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         # torch's message is a paragraph; the name of the refused callable is what matters.
         refused = re.search(r"GLOBAL ([\w.]+)", str(err))

@@ -25,6 +25,7 @@ import gc
 import inspect
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +38,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from d2lkit.data.download import announce
 from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.train.callbacks import Callback
 from d2lkit.train.environment import seed_everything
@@ -47,6 +49,7 @@ if TYPE_CHECKING:  # for annotations only: importing it here would be circular
 
 TIMEOUT_VARIABLE = "D2LKIT_DIST_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 600.0
+JOIN_NOTICE_AFTER_S = 3.0
 
 T = TypeVar("T")
 
@@ -74,20 +77,38 @@ def launched() -> bool:
 def current_launch() -> Launch:
     if not launched():
         return Launch()
-    env = os.environ
+    launch = Launch(
+        rank=integer_variable("RANK"),
+        world_size=integer_variable("WORLD_SIZE"),
+        local_rank=integer_variable("LOCAL_RANK", "0"),
+        restart_count=integer_variable("TORCHELASTIC_RESTART_COUNT", "0"),
+        max_restarts=integer_variable("TORCHELASTIC_MAX_RESTARTS", "0"),
+    )
+    # Out-of-range places would otherwise wait the whole timeout for ranks that cannot exist.
+    if launch.world_size < 1:
+        raise launch_error("WORLD_SIZE", "must be 1 or more")
+    if not 0 <= launch.rank < launch.world_size:
+        raise launch_error("RANK", f"must be from 0 to {launch.world_size - 1} (WORLD_SIZE - 1)")
+    if not 0 <= launch.local_rank < launch.world_size:
+        raise launch_error("LOCAL_RANK", f"must be from 0 to {launch.world_size - 1}")
+    return launch
+
+
+def launch_error(name: str, problem: str) -> D2lkitError:
+    """A torchrun variable that no torchrun would set: most likely left over in the shell."""
+    value = os.environ.get(name)
+    setting = f"{name}={value!r}" if value is not None else f"{name} (not set)"
+    return D2lkitError(
+        f"{setting}: {problem}; start data-parallel runs with `torchrun --nproc-per-node N -m"
+        " d2lkit train ...`, or unset RANK and WORLD_SIZE to run one process"
+    )
+
+
+def integer_variable(name: str, default: str | None = None) -> int:
     try:
-        return Launch(
-            rank=int(env["RANK"]),
-            world_size=int(env["WORLD_SIZE"]),
-            local_rank=int(env.get("LOCAL_RANK", "0")),
-            restart_count=int(env.get("TORCHELASTIC_RESTART_COUNT", "0")),
-            max_restarts=int(env.get("TORCHELASTIC_MAX_RESTARTS", "0")),
-        )
-    except ValueError:
-        raise D2lkitError(
-            "RANK, WORLD_SIZE and LOCAL_RANK must be integers; start data-parallel runs with"
-            " `torchrun --nproc-per-node N -m d2lkit train ...`"
-        ) from None
+        return int(os.environ.get(name, default))
+    except (TypeError, ValueError):
+        raise launch_error(name, "must be an integer") from None
 
 
 def active() -> bool:
@@ -126,20 +147,23 @@ def process_group() -> Iterator[Launch]:
     # gloo, those on CUDA tensors through NCCL, which is only set up if a CUDA tensor is reduced.
     backend = "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
     timeout = group_timeout()
-    store, rank, world_size = next(dist.rendezvous("env://", timeout=timeout))
-    # torchrun's store outlives a restart, and with the default (static) rendezvous the keys
-    # the dead attempt left in it (e.g. a dead rank's address) would be read again: each attempt
-    # gets its own key space.
-    store = dist.PrefixStore(f"d2lkit/attempt_{launch.restart_count}", store)
-    dist.init_process_group(backend, store=store, rank=rank, world_size=world_size, timeout=timeout)
+    address = rendezvous_address()
+    with joining(launch, address, timeout):
+        store, rank, world_size = next(dist.rendezvous("env://", timeout=timeout))
+        # torchrun's store outlives a restart, and with the default (static) rendezvous the keys
+        # the dead attempt left in it (e.g. a dead rank's address) would be read again: each
+        # attempt gets its own key space.
+        store = dist.PrefixStore(f"d2lkit/attempt_{launch.restart_count}", store)
+        dist.init_process_group(
+            backend, store=store, rank=rank, world_size=world_size, timeout=timeout
+        )
     try:
         yield launch
     except RuntimeError as err:
         if not lost_peer(err):
             raise
-        first_line = str(err).strip().splitlines()[0]
         raise TrainingFailed(
-            f"rank {launch.rank}: lost contact with the other ranks ({first_line[:200]}); the"
+            f"rank {launch.rank}: lost contact with the other ranks ({first_line(err)}); the"
             " last checkpoint is kept: rerun with --resume, or let torchrun --max-restarts retry"
         ) from None
     finally:
@@ -148,6 +172,63 @@ def process_group() -> Iterator[Launch]:
         # worker threads would release their last tensors without a Python to take them back
         # and abort the process ("terminate called without an active exception").
         gc.collect()
+
+
+def rendezvous_address() -> str:
+    """MASTER_ADDR:MASTER_PORT, where rank 0 waits for the others, checked before any rank waits
+    there (torch would raise a traceback, or wait out the timeout for an unknown host)."""
+    host = os.environ.get("MASTER_ADDR", "")
+    if not host:
+        raise launch_error("MASTER_ADDR", "give the host of rank 0")
+    port = integer_variable("MASTER_PORT")
+    if not 0 < port < 65536:
+        raise launch_error("MASTER_PORT", "must be a port number from 1 to 65535")
+    try:
+        socket.getaddrinfo(host, port)
+    except (socket.gaierror, UnicodeError):
+        raise launch_error("MASTER_ADDR", "no such host") from None
+    return f"{host}:{port}"
+
+
+@contextlib.contextmanager
+def joining(launch: Launch, address: str, timeout: timedelta) -> Iterator[None]:
+    """Wait for the other ranks at `address`: say so if it takes long, and make a rank that never
+    came (or an address torch refuses) one line instead of torch's traceback."""
+    seconds = f"{timeout.total_seconds():g}"
+    others = launch.world_size - 1
+    ranks = "rank" if others == 1 else f"{others} ranks"
+    # Ranks that torchrun started together meet within moments: only a longer wait is announced.
+    notice = threading.Timer(
+        JOIN_NOTICE_AFTER_S,
+        announce,
+        [f"rank {launch.rank}: waiting up to {seconds} s for the other {ranks} at {address}"],
+    )
+    notice.daemon = True
+    notice.start()
+    try:
+        yield
+    except dist.DistError as err:
+        if "timed out" not in str(err).lower():
+            raise TrainingFailed(
+                f"rank {launch.rank}: could not join the other ranks at {address}"
+                f" ({first_line(err)}); check MASTER_ADDR and MASTER_PORT"
+            ) from None
+        raise TrainingFailed(
+            f"rank {launch.rank}: the other {ranks} did not join within {seconds} s at {address};"
+            f" start all {launch.world_size} ranks together with `torchrun --nproc-per-node"
+            f" {launch.world_size} -m d2lkit train ...`"
+        ) from None
+    except ValueError as err:
+        raise D2lkitError(
+            f"torch refused the torchrun environment ({first_line(err)}); start data-parallel"
+            " runs with `torchrun --nproc-per-node N -m d2lkit train ...`"
+        ) from None
+    finally:
+        notice.cancel()
+
+
+def first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 def lost_peer(err: RuntimeError) -> bool:

@@ -25,6 +25,8 @@ from d2lkit.train.torchvision_weights import convert_for, is_torchvision_resnet
 # attribute: those are found only where they match the model's).
 WRAPPER_KEYS = ("model", "state_dict")
 DATA_PARALLEL_PREFIX = "module."  # what (Distributed)DataParallel adds to every name
+WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+BATCH_COUNTER = "num_batches_tracked"
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -38,7 +40,36 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise D2lkitError(f"{path}: not a state_dict (a mapping of names to tensors)")
+    check_weights(path, state)
     return without_data_parallel_prefix(state)
+
+
+def check_weights(path: Path, state: dict) -> None:
+    """Refuse what load_state_dict would choke on (a sparse tensor, a key that is no name) or
+    silently cast into the model's float32 weights: complex numbers lose their imaginary part,
+    fp8 its scale, integers and booleans are no trained weights."""
+    for key, tensor in state.items():
+        if not isinstance(key, str):
+            raise D2lkitError(
+                f"{path}: key {key!r} is not a name; a state_dict maps parameter names (strings)"
+                " to tensors: save model.state_dict()"
+            )
+        if tensor.layout != torch.strided:
+            raise D2lkitError(
+                f"{path}: {key!r} is a {str(tensor.layout).removeprefix('torch.')} tensor;"
+                " --init takes dense tensors: save it with .to_dense()"
+            )
+        if tensor.dtype not in WEIGHT_DTYPES and not is_batch_counter(key, tensor):
+            raise D2lkitError(
+                f"{path}: {key!r} holds {str(tensor.dtype).removeprefix('torch.')} values;"
+                " --init takes floating-point weights (float16, bfloat16, float32 or float64):"
+                " convert them to float32 and save again"
+            )
+
+
+def is_batch_counter(key: str, tensor: torch.Tensor) -> bool:
+    """BatchNorm's count of training batches: the one integer tensor torch's layers keep."""
+    return key.endswith(BATCH_COUNTER) and tensor.dtype == torch.int64
 
 
 def without_data_parallel_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
