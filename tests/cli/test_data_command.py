@@ -40,6 +40,29 @@ def test_show_draws_the_first_training_images_with_their_class_names(
     assert grid["heading"] == "Fashion-MNIST train: its first 5 of 60000 images"  # it had none
 
 
+def test_show_draws_segmentation_images_beside_their_label_masks(
+    tmp_path, capsys, fashion, drawn_grids
+):
+    """`data show fashion-scenes` was refused: only fashion-mnist and image folders were drawn."""
+    from d2lkit.data.datasets import DataOptions, build_dataset
+    from d2lkit.data.voc import labels_to_colors
+    from d2lkit.report.masks import mask_colormap
+
+    out_file = tmp_path / "scenes.png"
+    args = ["data", "show", "fashion-scenes", "--split", "test", "--count", "3"]
+    code, out, _ = run_cli([*args, "--out", str(out_file)], capsys)
+    assert code == 0 and out_file.read_bytes()[:8] == PNG_SIGNATURE
+    (grid,) = drawn_grids
+    assert grid["titles"] == ["image 0", "its labels", "image 1", "its labels", "image 2",
+                              "its labels"]  # fmt: skip
+    assert grid["heading"] == "fashion-scenes test: its first 3 images and their labels"
+    data = build_dataset("fashion-scenes", DataOptions(3, test_only=True))
+    _, labels = next(iter(data.test))
+    labels = labels[:3]
+    expected = labels_to_colors(labels, mask_colormap(data.class_names)).float() / 255
+    assert torch.equal(grid["images"][1::2], expected)  # each label mask in predict's colours
+
+
 def test_info_without_data_is_one_line(tmp_path, isolated_home, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run_cli(["data", "info", "--data-dir", str(tmp_path / "empty")], capsys)
@@ -113,7 +136,8 @@ def test_show_refuses_an_out_it_cannot_write(out, fragment, tmp_path, monkeypatc
     [
         (["data", "show", "--out", "x.png", "--count", "0"], "--count must be 1..144"),
         (["data", "show", "--out", "x.png", "--count", "100000"], "--count must be 1..144"),
-        (["data", "show", "voc:/nowhere", "--out", "x.png"], "draws fashion-mnist and imagefolder"),
+        (["data", "show", "voc:/nowhere", "--out", "x.png"], "/nowhere: no such folder"),
+        (["data", "show", "synthetic-linear", "--out", "x.png"], "draws fashion-mnist, image"),
         (["data", "show", "imagefolder:nowhere", "--out", "x.png"], "nowhere: no such folder"),
     ],
 )

@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "dataset",
         nargs="?",
         default="fashion-mnist",
-        help="fashion-mnist (default) or imagefolder:PATH (your own images, drawn at random)",
+        help="fashion-mnist (default), imagefolder:PATH (your own images, drawn at random),"
+        " fashion-scenes or voc:PATH (images beside their label masks)",
     )
     show.add_argument("--data-dir", help="look here first")
     show.add_argument("--out", required=True, help="PNG file to write")
@@ -77,11 +78,15 @@ def run_show(args: argparse.Namespace) -> int:
     from d2lkit.report.grids import save_image_grid
 
     check_image_count(args.count)
-    if args.dataset.startswith("imagefolder:"):
+    kind = args.dataset.partition(":")[0]
+    if kind == "imagefolder":
         return show_image_folder(args)
+    if kind in SEGMENTATION_SETS:
+        return show_segmentation(args)
     if args.dataset != "fashion-mnist":
         raise D2lkitError(
-            f"`data show` draws fashion-mnist and imagefolder:PATH, not {args.dataset!r}"
+            f"`data show` draws fashion-mnist, imagefolder:PATH, fashion-scenes and voc:PATH,"
+            f" not {args.dataset!r}"
         )
     data = fashion_mnist.load(args.data_dir)
     part = getattr(data, args.split)
@@ -106,6 +111,26 @@ def show_image_folder(args: argparse.Namespace) -> int:
     images, names, total = sample_images(root, args.split, args.count)
     heading = f"{root / args.split}: {len(names)} of its {total} images, drawn at random"
     out = save_image_grid(images, names, args.out, ncols=9, heading=heading)
+    print(f"wrote {out}")
+    return 0
+
+
+SEGMENTATION_SETS = ("fashion-scenes", "voc")
+
+
+def show_segmentation(args: argparse.Namespace) -> int:
+    """Images beside their label masks, as training gets them (VOC: the crops)."""
+    from d2lkit.data.datasets import DataOptions, build_dataset
+    from d2lkit.report.masks import save_labelled_masks
+
+    # A batch of `count` from the split asked for; eval's test-only read needs no train list.
+    options = DataOptions(args.count, args.data_dir, test_only=args.split == "test")
+    data = build_dataset(args.dataset, options)
+    images, labels = next(iter(data.test if args.split == "test" else data.train))
+    images, labels = images[: args.count], labels[: args.count]  # test batches can be larger
+    order = "its first" if args.split == "test" else "a random batch of"
+    heading = f"{args.dataset} {args.split}: {order} {len(labels)} images and their labels"
+    out = save_labelled_masks(images, labels, data, args.out, heading)
     print(f"wrote {out}")
     return 0
 

@@ -1,5 +1,6 @@
 """The book's segmentation "predict" figure: image, true mask and predicted mask, side by side,
-the masks drawn in the VOC palette for VOC, in clearly different colours for other data."""
+the masks drawn in the VOC palette for VOC, in clearly different colours for other data; and
+`data show`'s image and label pairs in the same colours."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import TYPE_CHECKING
 import torch
 
 from d2lkit.data.voc import VOC_CLASSES, VOC_COLORMAP, labels_to_colors
+from d2lkit.report import grids
 from d2lkit.report.examples import examples_to_show, to_display
-from d2lkit.report.grids import save_image_grid
 from d2lkit.train.segmentation import confusion_matrix, scores_from_confusion
 
 if TYPE_CHECKING:  # for annotations only: importing it here would be circular
+    from d2lkit.data.datasets import DataBundle
     from d2lkit.train.run import Run
 
 TRIPLETS_PER_ROW = 3
@@ -39,9 +41,28 @@ def save_mask_predictions(run: Run, out: str | Path, count: int) -> Path:
         cells += [images[i], true_masks[i], predicted_masks[i]]
         titles += [f"test image {i}", "true mask", f"predicted\nmIoU {miou:.2f}"]
     shown = torch.cat([y.flatten(), predicted.flatten()]).unique().tolist()
-    return save_image_grid(
+    return grids.save_image_grid(
         torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW,
-        legend=legend(run, shown, colormap),
+        legend=legend(run.data.class_names, shown, colormap),
+    )  # fmt: skip
+
+
+def save_labelled_masks(
+    images: torch.Tensor, labels: torch.Tensor, data: DataBundle, out: str | Path, heading: str
+) -> Path:
+    """A segmentation set's samples as `data show` draws them: each image (B, C, H, W), as the
+    model gets it, followed by its label mask (B, H, W) in the colours predict uses."""
+    shown_images = to_display(images, data).expand(-1, 3, -1, -1)
+    colormap = mask_colormap(data.class_names)
+    masks = labels_to_colors(labels, colormap).float() / 255  # (B, 3, H, W)
+    cells, titles = [], []
+    for i in range(images.shape[0]):
+        cells += [shown_images[i], masks[i]]
+        titles += [f"image {i}", "its labels"]
+    shown = labels.unique().tolist()
+    return grids.save_image_grid(
+        torch.stack(cells), titles, out, ncols=2 * TRIPLETS_PER_ROW,
+        legend=legend(data.class_names, shown, colormap), heading=heading,
     )  # fmt: skip
 
 
@@ -60,10 +81,9 @@ def mask_colormap(class_names: list[str]) -> list[tuple[int, int, int]]:
 
 
 def legend(
-    run: Run, classes: list[int], colormap: list[tuple[int, int, int]]
+    names: list[str], classes: list[int], colormap: list[tuple[int, int, int]]
 ) -> dict[str, tuple[float, float, float]]:
     """Class name -> its mask colour, for the classes that appear in the figure."""
-    names = run.data.class_names
     colors = labels_to_colors(torch.tensor(classes)[:, None, None], colormap)[:, :, 0, 0]
     colors = colors.float() / 255
     return {
