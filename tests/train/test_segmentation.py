@@ -107,16 +107,17 @@ def test_fcn_run_records_miou_and_predict_draws_masks(tmp_path, monkeypatch):
     again = run.trainer.evaluate()
     assert math.isclose(again["miou"], row["test_miou"], rel_tol=1e-6)
     from d2lkit.data.voc import labels_to_colors
+    from d2lkit.report import grids
     from d2lkit.report import masks as masks_module
 
     drawn = {}
-    real_grid = masks_module.save_image_grid
+    real_grid = grids.save_image_grid
 
     def capture(cells, titles, out, **kwargs):
         drawn.update(cells=cells, titles=titles)
         return real_grid(cells, titles, out, **kwargs)
 
-    monkeypatch.setattr(masks_module, "save_image_grid", capture)
+    monkeypatch.setattr(grids, "save_image_grid", capture)
     figure = save_predictions(run, tmp_path / "masks.png", 6)
     assert figure.stat().st_size > 10_000
     # Scenes are stored in mixed order, so the figure shows the first six test scenes: each
