@@ -436,8 +436,16 @@ def test_out_into_a_users_folder_never_overwrites_files_no_run_wrote(
     assert_one_line_error(code, err, "config.json, not written by a d2lkit run", "new or empty")
     assert (project / "config.json").read_text() == '{"my": 1}'
     assert sorted(p.name for p in project.iterdir()) == ["config.json", "notes.txt"]
-    # Files a run does not write are no obstacle, and are left alone.
+    # train --recipe wrote its recipe.json mark over the user's before refusing.
+    (project / "recipe.json").write_text('{"mine": true}')
+    code, _, err = run_cli([*TRAIN, "--recipe", "mlp", "--out", str(project)], capsys)
+    assert_one_line_error(code, err, "not written by a d2lkit run")
+    assert (project / "recipe.json").read_text() == '{"mine": true}'
     (project / "config.json").unlink()
+    code, _, err = run_cli([*TRAIN, "--recipe", "mlp", "--out", str(project)], capsys)
+    assert_one_line_error(code, err, "a recipe.json that is no recipe's mark")
+    (project / "recipe.json").unlink()
+    # Files a run does not write are no obstacle, and are left alone.
     assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(project)]) == 0
     assert (project / "notes.txt").read_text() == "mine"
 

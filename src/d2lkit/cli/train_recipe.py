@@ -19,7 +19,7 @@ from d2lkit.recipes import (
 from d2lkit.report.reproduce import IDENTITY
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.distributed import is_main
-from d2lkit.train.run import CHECKPOINT
+from d2lkit.train.run import CHECKPOINT, refuse_a_second_run
 from d2lkit.train.run_lock import writing
 
 
@@ -27,6 +27,12 @@ def mark_run(out: Path, recipe: str, profile: str, changes: dict) -> None:
     """Before training (in the folder `writing` made), so that an interrupted run still knows
     its recipe when resumed."""
     if is_main() and not (out / CHECKPOINT).exists():  # else run_training refuses the out
+        refuse_a_second_run(out)  # a folder of the user's own: refused before anything is written
+        if (out / IDENTITY).exists() and "recipe" not in read_json(out / IDENTITY):
+            raise D2lkitError(
+                f"{out}: holds a recipe.json that is no recipe's mark; training would overwrite"
+                " it: pass a new or empty folder to --out"
+            )
         write_json_atomic(
             out / IDENTITY, {"recipe": recipe, "profile": profile, "changes": changes}
         )

@@ -373,7 +373,7 @@ def choose_out(config: TrainConfig) -> tuple[Path, bool]:
         restarted = distributed.current_launch().restart_count > 0
         if restarted and distributed.continues_this_launch(load_checkpoint(out / CHECKPOINT)):
             return out, True
-        refuse_a_second_run(out)
+    refuse_a_second_run(out)  # before the data is loaded and the model built
     return out, False
 
 
@@ -390,16 +390,17 @@ def refuse_a_second_run(out: Path) -> None:
     # d2lkit run wrote (a folder of the user's own) are not overwritten.
     present = [name for name in RUN_FILES if (out / name).exists()]
     if present and not is_run_config(out / "config.json"):
+        them = "them" if len(present) > 1 else "it"
         raise D2lkitError(
             f"{out}: holds {', '.join(present)}, not written by a d2lkit run; training would"
-            " overwrite them: pass a new or empty folder to --out"
+            f" overwrite {them}: pass a new or empty folder to --out"
         )
 
 
 def is_run_config(path: Path) -> bool:
     try:
         TrainConfig.from_dict(read_json(path))
-    except (OSError, D2lkitError, TypeError, AttributeError):
+    except (OSError, D2lkitError, TypeError):
         return False
     return True
 
