@@ -10,7 +10,13 @@ from image_fixtures import decompression_bomb_png
 from PIL import Image
 
 from d2lkit.data.datasets import DataOptions, build_dataset
-from d2lkit.data.imagefolder import IMAGENET_MEAN, IMAGENET_STD, ClassFolders, eval_transform
+from d2lkit.data.imagefolder import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ClassFolders,
+    eval_transform,
+    is_image,
+)
 from d2lkit.errors import D2lkitError
 
 CLASSES = ("hotdog", "not-hotdog")
@@ -204,14 +210,30 @@ def test_linked_folders_read_each_image_once_under_its_own_class(tree, tmp_path)
     (hotdog / "alias").symlink_to("sub")  # the same folder under a second name
     write_image(tmp_path / "elsewhere" / "6.png", (255, 0, 0))
     (hotdog / "kept-elsewhere").symlink_to(tmp_path / "elsewhere")  # photos outside the tree
+    write_image(tree / "pool" / "7.png", (255, 0, 0))
+    (hotdog / "pooled").symlink_to("../../pool")  # photos in the tree, but in no split
     train = ClassFolders(tree / "train", eval_transform(8))
     real_paths = [Path(path).resolve() for path, _ in train.samples]
-    assert len(real_paths) == len(set(real_paths)) == 12  # 5 + 5, and 5.png and 6.png once
+    assert len(real_paths) == len(set(real_paths)) == 13  # 5 + 5, and 5, 6 and 7.png once
     for path, label in train.samples:
         red = train.loader(path).getpixel((0, 0))[0] == 255
         assert label == (0 if red else 1), path
     bundle = build_dataset(f"imagefolder:{tree}", DataOptions(resize=8))
-    assert bundle.extra["train_images"] == 12
+    assert bundle.extra["train_images"] == 13
+
+
+def test_the_images_come_in_torchvisions_own_order(tree):
+    """Seeded runs (and their exact resume) rely on the order torchvision's ImageFolder lists."""
+    from torchvision.datasets import ImageFolder
+
+    nested = tree / "train" / "hotdog" / "B-sub" / "a"
+    write_image(nested / "x.JPG", (255, 0, 0))
+    write_image(tree / "train" / "hotdog" / "A.png", (255, 0, 0))
+    write_image(tree / "train" / "hotdog" / "b.gif", (255, 0, 0))
+    ours = ClassFolders(tree / "train", eval_transform(8)).samples
+    # torchvision's file test without .gif, which d2lkit reads too
+    theirs = ImageFolder(str(tree / "train"), is_valid_file=lambda path: is_image(Path(path)))
+    assert ours == theirs.samples
 
 
 def test_sixteen_bit_gray_images_are_scaled_to_8_bits_not_clipped(tmp_path):

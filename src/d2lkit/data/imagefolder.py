@@ -79,12 +79,14 @@ def class_images(class_dir: Path) -> list[Path]:
 
 def belongs_to_class(real: Path, class_real: Path, tree_real: Path) -> bool:
     """Whether a (linked) folder's images are this class's: those inside the class folder are,
-    and so are photos kept outside the tree. The rest of the tree holds other classes and splits,
-    and a folder holding the tree holds all of them: a link to `..` would read every class as
-    this one, around and around."""
+    and so are photos kept anywhere else but in the splits. The splits hold other classes, and a
+    folder holding the tree holds all of them: a link to `..` would read every class as this one,
+    around and around."""
     if real.is_relative_to(class_real):
         return True
-    return not real.is_relative_to(tree_real) and not tree_real.is_relative_to(real)
+    if tree_real.is_relative_to(real):
+        return False
+    return not any(real.is_relative_to((tree_real / split).resolve()) for split in SPLITS)
 
 
 def visible_class_names(split_dir: Path) -> list[str]:
