@@ -319,6 +319,22 @@ def test_a_run_whose_checkpoint_was_deleted_is_not_said_to_have_finished_no_epoc
     for command in (["train", "--resume", str(out), "--epochs", "3"], ["eval", str(out)]):
         code, _, err = run_cli(command, capsys)
         assert_one_line_error(code, err, "missing, though 2 epochs of this run were logged")
+    # A mistyped file name beside a run is just no checkpoint, not a lost one.
+    code, _, err = run_cli(["eval", str(out / "checkpont.pt")], capsys)
+    assert_one_line_error(code, err, "checkpont.pt: no checkpoint here")
+
+
+def test_batch_norm_over_channels_trains_on_single_images(tmp_path, tiny_fashion):
+    """One image still gives BatchNorm2d H x W values a channel: only BatchNorm1d is refused."""
+    from d2lkit.models import create_model
+
+    model = create_model("resnet18_small", num_classes=10, in_channels=1)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())
+    flags = ["--epochs", "1", "--batch-size", "1", "--train-subset", "4", "--test-subset", "4"]
+    assert (
+        main(["train", "resnet18_small", "--no-progress", *flags, "--out", str(tmp_path / "r")])
+        == 0
+    )
 
 
 def test_a_full_disk_is_one_line_exit_1_and_keeps_what_was_saved(

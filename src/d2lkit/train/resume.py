@@ -26,13 +26,15 @@ def find_checkpoint(path: str | Path) -> Path:
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.is_file():
-        logged = logged_epochs(path.parent)
+        # Only a run's own checkpoint name says the folder is a run; another is a typo.
+        logged = logged_epochs(path.parent) if path.name == CHECKPOINT else 0
         if logged:  # a run whose checkpoint was moved or deleted
             raise D2lkitError(
                 f"{path}: missing, though {plural(logged, 'epoch')} of this run were logged; put"
                 " its checkpoint back, or train it again"
             )
-        if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
+        if path.name == CHECKPOINT and (path.parent / "config.json").is_file():
+            # a run stopped in its first epoch
             raise D2lkitError(
                 f"{path.parent}: no epoch finished, so it has no checkpoint to open or continue;"
                 " train it again with the same command"

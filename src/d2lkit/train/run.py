@@ -163,11 +163,14 @@ def check_model_fits_data(config: TrainConfig, data: DataBundle) -> None:
 
 
 def refuse_batch_norm_on_single_images(model: nn.Module, config: TrainConfig) -> None:
-    """Batch norm normalises by the batch's statistics: over one image they are undefined
-    (nn.BatchNorm1d raises mid-step, the scratch one divides by zero)."""
+    """Batch norm over features normalises each by the batch's statistics: over one image they
+    are undefined (nn.BatchNorm1d raises mid-step; the scratch layer, which also serves dense
+    layers, divides by zero). Over channels (BatchNorm2d) one image still has H x W values."""
+    from d2lkit.scratch.batchnorm import BatchNorm as ScratchBatchNorm
+
     if distributed.rank_batch_size(config.batch_size) > 1:
         return
-    if any("BatchNorm" in type(module).__name__ for module in model.modules()):
+    if any(isinstance(m, nn.BatchNorm1d | ScratchBatchNorm) for m in model.modules()):
         raise D2lkitError(
             f"{config.model} has batch-norm layers, which need batches of two or more images"
             f" (each rank's share of --batch-size {config.batch_size}); pass a larger --batch-size"
