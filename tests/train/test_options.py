@@ -275,11 +275,20 @@ def test_a_resumed_optimiser_keeps_the_step_of_the_machine_it_resumes_on():
     saved_by = build_optimizer("adam", [{"params": list(model.parameters())}], lr=0.1)
     model(torch.ones(4, 3)).sum().backward()
     saved_by.step()
-    resumed = build_optimizer("adam", [{"params": list(model.parameters())}], lr=0.1, fused=True)
+    resumed = build_optimizer("adam", [{"params": list(model.parameters())}], lr=0.5, fused=True)
     load_optimizer_state(resumed, saved_by.state_dict())
     assert resumed.param_groups[0]["fused"] is True
-    assert resumed.param_groups[0]["lr"] == 0.1
+    assert resumed.param_groups[0]["lr"] == 0.1  # the saved state, apart from how it steps
     first = model.weight
     assert torch.equal(resumed.state[first]["exp_avg"], saved_by.state[first]["exp_avg"])
     resumed.step()  # the fused step (torch has one on the CPU too) takes the loaded state
     assert resumed.state[first]["step"].item() == 2
+
+
+def test_a_saved_state_with_other_groups_is_refused_not_cut_short():
+    model = nn.Linear(3, 2)
+    two_groups = [{"params": [model.weight]}, {"params": [model.bias]}]
+    saved = build_optimizer("adam", two_groups, lr=0.1).state_dict()
+    one_group = build_optimizer("adam", [{"params": list(model.parameters())}], lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        load_optimizer_state(one_group, saved)

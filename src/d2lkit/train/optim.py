@@ -86,11 +86,11 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
         {key: group[key] for key in STEP_IMPLEMENTATION if key in group}
         for group in optimizer.param_groups
     ]
-    # Set before loading: the flags also decide where the loaded step counts are put. (Another
-    # number of groups is load_state_dict's error to give.)
-    pairs = zip(state["param_groups"], built, strict=False)
-    groups = [{**saved, **flags} for saved, flags in pairs]
-    optimizer.load_state_dict({**state, "param_groups": groups})
+    # Set before loading: the flags also decide where the loaded step counts are put. Groups
+    # beyond the built ones pass unchanged, for load_state_dict to refuse.
+    saved = state["param_groups"]
+    groups = [{**group, **flags} for group, flags in zip(saved, built, strict=False)]
+    optimizer.load_state_dict({**state, "param_groups": groups + saved[len(groups) :]})
 
 
 # OneCycleLR warms up over a quarter of the steps minus one: with 4 steps it divides by zero, with
