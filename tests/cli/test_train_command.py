@@ -482,3 +482,24 @@ def test_eval_needs_only_the_checkpoint_not_the_log(tmp_path, tiny_fashion, caps
     assert main(["eval", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "mlp (epoch 1) on fashion-mnist: test_loss" in printed and "recorded" not in printed
+
+
+def test_out_of_memory_in_a_resume_does_not_name_flags_it_refuses(
+    tmp_path, tiny_fashion, capsys, monkeypatch
+):
+    from d2lkit.train import resume
+
+    out = tmp_path / "run"
+    assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0
+
+    def allocate(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(resume, "execute", allocate)
+    capsys.readouterr()
+    code, _, err = run_cli(["train", "--resume", str(out), "--epochs", "2"], capsys)
+    assert (code, err) == (
+        1,
+        "d2lkit: failed: out of memory; free memory (other programs, other runs) or use a machine"
+        " with more\n",
+    )

@@ -91,7 +91,16 @@ def out_of_memory(err: BaseException) -> str | None:
     return f"{int(match[1]) / 1e9:.1f} GB"
 
 
+def memory_advice(args: argparse.Namespace | None) -> str:
+    """What to lower after running out of memory: only `train` (not a resume, which keeps its
+    settings) has --batch-size and --resize."""
+    if args is not None and args.command == "train" and not args.resume:
+        return "lower --batch-size or --resize (or pick a smaller model)"
+    return "free memory (other programs, other runs) or use a machine with more"
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = None
     try:
         parser = build_parser()
         args, unknown = parser.parse_known_args(argv)
@@ -116,11 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if asked is None:
             raise
         size = f" (an allocation of {asked} failed)" if asked else ""
-        print(
-            f"d2lkit: failed: out of memory{size}; lower --batch-size or --resize (or pick a"
-            " smaller model)",
-            file=sys.stderr,
-        )
+        print(f"d2lkit: failed: out of memory{size}; {memory_advice(args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as interrupt:  # its message, if any, says how to continue
         print(f"d2lkit: interrupted{f'; {interrupt}' if interrupt.args else ''}", file=sys.stderr)
