@@ -296,3 +296,17 @@ def test_train_resume_leaves_a_reproduce_run_to_reproduce(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "a run of `d2lkit reproduce` (recipe linreg)" in err
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_train_resume_leaves_the_runs_inside_an_experiment_to_reproduce(
+    tmp_path, tiny_fashion, capsys
+):
+    """An experiment's runs (optimizers/sgd/) carry no mark of their own: the folder above does."""
+    experiment = tmp_path / "rep" / "optimizers"
+    run = experiment / "sgd"
+    flags = ["--epochs", "1", "--batch-size", "64", "--no-progress", "--out", str(run)]
+    assert main(["train", "mlp", *flags]) == 0
+    (experiment / "recipe.json").write_text(json.dumps({"recipe": "optimizers", "seed": 0}))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 2
+    assert "a run of `d2lkit reproduce` (recipe optimizers)" in capsys.readouterr().err

@@ -76,16 +76,17 @@ def refuse_reproduce_run(run: Path) -> None:
     reproduce found it past its recipe and trained it again from scratch. Read before training,
     so that a damaged mark stops the resume, not its end."""
     run_dir = run if run.is_dir() else run.parent
-    mark = run_dir / IDENTITY
-    if not mark.is_file():
-        return
-    recorded = read_json(mark)
-    if "seed" in recorded:  # reproduce's mark; `train --recipe` records its flag changes instead
-        raise D2lkitError(
-            f"{run_dir}: a run of `d2lkit reproduce` (recipe {recorded.get('recipe')}); rerun"
-            " reproduce with the same --out to finish it, or copy the folder without its"
-            " recipe.json to train it on"
-        )
+    # The mark is in the run's folder, or one up for the runs of an experiment (optimizers/sgd).
+    for mark in (run_dir / IDENTITY, run_dir.parent / IDENTITY):
+        if not mark.is_file():
+            continue
+        recorded = read_json(mark)
+        if "seed" in recorded:  # reproduce's mark; `train --recipe` records its flag changes
+            raise D2lkitError(
+                f"{run_dir}: a run of `d2lkit reproduce` (recipe {recorded.get('recipe')}); rerun"
+                " reproduce with the same --out to finish it, or copy the run's folder elsewhere"
+                " (without a recipe.json) to train it on"
+            )
 
 
 def after_resume(summary: dict, epochs: int | None) -> dict:
