@@ -28,10 +28,11 @@
 #   under a 10-minute limit); the report is written from whatever finished, and running the
 #   script again continues where it stopped (finished recipes are kept).
 set -uo pipefail
+# Paths given are the caller's: made absolute before moving to the checkout.
+OUT=$(realpath -m "${1:-$(dirname "$0")/../runs/gpu-reproduce}")
+RESULTS=${2:+$(realpath -m "$2")}
 cd "$(dirname "$0")/.."
 
-OUT=${1:-runs/gpu-reproduce}
-RESULTS=${2:-}
 BUDGET_S=${BUDGET_S:-480}
 if [ -n "${PYTHON:-}" ]; then PY=$PYTHON
 elif [ -x .venv/bin/python ]; then PY=.venv/bin/python
@@ -52,12 +53,14 @@ started=$SECONDS
 mkdir -p "$OUT"
 # INT first (the run stops between recipes and keeps what finished), KILL 20 s later.
 timeout -k 20 --signal=INT "$BUDGET_S" "$PY" -m d2lkit reproduce --profile book --out "$OUT" 2>&1 |
-    tee "$OUT/reproduce.log"
+    tee -a "$OUT/reproduce.log"
 status=${PIPESTATUS[0]}
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     echo "gpu_reproduce.sh: stopped after ${BUDGET_S} s; run it again to finish (kept: finished recipes)"
 fi
-# The report from every recipe that finished, whatever happened above.
+# The report from every recipe that finished, whatever happened above (none, not a stale one,
+# if that fails).
+rm -f "$OUT/REPORT.md"
 "$PY" -m d2lkit reproduce --profile book --report-only --out "$OUT" >/dev/null 2>&1
 echo
 echo "== d2lkit reproduce --profile book: $((SECONDS - started)) s on $(

@@ -13,7 +13,7 @@ from d2lkit.errors import D2lkitError
 
 # Never "delete the folder": a run directory's checkpoint is the run, a reproduce folder holds
 # every recipe's runs.
-DAMAGED_FIX = "delete it and run the command again, which writes it anew"
+DAMAGED_FIX = "delete it and run the command again"
 
 
 def write_text_atomic(path: Path, text: str) -> None:

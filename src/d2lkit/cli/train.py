@@ -197,7 +197,8 @@ def refuse_settings_beside_resume(args: argparse.Namespace) -> None:
     if given:
         raise D2lkitError(
             f"--resume continues a run with its own settings; drop {', '.join(given)} (only"
-            " --epochs, and --dataset, --data-dir, --device, --precision for a moved run, apply)"
+            " --epochs, --no-progress, and --dataset, --data-dir, --device, --precision for a"
+            " moved run, apply)"
         )
 
 

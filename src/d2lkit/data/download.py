@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import http.client
 import os
-import sys
 import tempfile
 import time
 import urllib.error
@@ -19,6 +18,7 @@ from tqdm import tqdm
 
 from d2lkit.data.fashion_mnist import FASHION_MNIST, IdxSource, copy_problem, file_path
 from d2lkit.errors import DownloadFailed
+from d2lkit.text import announce
 
 # Fetches one URL into a file: `fetch_url`, or a test's stand-in that serves files from disk.
 Fetch = Callable[[str, Path], None]
@@ -62,11 +62,6 @@ def describe_fetch_error(err: Exception) -> str:
     if isinstance(err, OSError) and err.strerror:
         return err.strerror
     return str(err) or type(err).__name__
-
-
-def announce(line: str) -> None:
-    """A line on stderr, next to the progress bars, before a slow step starts."""
-    print(f"d2lkit: {line}", file=sys.stderr, flush=True)
 
 
 def download_to(

@@ -38,8 +38,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from d2lkit.data.download import announce
 from d2lkit.errors import D2lkitError, TrainingFailed
+from d2lkit.text import announce
 from d2lkit.train.callbacks import Callback
 from d2lkit.train.environment import seed_everything
 
