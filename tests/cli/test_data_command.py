@@ -24,6 +24,9 @@ def test_info_reports_where_and_what(capsys):
     assert "(60000, 28, 28) uint8" in out and "(10000, 28, 28) uint8" in out
     assert "per class 6000-6000" in out and "per class 1000-1000" in out
     assert "t-shirt" in out and "ankle boot" in out
+    # Every dataset name has its line: where it comes from.
+    for name in ("fashion-mnist:", "fashion-scenes:", "synthetic-linear:", "voc:PATH"):
+        assert sum(line.startswith(name) or f" {name}" in line for line in out.splitlines()) == 1
 
 
 def test_show_draws_the_first_training_images_with_their_class_names(

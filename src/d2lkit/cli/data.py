@@ -55,6 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from d2lkit.data.scenes import CANVAS, TEST_SCENES, TRAIN_SCENES
+
     directory = fashion_mnist.locate(args.data_dir)
     if directory is None:
         raise D2lkitError(fashion_mnist.missing_message(args.data_dir))
@@ -70,7 +72,13 @@ def run_info(args: argparse.Namespace) -> int:
             f" labels {tuple(part.labels.shape)}, per class {min(counts)}-{max(counts)}"
         )
     print(f"  classes: {', '.join(data.classes)}")
+    print(
+        f"fashion-scenes: composed on demand from the Fashion-MNIST above ({TRAIN_SCENES:,}"
+        f" training scenes, or N with fashion-scenes:N, and {TEST_SCENES:,} test scenes of"
+        f" {CANVAS}x{CANVAS}, labelled per pixel)"
+    )
     print("synthetic-linear: generated on demand (y = 2 x1 - 3.4 x2 + 4.2 + noise 0.01)")
+    print("imagefolder:PATH and voc:PATH: your own folders, checked when a command reads them")
     return 0
 
 
