@@ -287,7 +287,9 @@ def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):
     capsys.readouterr()
     flags = ["lenet", "--resume", str(out), "--epochs", "2", "--lr", "5", "--out", "elsewhere"]
     code, _, err = run_cli(["train", *flags], capsys)
-    assert_one_line_error(code, err, "drop MODEL, --lr, --out", "(only --epochs, --no-progress, and --dataset")
+    assert_one_line_error(
+        code, err, "drop MODEL, --lr, --out", "(only --epochs, --no-progress, and --dataset"
+    )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
