@@ -50,3 +50,10 @@ def test_test_subset_keeps_the_first_test_images_and_all_training_ones(tiny_fash
     tested = torch.cat([y for _, y in bundle.test])
     assert torch.equal(tested.cpu(), tiny_fashion.test.labels[:50])
     assert sum(len(y) for _, y in bundle.train) == len(tiny_fashion.train.labels)
+
+
+@pytest.mark.parametrize("classes", [(0, 99), (-1, 2), (3, 3)])
+def test_a_class_selection_outside_the_data_is_one_line(tiny_fashion, classes):
+    """Such a selection comes from a recipe or a hand-edited run: (0, 99) was an IndexError."""
+    with pytest.raises(D2lkitError, match=r"each must be one of 0\.\.9, named once"):
+        build_dataset("fashion-mnist", DataOptions(classes=classes))

@@ -134,6 +134,12 @@ def select_classes(
     images: torch.Tensor, labels: torch.Tensor, classes: tuple[int, ...], per_class: int | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Keep `classes` (relabelled 0..k-1 in the given order), at most `per_class` of each."""
+    present = int(labels.max()) + 1
+    outside = [c for c in classes if not 0 <= c < present]
+    if outside or len(set(classes)) < len(classes):  # settings from a recipe or a saved run
+        raise D2lkitError(
+            f"classes {list(classes)}: each must be one of 0..{present - 1}, named once"
+        )
     keep = []
     for old_label in classes:
         index = (labels == old_label).nonzero().flatten()
