@@ -293,13 +293,10 @@ def run_train(args: argparse.Namespace) -> int:
 def recorded_test_acc(run_dir: Path, epoch: int) -> float | None:
     """The test accuracy metrics.jsonl recorded for `epoch`, if it can be read: eval needs only
     the checkpoint, so a missing or damaged log costs the comparison, not the evaluation."""
-    from d2lkit.train.callbacks import read_metrics
+    from d2lkit.train.callbacks import readable_metrics
 
-    try:
-        rows = read_metrics(run_dir / "metrics.jsonl")
-    except (OSError, D2lkitError):
-        return None
-    row = next((row for row in rows if row.get("epoch") == epoch), {})
+    rows = readable_metrics(run_dir / "metrics.jsonl")
+    row = next((row for row in rows if row["epoch"] == epoch), {})
     value = row.get("test_acc")
     return value if isinstance(value, float) else None
 

@@ -159,6 +159,15 @@ def read_metrics(path: Path) -> list[dict]:
     return rows
 
 
+def readable_metrics(path: Path) -> list[dict]:
+    """`read_metrics`' rows, or [] when the log is missing or damaged: for what only adds to a
+    run's checkpoint (a recorded figure, a better message), never for a resume."""
+    try:
+        return read_metrics(path)
+    except (OSError, D2lkitError):
+        return []
+
+
 class CheckpointSaver(Callback):
     """Writes checkpoint.pt atomically after every epoch."""
 

@@ -25,32 +25,24 @@ def find_checkpoint(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
-    if not path.is_file():
-        # Only a run's own checkpoint name says the folder is a run; another is a typo.
-        logged = logged_epochs(path.parent) if path.name == CHECKPOINT else 0
+    # Only a run's own checkpoint name says the folder is a run; another name is a typo.
+    if not path.is_file() and path.name == CHECKPOINT:
+        logged = len(cb.readable_metrics(path.parent / "metrics.jsonl"))
         if logged:  # a run whose checkpoint was moved or deleted
             raise D2lkitError(
                 f"{path}: missing, though {plural(logged, 'epoch')} of this run were logged; put"
                 " its checkpoint back, or train it again"
             )
-        if path.name == CHECKPOINT and (path.parent / "config.json").is_file():
-            # a run stopped in its first epoch
+        if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
             raise D2lkitError(
                 f"{path.parent}: no epoch finished, so it has no checkpoint to open or continue;"
                 " train it again with the same command"
             )
+    if not path.is_file():
         raise D2lkitError(
             f"{path}: no checkpoint here; pass a run directory made by `d2lkit train`"
         )
     return path
-
-
-def logged_epochs(run_dir: Path) -> int:
-    """How many epochs metrics.jsonl records (0 when it is missing or unreadable)."""
-    try:
-        return len(cb.read_metrics(run_dir / "metrics.jsonl"))
-    except (OSError, D2lkitError):
-        return 0
 
 
 def resumable(path: str | Path) -> Path:
