@@ -148,13 +148,20 @@ def locate(data_dir: str | Path | None = None, source: IdxSource = FASHION_MNIST
 
 
 def read_file(directory: Path, file: IdxFile, verify: bool = True) -> torch.Tensor:
+    path, data = verified_bytes(directory, file, verify)
+    return parse_idx(data, path, file.ndim)
+
+
+def verified_bytes(directory: Path, file: IdxFile, verify: bool = True) -> tuple[Path, bytes]:
+    """The path and decompressed bytes of `file`'s copy in `directory`; one line, saying how to
+    fetch it again, when it is missing, unreadable or (with `verify`) fails its SHA-256."""
     path = file_path(directory, file)
     if path is None:
         raise D2lkitError(f"{directory / file.stem}.gz: missing; run `d2lkit data download`")
     data, problem = read_copy(path, file)
     if problem is not None and (verify or data is None):
         raise D2lkitError(f"{path}: {problem}; {repair_advice(directory)}")
-    return parse_idx(data, path, file.ndim)
+    return path, data
 
 
 def repair_advice(directory: Path) -> str:

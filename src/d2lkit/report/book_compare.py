@@ -43,10 +43,7 @@ def torchvision_layout(root: Path, data_dir: str | None = None) -> Path:
     raw = root / "FashionMNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for file in fashion_mnist.FASHION_MNIST.files:
-        path = fashion_mnist.file_path(directory, file)
-        data, problem = fashion_mnist.read_copy(path, file)
-        if problem is not None:
-            raise D2lkitError(f"{path}: {problem}; {fashion_mnist.repair_advice(directory)}")
+        _, data = fashion_mnist.verified_bytes(directory, file)
         (raw / file.stem).write_bytes(data)
     return root
 
