@@ -49,7 +49,6 @@ class SegmentationMeter:
     def __init__(self, num_classes: int, device: torch.device) -> None:
         self.num_classes = num_classes
         self.loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        self.pixels = torch.zeros((), device=device, dtype=torch.long)  # not IGNORE_INDEX
         self.confusion = torch.zeros(num_classes, num_classes, device=device, dtype=torch.long)
         self.count = 0  # images
 
@@ -57,16 +56,16 @@ class SegmentationMeter:
         """loss: the batch's mean over its labelled pixels; outputs (B, K, H, W) scores; targets
         (B, H, W) class indices. Each batch's mean counts by its labelled pixels: by its images,
         batches with many ignored borders weighed more than their pixels."""
-        pixels = (targets != IGNORE_INDEX).sum()
-        self.loss_sum += loss.detach().double() * pixels
-        self.pixels += pixels
-        self.confusion += confusion_matrix(outputs.argmax(dim=1), targets, self.num_classes)
+        batch = confusion_matrix(outputs.argmax(dim=1), targets, self.num_classes)
+        # The labelled pixels: an ignored one falls in no bin of the confusion matrix.
+        self.loss_sum += loss.detach().double() * batch.sum()
+        self.confusion += batch
         self.count += targets.shape[0]
 
     def compute(self) -> dict[str, float]:
         scores = scores_from_confusion(self.confusion)
         return {
-            "loss": self.loss_sum.item() / max(self.pixels.item(), 1),
+            "loss": self.loss_sum.item() / max(self.confusion.sum().item(), 1),
             "acc": scores["pixel_acc"],  # "acc" is what tables and curves show for every task
             "miou": scores["miou"],
             "pixel_acc": scores["pixel_acc"],
