@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from d2lkit.cli import main
+from d2lkit.data import fashion_mnist
 from d2lkit.report import curves
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.run import run_training
@@ -81,6 +82,8 @@ def test_summary_is_the_last_epoch_plus_run_facts(run_dir):
     images = sum(row["train_images_per_s"] * row["train_s"] for row in rows)
     assert summary["train_images_per_s"] == pytest.approx(images / sum(r["train_s"] for r in rows))
     assert "fresh_after_init" not in summary  # only runs started with --init say it
+    # The copy of Fashion-MNIST it read, of the several places d2lkit looks.
+    assert summary["data_source"] == str(fashion_mnist.locate().resolve())
 
 
 def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, saved_figures):

@@ -185,7 +185,12 @@ def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBun
     )  # fmt: skip
     part = evaluation_slice(len(test_x), options.rank, options.world_size)
     test = TensorLoader(test_x[part], test_y[part], 4 * options.batch_size, **common)
-    return DataBundle(train, test, num_classes=len(names), in_channels=1, class_names=names)
+    # Which copy was read: --data-dir, $D2LKIT_DATA, the cache and the system copy are searched
+    # in turn, and an empty --data-dir falls through to the next.
+    extra = {"data_source": str(data.root.resolve())}
+    return DataBundle(
+        train, test, num_classes=len(names), in_channels=1, class_names=names, extra=extra
+    )
 
 
 @register_dataset("synthetic-linear", applies=("world_size",))
