@@ -181,12 +181,21 @@ def expected_output_shape(name: str, num_classes: int) -> tuple[int, ...]:
     return (BATCH, num_classes)  # classification scores, or (B, 1) for regression
 
 
+def parameter_count(name: str, in_channels: int, num_classes: int) -> int:
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        model = create_model(name, num_classes=num_classes, in_channels=in_channels)
+    return sum(p.numel() for p in model.parameters())
+
+
 def test_anchor_figures():
-    """The formulas above agree with figures quoted elsewhere (the issue, the book)."""
-    assert lenet_params(1, 10) == 44_426
-    assert EXPECTED_PARAMS["softmax"](1, 10) == 7_850  # 784 * 10 + 10
-    assert alexnet_params(1, 10) == 46_764_746
-    assert fcn_params(3, 21) - 21 * 21 * 64 * 64 - 21 == 11_176_512 + 512 * 21 + 21
+    """Figures quoted elsewhere (the book, torchvision), for the built models and for the formulas
+    above that test_parameter_count holds every model to."""
+    assert parameter_count("lenet", 1, 10) == lenet_params(1, 10) == 44_426
+    assert parameter_count("softmax", 1, 10) == 7_850  # 784 * 10 + 10
+    assert parameter_count("alexnet", 1, 10) == alexnet_params(1, 10) == 46_764_746
+    # torchvision's ResNet-18 body (11,176,512), a 1x1 score conv, the transposed conv; with biases.
+    fcn = parameter_count("fcn_resnet18", 3, 21)
+    assert fcn == fcn_params(3, 21) == 11_176_512 + 512 * 21 + 21 + 21 * 21 * 64 * 64 + 21
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -217,9 +226,7 @@ def test_parameter_count(name):
     entry = get_entry(name)
     in_channels = entry.input_size[0]
     num_classes = 1 if entry.task == "regression" else NUM_CLASSES
-    with torch.device("meta"):  # shapes only: no memory, no initialisation
-        model = create_model(name, num_classes=num_classes, in_channels=in_channels)
-    counted = sum(p.numel() for p in model.parameters())
+    counted = parameter_count(name, in_channels, num_classes)
     assert counted == expected_params(name, in_channels, num_classes)
 
 

@@ -25,6 +25,14 @@ def test_squared_loss_is_half_the_squared_error_per_example():
     assert torch.equal(loss, torch.tensor([[0.0], [0.5], [4.5]]))
 
 
+def test_linreg_matches_f_linear(parity, rng):
+    """Values and gradients for X, w and b; w is the book's (D, 1), F.linear's weight (1, D)."""
+    X = torch.randn(6, 3, dtype=torch.float64, generator=rng)
+    w = torch.randn(3, 1, dtype=torch.float64, generator=rng)
+    b = torch.randn(1, dtype=torch.float64, generator=rng)
+    parity(linreg, lambda X, w, b: F.linear(X, w.T, b), X, w, b)
+
+
 def test_squared_loss_matches_half_of_f_mse_loss(parity, rng):
     """Values and gradients for both y_hat and y; y arrives flat (B,), y_hat as (B, 1)."""
     y_hat = torch.randn(6, 1, dtype=torch.float64, generator=rng)

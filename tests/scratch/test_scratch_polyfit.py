@@ -4,8 +4,16 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from d2lkit.scratch.polyfit import Fit, PolyFitSettings, book_fits, fit_polynomial, make_data
+from d2lkit.scratch.polyfit import (
+    Fit,
+    PolyFitSettings,
+    book_fits,
+    fit_polynomial,
+    make_data,
+    mean_squared_error,
+)
 
 TRUE_W = (5.0, 1.2, -3.4, 5.6)
 
@@ -27,6 +35,14 @@ def test_the_features_are_the_books_scaled_powers_of_x():
     # The labels are the cubic plus N(0, 0.1^2) noise.
     residual = train_y[:, 0] - (5 + 1.2 * x - 3.4 * x**2 / 2 + 5.6 * x**3 / 6)
     assert abs(residual.mean()) < 0.04 and 0.07 < residual.std() < 0.13
+
+
+def test_mean_squared_error_matches_f_mse_loss(parity, rng):
+    """Values and gradients for X, w and y: the mean of (X w - y)^2, as nn.MSELoss."""
+    X = torch.randn(7, 4, dtype=torch.float64, generator=rng)
+    w = torch.randn(4, 1, dtype=torch.float64, generator=rng)
+    y = torch.randn(7, 1, dtype=torch.float64, generator=rng)
+    parity(mean_squared_error, lambda X, w, y: F.mse_loss(X @ w, y), X, w, y)
 
 
 def test_the_normal_fit_recovers_the_cubic(fits):
