@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from types import SimpleNamespace
 
@@ -64,6 +65,28 @@ def test_training_starts_with_its_settings_and_regression_shows_its_loss(
     header, row = capsys.readouterr().out.splitlines()[1:3]
     assert header.split() == ["epoch", "train_loss", "test_loss", "train_s", "eval_s"]
     assert "-" not in row.split()  # no empty accuracy columns
+
+
+def test_segmentation_shows_its_miou_in_the_table_and_the_last_line(
+    tmp_path, tiny_fashion, monkeypatch, capsys
+):
+    """Pixel accuracy is mostly background: a near-useless model scores 0.74 on it."""
+    from d2lkit.cli import main
+    from d2lkit.data import scenes
+
+    monkeypatch.setattr(scenes, "TEST_SCENES", 32)
+    flags = ["--dataset", "fashion-scenes:32", "--epochs", "1", "--batch-size", "16"]
+    assert main(["train", "fcn_small", *flags, "--no-progress", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == [
+        "epoch", "train_loss", "train_acc", "test_acc", "test_miou", "train_s", "eval_s"
+    ]  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert lines[2].split()[4] == f"{summary['test_miou']:.4f}"
+    assert (
+        f"test mIoU {summary['test_miou']:.4f}, pixel acc {summary['test_acc']:.4f} after 1 epoch"
+        in lines[3]
+    )
 
 
 def test_eval_closes_its_test_bar_before_printing_the_result(

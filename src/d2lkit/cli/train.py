@@ -217,6 +217,8 @@ def print_summary(summary: dict) -> None:
     out = Path(summary["run_dir"])
     acc = summary.get("test_acc")
     result = f"test acc {acc:.4f}" if acc is not None else f"test loss {summary['test_loss']:.4g}"
+    if summary.get("test_miou") is not None:  # segmentation: its accuracy is per pixel
+        result = f"test mIoU {summary['test_miou']:.4f}, pixel acc {acc:.4f}"
     epochs = plural(summary["epoch"], "epoch")
     print(
         f"{summary['model']} on {summary['dataset']}: {result} after {epochs},"

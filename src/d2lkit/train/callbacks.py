@@ -40,6 +40,9 @@ def format_metric(value: float | int | None) -> str:
 
 TABLE_COLUMNS = ("epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s")
 REGRESSION_COLUMNS = ("epoch", "train_loss", "test_loss", "train_s", "eval_s")  # no accuracy
+# Pixel accuracy is mostly background: mIoU is what says whether the objects are found.
+SEGMENTATION_COLUMNS = (*TABLE_COLUMNS[:4], "test_miou", *TABLE_COLUMNS[4:])
+COLUMNS = {"regression": REGRESSION_COLUMNS, "segmentation": SEGMENTATION_COLUMNS}
 
 
 class ProgressBar(Callback):
@@ -58,8 +61,7 @@ class ProgressBar(Callback):
         self.columns = TABLE_COLUMNS
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        if trainer.task == "regression":
-            self.columns = REGRESSION_COLUMNS
+        self.columns = COLUMNS.get(trainer.task, TABLE_COLUMNS)
         if self.headline:
             tqdm.write(self.headline)
         tqdm.write("  ".join(f"{c:>10s}" for c in self.columns))
