@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from d2lkit.train.callbacks import ProgressBar
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.run import changed_settings
 
 
 class Terminal(io.StringIO):
@@ -65,6 +67,27 @@ def test_training_starts_with_its_settings_and_regression_shows_its_loss(
     header, row = capsys.readouterr().out.splitlines()[1:3]
     assert header.split() == ["epoch", "train_loss", "test_loss", "train_s", "eval_s"]
     assert "-" not in row.split()  # no empty accuracy columns
+
+
+def test_the_first_line_names_every_setting_changed_from_its_default(
+    tmp_path, tiny_fashion, capsys
+):
+    from d2lkit.cli import main
+
+    changed = ["--weight-decay", "0.01", "--scheduler", "cosine", "--label-smoothing", "0.1"]
+    changed += ["--grad-clip", "1", "--augment", "--weight-init", "xavier", "--seed", "3"]
+    changed += ["--train-subset", "128", "--test-subset", "64"]
+    flags = ["--epochs", "1", "--batch-size", "64", "--no-progress", "--out", str(tmp_path)]
+    assert main(["train", "softmax", *changed, *flags]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "softmax on fashion-mnist: 1 epoch, batch 64, sgd lr 0.1, weight-decay 0.01, scheduler"
+        " cosine, label-smoothing 0.1, grad-clip 1, augment, weight-init xavier, seed 3,"
+        " train-subset 128, test-subset 64, cpu fp32"
+    )
+    # Experiments' class selections (fine-tuning on classes 5-9) have no flag of their own.
+    assert changed_settings(TrainConfig("mlp", classes=(5, 6), train_per_class=10)) == [
+        "classes 5,6", "train-per-class 10"
+    ]  # fmt: skip
 
 
 def test_segmentation_shows_its_miou_in_the_table_and_the_last_line(

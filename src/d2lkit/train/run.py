@@ -24,7 +24,7 @@ from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
 from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint
-from d2lkit.train.config import TrainConfig
+from d2lkit.train.config import TrainConfig, flag
 from d2lkit.train.environment import (
     environment_facts,
     resolve_device,
@@ -284,11 +284,40 @@ def headline(run: Run) -> str:
     if config.optimizer != entry.optimizer:
         book = f" (the book trains {config.model} with {entry.optimizer}, lr {entry.lr:g})"
     size = f", {config.resize}x{config.resize} input" if config.resize else ""
+    changed = "".join(f", {setting}" for setting in changed_settings(config))
     return (
         f"{config.model} on {config.dataset}: {plural(config.epochs, 'epoch')}, batch"
-        f" {config.batch_size}, {config.optimizer} lr {config.lr:g}{book}{size},"
+        f" {config.batch_size}, {config.optimizer} lr {config.lr:g}{book}{size}{changed},"
         f" {run.trainer.device} {config.precision}"
     )
+
+
+# The settings that change what is learnt, in the headline when they are not TrainConfig's
+# defaults; the ones above are always there, and the rest (paths, output) change nothing learnt.
+HEADLINE_SETTINGS = (
+    "momentum", "weight_decay", "scheduler", "label_smoothing", "grad_clip", "augment",
+    "weight_init", "init", "head_lr_mult", "compile", "seed", "train_subset", "test_subset",
+    "classes", "train_per_class",
+)  # fmt: skip
+
+
+def changed_settings(config: TrainConfig) -> list[str]:
+    """`flag value` for each headline setting not at its default (a switch: its flag alone)."""
+    defaults = TrainConfig(config.model)
+    settings = []
+    for name in HEADLINE_SETTINGS:
+        value = getattr(config, name)
+        if value == getattr(defaults, name):
+            continue
+        if isinstance(value, bool):
+            settings.append(flag(name))
+        elif isinstance(value, tuple):
+            settings.append(f"{flag(name)} {','.join(map(str, value))}")
+        elif isinstance(value, float):
+            settings.append(f"{flag(name)} {value:g}")
+        else:
+            settings.append(f"{flag(name)} {value}")
+    return settings
 
 
 def curves_title(config: TrainConfig) -> str:
