@@ -28,7 +28,7 @@ def test_examples_come_from_every_class_and_show_their_true_colours(tmp_path):
     data = build_dataset(
         f"imagefolder:{colour_tree(tmp_path)}", DataOptions(batch_size=4, resize=16)
     )
-    images, labels = examples_to_show(data, 6)
+    images, labels, _ = examples_to_show(data, 6)
     assert images.shape == (6, 3, 16, 16) and set(labels.tolist()) == {0, 1}  # not one batch
     shown = to_display(images, data)
     for image, label in zip(shown, labels.tolist(), strict=True):
@@ -37,8 +37,14 @@ def test_examples_come_from_every_class_and_show_their_true_colours(tmp_path):
     assert examples_to_show(data, 6)[1].tolist() == labels.tolist()  # the same draw every time
 
 
-def test_in_memory_examples_are_taken_across_batches(tiny_fashion):
-    data = build_dataset("fashion-mnist", DataOptions(batch_size=2))  # test batches of 8
-    images, labels = examples_to_show(data, 11)
-    assert images.shape[0] == labels.shape[0] == 11
+def test_in_memory_examples_are_drawn_at_random_as_the_test_loader_gives_them(tiny_fashion):
+    # Resized, as a model built for 32x32 gets them; test batches of 8, so 11 span batches.
+    data = build_dataset("fashion-mnist", DataOptions(batch_size=2, resize=32))
+    images, labels, indices = examples_to_show(data, 11)
+    assert images.shape == (11, 1, 32, 32) and labels.shape == (11,)
+    assert indices != list(range(11)) and len(set(indices)) == 11
+    every_image, every_label = (torch.cat(parts) for parts in zip(*data.test, strict=True))
+    assert torch.equal(images, every_image[indices]) and torch.equal(labels, every_label[indices])
+    assert examples_to_show(data, 11)[2] == indices  # the same draw for the same seed
+    assert examples_to_show(data, 11, seed=1)[2] != indices
     assert torch.equal(to_display(images, data), images.clamp(0, 1))  # already in [0, 1]

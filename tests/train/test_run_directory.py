@@ -172,11 +172,23 @@ def test_predict_heading_counts_the_red_titles(run_dir, tmp_path, monkeypatch):
     import d2lkit.report.predictions as predictions
 
     drawn = {}
-    monkeypatch.setattr(predictions, "save_image_grid", lambda *a, **kw: drawn.update(kw) or a[2])
+
+    def record(images, titles, out, **kw):
+        drawn.update(kw, images=images)
+        return out
+
+    monkeypatch.setattr(predictions, "save_image_grid", record)
     assert main(["predict", str(run_dir), "--out", str(tmp_path / "p.png"), "--count", "6"]) == 0
     right = drawn["title_colors"].count("black")
     assert drawn["heading"].endswith(f"{right} of 6 right")
     assert "true label above predicted, red where they differ" in drawn["heading"]
+    # --seed draws other test images (the same seed, the same images).
+    shown = []
+    for seed in ("0", "1", "0"):
+        out = str(tmp_path / f"{seed}.png")
+        assert main(["predict", str(run_dir), "--out", out, "--count", "6", "--seed", seed]) == 0
+        shown.append(drawn["images"])
+    assert torch.equal(shown[0], shown[2]) and not torch.equal(shown[0], shown[1])
 
 
 def test_the_git_revision_is_d2lkits_own_or_none(tmp_path):

@@ -120,17 +120,19 @@ def test_fcn_run_records_miou_and_predict_draws_masks(tmp_path, monkeypatch):
     monkeypatch.setattr(grids, "save_image_grid", capture)
     figure = save_predictions(run, tmp_path / "masks.png", 6)
     assert figure.stat().st_size > 10_000
-    # Scenes are stored in mixed order, so the figure shows the first six test scenes: each
-    # followed by its own true mask and the model's prediction for it.
-    x, y = next(iter(run.data.test))
+    # Six test scenes drawn at random, each named by its place in the test set and followed by
+    # its own true mask and the model's prediction for it.
+    x, y = (torch.cat(parts) for parts in zip(*run.data.test, strict=True))
+    indices = [int(title.split()[-1]) for title in drawn["titles"][::3]]
+    assert len(set(indices)) == 6 and indices != list(range(6))
     run.model.eval()
     with torch.no_grad():
-        predicted = run.model(x[:6]).argmax(dim=1)
+        predicted = run.model(x[indices]).argmax(dim=1)
     cells = drawn["cells"]
     colormap = masks_module.mask_colormap(run.data.class_names)
-    assert torch.equal(cells[1::3], labels_to_colors(y[:6], colormap).float() / 255)
+    assert torch.equal(cells[1::3], labels_to_colors(y[indices], colormap).float() / 255)
     assert torch.equal(cells[2::3], labels_to_colors(predicted, colormap).float() / 255)
-    assert drawn["titles"][:2] == ["test image 0", "true mask"]
+    assert drawn["titles"][0].startswith("test image ") and drawn["titles"][1] == "true mask"
     assert drawn["titles"][2].startswith("predicted\nmIoU ")
 
 

@@ -50,6 +50,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="number of test examples (default 18; at most 144 images, or 100000 points of a"
         " regression run's scatter)",
     )
+    predict.add_argument(
+        "--seed",
+        type=seed_number,
+        default=0,
+        help="which test examples are drawn at random (default 0; another seed, other examples)",
+    )
     add_data_arguments(predict)
     predict.set_defaults(handler=run_predict)
 
@@ -335,6 +341,6 @@ def run_predict(args: argparse.Namespace) -> int:
         check_image_count(args.count, most=100_000, what="points")
     else:
         check_image_count(args.count)
-    out = save_predictions(run, args.out, args.count)
+    out = save_predictions(run, args.out, args.count, args.seed)
     print(f"wrote {out}")
     return 0

@@ -22,12 +22,13 @@ TRIPLETS_PER_ROW = 3
 
 
 @torch.no_grad()
-def save_mask_predictions(run: Run, out: str | Path, count: int) -> Path:
-    """`count` test images, each followed by its true and its predicted mask, with the image's
-    own mIoU in the title."""
+def save_mask_predictions(run: Run, out: str | Path, count: int, seed: int = 0) -> Path:
+    """`count` test images drawn at random (fixed by `seed`), each followed by its true and its
+    predicted mask, with the image's own mIoU in the title."""
     trainer = run.trainer
     trainer.model.eval()
-    X, y = trainer.prepare(*examples_to_show(run.data, count))
+    X, y, indices = examples_to_show(run.data, count, seed)
+    X, y = trainer.prepare(X, y)
     with trainer.autocast():
         predicted = trainer.model(X).argmax(dim=1)  # (B, H, W)
     images = to_display(X, run.data).expand(-1, 3, -1, -1)  # gray beside the RGB masks
@@ -39,7 +40,7 @@ def save_mask_predictions(run: Run, out: str | Path, count: int) -> Path:
         confusion = confusion_matrix(predicted[i], y[i], run.data.num_classes)
         miou = scores_from_confusion(confusion)["miou"]
         cells += [images[i], true_masks[i], predicted_masks[i]]
-        titles += [f"test image {i}", "true mask", f"predicted\nmIoU {miou:.2f}"]
+        titles += [f"test image {indices[i]}", "true mask", f"predicted\nmIoU {miou:.2f}"]
     shown = torch.cat([y.flatten(), predicted.flatten()]).unique().tolist()
     return grids.save_image_grid(
         torch.stack(cells), titles, out, ncols=3 * TRIPLETS_PER_ROW,

@@ -16,14 +16,16 @@ if TYPE_CHECKING:  # for annotations only: importing it here would be circular
 
 
 @torch.no_grad()
-def save_predictions(run: Run, out: str | Path, count: int) -> Path:
+def save_predictions(run: Run, out: str | Path, count: int, seed: int = 0) -> Path:
+    """`count` test examples drawn at random (fixed by `seed`) and what the model makes of them."""
     if run.data.task == "segmentation":
         from d2lkit.report.masks import save_mask_predictions
 
-        return save_mask_predictions(run, out, count)
+        return save_mask_predictions(run, out, count, seed)
     trainer = run.trainer
     trainer.model.eval()
-    X, y = trainer.prepare(*examples_to_show(run.data, count))
+    X, y, _ = examples_to_show(run.data, count, seed)
+    X, y = trainer.prepare(X, y)
     with trainer.autocast():
         scores = trainer.model(X)
     if run.data.task == "regression":
