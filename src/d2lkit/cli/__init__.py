@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from d2lkit import __version__
 from d2lkit.cli import augment, bench, data, fit, models, optim, reproduce, speedrun, train
+from d2lkit.cli.help import complete_help
 from d2lkit.errors import D2lkitError, DownloadFailed, TrainingFailed
 
 COMMANDS = [data, train, models, fit, optim, augment, reproduce, bench, speedrun]
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         command.add_parser(subparsers)
     name_each_command(parser)
+    complete_help(parser)
     return parser
 
 
