@@ -55,3 +55,20 @@ def test_the_runner_writes_the_accuracy_and_the_seconds(tmp_path, monkeypatch):
     assert summary["test_acc"] == 0.9244 and summary["within_target_s"]
     assert summary["train_images_per_s"] == pytest.approx(4 * 234 * 256 / 36.0)
     assert "92.44 % in 41.0 s" in summary["details"]
+
+
+def test_the_runner_trains_where_reproduce_says(tmp_path, monkeypatch):
+    """`reproduce --data-dir --device` reach the speedrun's child, which takes no TrainConfig."""
+    seen = []
+
+    def fake_child(config, seed, out):
+        seen.append((config.data_dir, config.device))
+        raise KeyboardInterrupt  # stop once the settings are seen
+
+    monkeypatch.setattr(speedrun_recipes, "run_seed", fake_child)
+    recipe = get_recipe("speedrun")
+    options = recipe_options(recipe, "cpu")
+    run = RecipeRun(recipe, "cpu", 0, tmp_path, None, options, "/data/fmnist", "cpu")
+    with pytest.raises(KeyboardInterrupt):
+        speedrun_recipes.run_speedrun_recipe(run)
+    assert seen == [("/data/fmnist", "cpu")]

@@ -117,6 +117,32 @@ def test_curves_of_one_epoch_and_of_the_other_tasks_say_what_they_show(tmp_path,
     assert [line.get_label() for line in ax.get_lines()] == ["train loss", "test loss"]
 
 
+def visible_ticks(ax) -> list[float]:
+    low, high = ax.get_xlim()
+    return [float(tick) for tick in ax.get_xticks() if low <= tick <= high]
+
+
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_epoch_axes_tick_whole_epochs(epochs, tmp_path, saved_figures):
+    """A 1-epoch curves.png ticked 0.80, 0.84, ... 1.20: the integer locator gave up when only
+    one whole number was in view. The other per-epoch figures share its locator."""
+    from d2lkit.report.loss_panels import plot_loss_panels
+    from d2lkit.report.optimizers import plot_optimizers
+
+    rows = [
+        {"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.5, "test_acc": 0.4}
+        for e in range(1, epochs + 1)
+    ]
+    curves.plot_curves(rows, tmp_path / "curves.png")
+    plot_optimizers({"sgd": rows, "adam": rows}, tmp_path / "optimizers.png")
+    losses = [row["train_loss"] for row in rows]
+    plot_loss_panels({"lambda 0": (losses, losses)}, "loss", tmp_path / "panels.png")
+    axes = [ax for figure in saved_figures for ax in figure.axes]
+    assert len(axes) == 4
+    for ax in axes:
+        assert visible_ticks(ax) == [float(e) for e in range(1, epochs + 1)]
+
+
 def test_linreg_from_scratch_draws_no_test_curve_it_does_not_have(tmp_path, saved_figures):
     """Its "test loss" was the training loss again, drawn on top of it as if held out."""
     from d2lkit.recipes import get_recipe

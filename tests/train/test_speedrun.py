@@ -129,6 +129,27 @@ def test_a_missed_target_exits_1(monkeypatch, tmp_path, capsys):
     )
 
 
+def test_each_seed_is_announced_on_stderr_before_it_starts(monkeypatch, tmp_path, capsys):
+    """`speedrun --seeds 1` printed its headline, then nothing for the ~50 s a seed trains."""
+    seen_at_start = []
+
+    def fake_child(config, seed, out):
+        seen_at_start.append(capsys.readouterr().err)  # what the terminal showed at the spawn
+        return {
+            "seed": seed, "test_acc": 0.93, "test_acc_without_tta": 0.92, "wall_s": 40.0,
+            "startup_s": 2.0, "data_s": 1.0, "train_s": 36.0, "eval_s": 1.0, "precision": "bf16",
+            "device": "cpu", "threads": 2, "cpu_s": 70.0, "load_average": [0.1, 1.0],
+        }  # fmt: skip
+
+    monkeypatch.setattr(speedrun, "run_seed", fake_child)
+    assert main(["speedrun", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    assert seen_at_start == [
+        "seed 0 (1/2): training in a fresh process ...\n",
+        "seed 1 (2/2): training in a fresh process ...\n",
+    ]
+    assert "training in a fresh process" not in capsys.readouterr().out  # results stay clean
+
+
 @pytest.mark.slow
 def test_speedrun_runs_each_seed_in_its_own_timed_process(tmp_path):
     from d2lkit.data import fashion_mnist

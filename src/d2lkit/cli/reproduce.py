@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
+from d2lkit.train.config import DEVICES
 
 GUIDE = "Guide: docs/basics.md and docs/cnn.md (the book's experiments as recipes)."
 PROFILE_CHOICES = ("auto", "cpu", "book")
@@ -35,7 +36,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="seeds per recipe (default 1; with --report-only, as DIR's runs were made)",
     )
-    parser.add_argument("--out", help="directory of the runs and the report")
+    parser.add_argument(
+        "--data-dir", help="look for Fashion-MNIST here first (the recipes that train on it)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the recipes train (default auto: CUDA when present); a run continued in DIR"
+        " may take another",
+    )
     parser.add_argument(
         "--readme", help="also write the results table into this README's results block"
     )
@@ -44,7 +54,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run nothing: rebuild the report from the finished runs in --out",
     )
-    parser.add_argument("--list", action="store_true", help="list the recipes and exit")
+    # Every run writes into --out; only --list runs nothing, so one of the two is required.
+    needed = parser.add_mutually_exclusive_group(required=True)
+    needed.add_argument("--out", help="directory of the runs and the report")
+    needed.add_argument("--list", action="store_true", help="list the recipes and exit")
     parser.set_defaults(handler=run_reproduce)
 
 
@@ -79,6 +92,16 @@ def print_recipe_list(profile: str) -> None:
         print(f"{name:20s} {book:>8s}  {cpu:15s} {recipe.description}{several}{needs}")
 
 
+def check_where(data_dir: str | None, device: str) -> None:
+    """A --data-dir typo or --device cuda without a GPU is one line now, not a failure of each
+    recipe in turn."""
+    from d2lkit.data.fashion_mnist import check_data_dir
+    from d2lkit.train.environment import resolve_device
+
+    check_data_dir(data_dir)
+    resolve_device(device)
+
+
 def run_reproduce(args: argparse.Namespace) -> int:
     from d2lkit.recipes import get_recipe, resolve_profile
     from d2lkit.report.markdown import check_readme, readme_block, update_readme
@@ -89,8 +112,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.list:
         print_recipe_list(profile)
         return 0
-    if not args.out:
-        raise D2lkitError("pass --out DIR: where the runs and REPORT.md go")
     if args.seeds is not None and args.seeds < 1:
         raise D2lkitError(f"--seeds must be at least 1, got {args.seeds}")
     out = Path(args.out)
@@ -109,9 +130,10 @@ def run_reproduce(args: argparse.Namespace) -> int:
         write_reports(results, out)
     else:
         seeds = args.seeds or 1
+        check_where(args.data_dir, args.device)
         print(f"reproducing {len(names)} recipe(s) with the {profile} profile into {out}")
         try:
-            results = reproduce(names, profile, seeds, out, say=print)
+            results = reproduce(names, profile, seeds, out, print, args.data_dir, args.device)
         except KeyboardInterrupt:  # the CLI prints this beside "interrupted"
             raise KeyboardInterrupt(
                 "run the same command again: finished recipes are kept and the interrupted one"

@@ -116,6 +116,14 @@ def dataset_names() -> list[str]:
     return sorted(_BUILDERS)
 
 
+def takes_option(spec: str, option: str) -> bool:
+    """Whether the dataset `spec` (a name or name:ARGUMENT) applies `option` of OPTIONAL_OPTIONS;
+    e.g. `reproduce --data-dir` reaches the recipes on Fashion-MNIST, not synthetic-linear's."""
+    _load_sources()
+    entry = _BUILDERS.get(spec.partition(":")[0])
+    return entry is not None and option in entry[1]
+
+
 def build_dataset(spec: str, options: DataOptions) -> DataBundle:
     """`spec` is a name or `name:ARGUMENT` (e.g. `imagefolder:/data/hotdog`)."""
     _load_sources()

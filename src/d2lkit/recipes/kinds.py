@@ -31,6 +31,10 @@ class RecipeRun:
     out: Path
     config: TrainConfig | None  # None for kinds that take no training fields
     options: dict[str, Any]  # the kind's options, defaults filled in
+    # Where this session runs it (`reproduce --data-dir, --device`), for the kinds that train
+    # without a TrainConfig; `config` carries them too.
+    data_dir: str | None = None
+    device: str = "auto"
 
 
 @dataclass(frozen=True)

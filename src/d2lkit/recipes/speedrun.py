@@ -8,6 +8,8 @@ seconds, which depend on the machine and its load, beside it.
 
 from __future__ import annotations
 
+import dataclasses
+
 from d2lkit.jsonfile import write_json_atomic
 from d2lkit.recipes.kinds import Kind, RecipeRun, register_kind
 from d2lkit.recipes.recipe import Band, BookFigure, Recipe
@@ -25,7 +27,9 @@ def check_speedrun(options: dict) -> str | None:
 
 
 def run_speedrun_recipe(run: RecipeRun) -> dict:
-    config = TARGETS[run.options["target"]]
+    config = dataclasses.replace(
+        TARGETS[run.options["target"]], data_dir=run.data_dir, device=run.device
+    )
     record = run_seed(config, run.seed, run.out)
     within = record["wall_s"] <= config.target_s
     summary = {

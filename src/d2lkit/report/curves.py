@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.ticker import MaxNLocator
-
-from d2lkit.report.figures import save_figure, subplots
+from d2lkit.report.figures import epoch_locator, save_figure, subplots
 
 
 def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
@@ -28,7 +26,7 @@ def plot_curves(history: list[dict], out: str | Path, title: str = "") -> Path:
     if segmentation:
         ax.plot(epochs, [row["test_miou"] for row in history], ":d", ms=4, label="test mIoU")
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(epoch_locator())
     # One epoch is one point: an axis around it alone, not one reaching to an empty epoch 2.
     if epochs:
         ax.set_xlim(0.8, epochs[-1] + 0.2)

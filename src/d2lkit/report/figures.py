@@ -14,6 +14,7 @@ from typing import Any
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import MaxNLocator
 
 from d2lkit.errors import D2lkitError
 
@@ -27,6 +28,13 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any
     (squeeze, sharex, ...) to Figure.subplots."""
     fig = Figure(figsize=kwargs.pop("figsize", None))
     return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def epoch_locator() -> MaxNLocator:
+    """Whole-number ticks for an axis of epochs. MaxNLocator(integer=True) alone wants two ticks
+    in view and, on the axis of a 1-epoch run (0.8 to 1.2), fell back to 0.80, 0.84, ... 1.20:
+    one tick at epoch 1 is enough."""
+    return MaxNLocator(integer=True, min_n_ticks=1)
 
 
 def save_figure(

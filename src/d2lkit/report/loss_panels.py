@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from matplotlib.ticker import MaxNLocator
-
-from d2lkit.report.figures import save_figure, subplots
+from d2lkit.report.figures import epoch_locator, save_figure, subplots
 
 
 def plot_loss_panels(
@@ -25,7 +23,7 @@ def plot_loss_panels(
         ax.semilogy(epochs, test, "--", label="test")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
+        ax.xaxis.set_major_locator(epoch_locator())  # no epoch 2.5
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0][0].set_ylabel(ylabel)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.ticker import MaxNLocator
-
-from d2lkit.report.figures import save_figure, subplots
+from d2lkit.report.figures import epoch_locator, save_figure, subplots
 
 
 def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
@@ -21,7 +19,7 @@ def plot_optimizers(histories: dict[str, list[dict]], out: Path) -> None:
     acc_ax.set_ylabel("test accuracy")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(epoch_locator())
         ax.grid(alpha=0.3)
     acc_ax.legend(fontsize=8)
     save_figure(fig, out)

@@ -7,12 +7,14 @@ is never redone. An interrupted one is handed back to its runner, which resumes 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from d2lkit.data.datasets import takes_option
 from d2lkit.errors import D2lkitError, TrainingFailed
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import (
@@ -26,6 +28,7 @@ from d2lkit.recipes import (
 from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.report.markdown import format_seconds
 from d2lkit.text import plural
+from d2lkit.train.config import TrainConfig
 from d2lkit.train.run_lock import writing
 
 IDENTITY = "recipe.json"  # written before a run starts: which recipe, profile and settings
@@ -161,12 +164,32 @@ def progress_line(position: str, recipe: Recipe, summary: dict, note: str) -> st
     )
 
 
-def run_recipe_seed(recipe: Recipe, profile: str, seed: int, run_dir: Path) -> dict:
+def session_config(
+    recipe: Recipe, profile: str, seed: int, data_dir: str | None, device: str
+) -> TrainConfig | None:
+    """The recipe's training settings with where this session runs them: its --data-dir (for
+    the datasets read from one) and --device. recipe.json's identity leaves both out, as they
+    change no result: a run continues in the same DIR from another folder or on another device."""
+    config = recipe_config(recipe, profile, seed, {"progress": False, "device": device})
+    if config is not None and data_dir is not None and takes_option(config.dataset, "data_dir"):
+        config = dataclasses.replace(config, data_dir=data_dir)
+    return config
+
+
+def run_recipe_seed(
+    recipe: Recipe,
+    profile: str,
+    seed: int,
+    run_dir: Path,
+    data_dir: str | None = None,
+    device: str = "auto",
+) -> dict:
     """Run one (recipe, seed) into run_dir and stamp its summary as finished."""
     claim_run_directory(run_dir, identity(recipe, profile, seed))
     (run_dir / FAILURE).unlink(missing_ok=True)
-    config = recipe_config(recipe, profile, seed, {"progress": False})
-    run = RecipeRun(recipe, profile, seed, run_dir, config, recipe_options(recipe, profile))
+    config = session_config(recipe, profile, seed, data_dir, device)
+    options = recipe_options(recipe, profile)
+    run = RecipeRun(recipe, profile, seed, run_dir, config, options, data_dir, device)
     started = time.perf_counter()
     try:
         summary = get_kind(recipe.kind).run(run)
@@ -200,8 +223,11 @@ def reproduce(
     seeds: int,
     out: Path,
     say: Callable[[str], None] = print,
+    data_dir: str | None = None,
+    device: str = "auto",
 ) -> dict:
-    """Run the named recipes (finished runs in `out` are kept) and write the report."""
+    """Run the named recipes (finished runs in `out` are kept) and write the report; `data_dir`
+    and `device` say where this session finds Fashion-MNIST and trains."""
     from d2lkit.report.results import collect_results, write_reports
 
     if seeds < 1:
@@ -212,7 +238,7 @@ def reproduce(
     for name in list_recipes():
         check_seed_layout(out, name, seeds)
     with writing(out):  # a second reproduce into DIR would train the same runs at once
-        write_machine_facts(out)
+        write_machine_facts(out, device)
         for index, recipe in enumerate(recipes, start=1):
             for seed in range(seeds):
                 position = f"[{index}/{len(recipes)}]" + (
@@ -225,7 +251,7 @@ def reproduce(
                     continue
                 say(f"{position} {recipe.name}: {recipe.description} ({profile} profile) ...")
                 try:
-                    summary = run_recipe_seed(recipe, profile, seed, run_dir)
+                    summary = run_recipe_seed(recipe, profile, seed, run_dir, data_dir, device)
                 except TrainingFailed as err:
                     say(f"{position} {recipe.name} ... FAILED: {err}")
                     continue
@@ -235,9 +261,9 @@ def reproduce(
         return results
 
 
-def write_machine_facts(out: Path) -> None:
+def write_machine_facts(out: Path, device: str = "auto") -> None:
     from d2lkit.train.environment import environment_facts, resolve_device
 
-    facts = environment_facts(resolve_device("auto"))  # includes cpu_model
+    facts = environment_facts(resolve_device(device))  # includes cpu_model
     facts["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     write_json_atomic(out / "machine.json", facts)

@@ -21,6 +21,7 @@ from d2lkit.data.loader import TensorLoader
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model, get_entry
 from d2lkit.train.callbacks import Callback
+from d2lkit.train.compiling import compile_model
 from d2lkit.train.environment import resolve_precision
 from d2lkit.train.optim import build_optimizer
 from d2lkit.train.trainer import Trainer
@@ -137,7 +138,7 @@ def measure_variant(
     )
     clock = StepClock(warmup)
     trainer = Trainer(
-        torch.compile(model) if variant.compile else model,
+        compile_model(model) if variant.compile else model,
         optimizer,
         torch.nn.CrossEntropyLoss(),
         loader,

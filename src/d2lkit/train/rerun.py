@@ -19,6 +19,7 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
     summary of a finished run whose caller stopped before stamping it), and start over when it
     left no checkpoint, one past `config.epochs`, or one whose schedule was laid out for another
     length."""
+    from d2lkit.train.reopen import Reopen
     from d2lkit.train.resume import (
         keeps_its_schedule,
         load_run_checkpoint,
@@ -38,7 +39,10 @@ def train_or_resume(config: TrainConfig, out: Path) -> dict:
                 return summary
             saved = TrainConfig.from_dict(state["config"])
             if done <= config.epochs and keeps_its_schedule(saved, config.epochs):
-                return resume_training(out, epochs=config.epochs)
+                # Where the data lies and what runs it are this session's: a reproduce
+                # continued on another machine or --device goes on there.
+                moved = Reopen(data_dir=config.data_dir, device=config.device)
+                return resume_training(out, epochs=config.epochs, changes=moved)
         for leftover in (CHECKPOINT, "metrics.jsonl", "summary.json", "curves.png", "tensorboard"):
             target = out / leftover
             if target.is_dir():

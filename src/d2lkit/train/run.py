@@ -24,6 +24,7 @@ from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
 from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint
+from d2lkit.train.compiling import compile_model
 from d2lkit.train.config import TrainConfig, flag
 from d2lkit.train.environment import (
     environment_facts,
@@ -243,7 +244,7 @@ def build_trainer(
     )
     trained = distributed.wrap_model(model, device)  # DDP under torchrun
     return Trainer(
-        torch.compile(trained) if config.compile else trained,
+        compile_model(trained) if config.compile else trained,
         optimizer,
         distributed.shard_weighted(loss_function(data.task, config.label_smoothing)),
         data.train,

@@ -241,9 +241,19 @@ def summarize(runs: list[dict], config: SpeedrunConfig) -> dict:
     }
 
 
+def say_on_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def run_speedrun(
-    config: SpeedrunConfig, seeds: int, out: Path, log: Callable[[str], None] = print
+    config: SpeedrunConfig,
+    seeds: int,
+    out: Path,
+    log: Callable[[str], None] = print,
+    starting: Callable[[str], None] = say_on_stderr,
 ) -> dict:
+    """Run `seeds` seeds, each in its own process; `log` gets the headline and each seed's
+    result, `starting` a line as each seed starts."""
     out.mkdir(parents=True, exist_ok=True)
     log(
         f"speedrun: {config.model}, {plural(config.epochs, 'epoch')}, batch {config.batch_size},"
@@ -254,6 +264,9 @@ def run_speedrun(
     )
     runs = []
     for seed in range(seeds):
+        # A seed trains for about a minute without a word: a progress bar would cost the timed
+        # child seconds, so the wait is said here, before its clock starts.
+        starting(f"seed {seed} ({seed + 1}/{seeds}): training in a fresh process ...")
         run = run_seed(config, seed, out)
         log(format_run(run))
         runs.append(run)
