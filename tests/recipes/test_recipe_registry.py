@@ -161,6 +161,24 @@ def test_only_single_training_runs_go_through_train_recipe():
         single_run_config("optimizers", "cpu")
 
 
+def test_the_auto_profile_follows_the_device_the_runs_train_on(monkeypatch, tmp_path):
+    """On a GPU machine `--device cpu` got the book profile: AlexNet at 224 pixels on a CPU."""
+    import torch
+
+    from d2lkit.recipes import resolve_profile
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_profile("auto") == resolve_profile("auto", "cuda") == "book"
+    assert resolve_profile("auto", "cpu") == "cpu"
+    assert resolve_profile("book", "cpu") == "book"  # asked for by name: the user's choice
+    out = tmp_path / "run"
+    flags = ["--epochs", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
+    assert main(["train", "--recipe", "linreg", *flags]) == 0
+    assert json.loads((out / "recipe.json").read_text())["profile"] == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_profile("auto") == "cpu"
+
+
 def test_train_recipe_takes_the_recipe_and_lets_flags_override_single_fields(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(

@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=PROFILE_CHOICES,
         default="auto",
         help="book: the book's exact settings (for a GPU); cpu: fits a 2-core CPU, changes stated"
-        " in the report; auto (default): book with CUDA, else cpu",
+        " in the report; auto (default): book where the recipes train on CUDA (see --device),"
+        " else cpu",
     )
     parser.add_argument(
         "--seeds",
@@ -108,7 +109,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
     from d2lkit.report.reproduce import check_seed_layout, reproduce, seeds_in
     from d2lkit.report.results import collect_results, raise_if_failing, write_reports
 
-    profile = resolve_profile(args.profile)
+    profile = resolve_profile(args.profile, args.device)
     if args.list:
         print_recipe_list(profile)
         return 0

@@ -173,7 +173,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--profile",
         choices=("auto", "cpu", "book"),
-        help="with --recipe: book settings or the cpu variant (default auto: book with CUDA)",
+        help="with --recipe: book settings or the cpu variant (default auto: book where it trains"
+        " on CUDA, see --device)",
     )
 
 
@@ -279,7 +280,9 @@ def run_train(args: argparse.Namespace) -> int:
             refuse_unused_momentum(args, config)
             return config
 
-        summary = train_recipe(args.recipe, args.profile or "auto", config_of)
+        summary = train_recipe(
+            args.recipe, args.profile or "auto", args.device or "auto", config_of
+        )
     else:
         if args.profile is not None:
             raise D2lkitError("--profile picks a recipe's settings; pass --recipe NAME or drop it")

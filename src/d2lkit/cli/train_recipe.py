@@ -56,11 +56,13 @@ def compared(summary: dict, recipe: Recipe, profile: str, changes: dict) -> dict
     return summary
 
 
-def train_recipe(name: str, profile: str, config_of: Callable[[TrainConfig], TrainConfig]) -> dict:
+def train_recipe(
+    name: str, profile: str, device: str, config_of: Callable[[TrainConfig], TrainConfig]
+) -> dict:
     """`config_of(base)`: the recipe's TrainConfig with the user's flags applied."""
     from d2lkit.train.run import default_out, run_training
 
-    recipe, profile, base = single_run_config(name, profile)
+    recipe, profile, base = single_run_config(name, profile, device)
     config = config_of(base)
     if config.out is None:
         config.out = str(default_out(config))

@@ -120,11 +120,15 @@ class Recipe:
         return "; ".join(note for note in notes if note)
 
 
-def resolve_profile(profile: str) -> str:
-    """`auto`: the book's settings when a CUDA device is present, else the cpu profile."""
+def resolve_profile(profile: str, device: str = "auto") -> str:
+    """`auto`: the book's settings where the runs train on CUDA (`device` cuda, or auto with a
+    CUDA device present), else the cpu profile: `--device cpu` on a GPU machine must not get
+    the runs sized for a GPU."""
     if profile != "auto":
         check_profile(profile)
         return profile
+    if device != "auto":
+        return "book" if device == "cuda" else "cpu"
     import torch
 
     return "book" if torch.cuda.is_available() else "cpu"

@@ -74,10 +74,13 @@ def missing_requirements(recipe: Recipe, profile: str) -> list[str]:
     return model_requirements(dataclasses.asdict(recipe_config(recipe, profile)))
 
 
-def single_run_config(name: str, profile: str) -> tuple[Recipe, str, TrainConfig]:
-    """For `d2lkit train --recipe NAME`: the recipe, the resolved profile and its TrainConfig."""
+def single_run_config(
+    name: str, profile: str, device: str = "auto"
+) -> tuple[Recipe, str, TrainConfig]:
+    """For `d2lkit train --recipe NAME`: the recipe, the profile resolved for `device` and its
+    TrainConfig."""
     recipe = get_recipe(name)
-    profile = resolve_profile(profile)
+    profile = resolve_profile(profile, device)
     if not get_kind(recipe.kind).single_run:
         raise D2lkitError(
             f"recipe {name!r} is not one training run; run it with"
