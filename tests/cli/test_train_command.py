@@ -321,6 +321,13 @@ def test_a_run_whose_checkpoint_was_deleted_is_not_said_to_have_finished_no_epoc
     for command in (["train", "--resume", str(out), "--epochs", "3"], ["eval", str(out)]):
         code, _, err = run_cli(command, capsys)
         assert_one_line_error(code, err, "missing, though 2 epochs of this run were logged")
+    # One logged epoch and no checkpoint: a run killed while saving its first.
+    rows = (out / "metrics.jsonl").read_text().splitlines()
+    (out / "metrics.jsonl").write_text(rows[0] + "\n")
+    code, _, err = run_cli(["train", "--resume", str(out)], capsys)
+    assert_one_line_error(
+        code, err, "stopped before its first checkpoint was saved", "with the same command"
+    )
     # A mistyped file name beside a run is just no checkpoint, not a lost one.
     code, _, err = run_cli(["eval", str(out / "checkpont.pt")], capsys)
     assert_one_line_error(code, err, "checkpont.pt: no checkpoint here")

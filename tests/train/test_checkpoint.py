@@ -166,6 +166,19 @@ def test_garbage_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "absent.pt")
 
 
+def test_an_archive_that_fails_torchs_own_asserts_is_a_clear_error(tmp_path):
+    """A damaged checkpoint whose pickle names a storage by a bare number: torch asserts."""
+    import zipfile
+
+    path = tmp_path / "checkpoint.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02K\x01Q.")  # persistent id 1, not a tuple
+        archive.writestr("archive/byteorder", b"little")
+        archive.writestr("archive/version", b"3\n")
+    with pytest.raises(D2lkitError, match="not a readable checkpoint.*train the run again"):
+        load_checkpoint(path)
+
+
 def test_a_truncated_checkpoint_gives_torchs_first_sentence_not_a_cut_paragraph(tmp_path):
     whole = tmp_path / "whole.pt"
     torch.save({"weight": torch.zeros(1000)}, whole)

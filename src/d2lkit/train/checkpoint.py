@@ -98,8 +98,9 @@ def load_checkpoint(path: str | Path) -> dict:
         opcode = re.search(r"Unsupported operand \d+", str(err))
         detail = opcode.group(0) if opcode else "not written by torch.save"
         raise D2lkitError(f"{path}: not a readable checkpoint ({detail}){UNREADABLE_FIX}") from None
-    # A text file reaches the legacy unpickler, which fails with KeyError or IndexError.
-    except (RuntimeError, EOFError, OSError, LookupError, ValueError) as err:
+    # A text file reaches the legacy unpickler, which fails with KeyError or IndexError; a
+    # damaged archive can fail torch's own asserts on what it unpickles.
+    except (RuntimeError, EOFError, OSError, LookupError, ValueError, AssertionError) as err:
         # The first sentence: torch's messages go on to explain its internals at length.
         detail = str(err).split(". ")[0].splitlines()[0] if str(err) else type(err).__name__
         # The legacy unpickler's LookupError names a key ("101"), which says nothing.

@@ -28,7 +28,14 @@ def find_checkpoint(path: str | Path) -> Path:
     # Only a run's own checkpoint name says the folder is a run; another name is a typo.
     if not path.is_file() and path.name == CHECKPOINT:
         logged = len(cb.readable_metrics(path.parent / "metrics.jsonl"))
-        if logged:  # a run whose checkpoint was moved or deleted
+        # An epoch's row is written before its checkpoint: one row and no checkpoint is most
+        # likely a run stopped while saving its first; after two, one was there and is gone.
+        if logged == 1:
+            raise D2lkitError(
+                f"{path}: missing, though epoch 1 was logged; the run stopped before its first"
+                " checkpoint was saved (or it was removed): train it again with the same command"
+            )
+        if logged:
             raise D2lkitError(
                 f"{path}: missing, though {plural(logged, 'epoch')} of this run were logged; put"
                 " its checkpoint back, or train it again"
