@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from d2lkit import jsonfile
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import read_json, write_json_atomic
+from d2lkit.jsonfile import read_json, write_atomic, write_json_atomic
 from d2lkit.train.callbacks import metrics_line, read_metrics
 
 
@@ -21,29 +20,16 @@ def test_writes_indented_json_and_leaves_no_temporary_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
 
 
-def test_a_write_that_fails_midway_keeps_the_previous_file(tmp_path, monkeypatch):
+def test_a_write_that_fails_midway_keeps_the_previous_file(tmp_path):
     path = tmp_path / "summary.json"
     write_json_atomic(path, {"epoch": 1})
-    fdopen = jsonfile.os.fdopen
 
-    class FullDisk:  # writes a few bytes, then fails
-        def __init__(self, fd: int, mode: str) -> None:
-            self.file = fdopen(fd, mode)
+    def full_disk(tmp):  # writes a few bytes, then fails
+        tmp.write_text('{"ep')
+        raise OSError("No space left on device")
 
-        def __enter__(self) -> FullDisk:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.file.close()
-
-        def write(self, text: str) -> int:
-            self.file.write(text[:5])
-            raise OSError("No space left on device")
-
-    monkeypatch.setattr(jsonfile.os, "fdopen", FullDisk)
     with pytest.raises(OSError, match="No space"):
-        write_json_atomic(path, {"epoch": 2})
-    monkeypatch.undo()
+        write_atomic(path, full_disk)
     assert json.loads(path.read_text()) == {"epoch": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary file left
 
@@ -91,15 +77,12 @@ def test_a_symlinked_file_is_replaced_through_its_link_and_keeps_its_mode(tmp_pa
     assert target.stat().st_mode & 0o777 == 0o664
 
 
-def test_a_failed_write_names_the_file_it_was_for(tmp_path, monkeypatch):
+def test_a_failed_write_names_the_file_it_was_for(tmp_path):
     import errno
 
-    from d2lkit.jsonfile import write_text_atomic
-
-    def full(fd, mode):
+    def full(tmp):
         raise OSError(errno.ENOSPC, "No space left on device")  # as a temporary file's write
 
-    monkeypatch.setattr(jsonfile.os, "fdopen", full)
     with pytest.raises(OSError) as err:
-        write_text_atomic(tmp_path / "summary.json", "{}")
+        write_atomic(tmp_path / "summary.json", full)
     assert (err.value.errno, err.value.filename) == (errno.ENOSPC, str(tmp_path / "summary.json"))

@@ -1,5 +1,6 @@
-"""Text and JSON files that are never seen half-written: summary.json marks a run as finished, so
-a crash (or a full disk) mid-write must leave the previous file (or none), not a truncated one."""
+"""Files that are never seen half-written: summary.json marks a run as finished, so a crash (or a
+full disk) mid-write must leave the previous file (or none), not a truncated one; the same for
+reports and figures."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from d2lkit.errors import D2lkitError
@@ -16,16 +18,16 @@ from d2lkit.errors import D2lkitError
 DAMAGED_FIX = "delete it and run the command again"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file of its own beside `path`, then rename it over `path`; on
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Let `write` fill a temporary file of its own beside `path`, then rename it over `path`; on
     any failure the temporary file is removed and `path` is as it was. A symlink is followed
     (its target is replaced) and an existing file keeps its mode."""
     path = path.resolve()
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~current_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        write(Path(tmp))
         os.chmod(tmp, mode)  # mkstemp makes it 0600
         os.replace(tmp, path)
     except BaseException as err:
@@ -35,6 +37,11 @@ def write_text_atomic(path: Path, text: str) -> None:
             raise OSError(err.errno, err.strerror, str(path)) from err
         raise
     remove_stale_temporaries(path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def current_umask() -> int:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 NOTEBOOK = """
 import matplotlib
@@ -25,6 +28,29 @@ def test_drawing_keeps_the_backend_pyplot_and_the_warnings_filters(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["pdf", "[]", "True"]
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_figure_cut_off_mid_write_leaves_the_previous_one(tmp_path, monkeypatch):
+    """curves.png is drawn anew after every epoch: a run killed while writing it must not leave
+    a truncated PNG behind."""
+    from matplotlib.figure import Figure
+
+    from d2lkit.report.curves import plot_curves
+
+    out = tmp_path / "curves.png"
+    rows = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_acc": 0.4}]
+    plot_curves(rows, out)
+    before = out.read_bytes()
+
+    def killed(self, fname, **kwargs):
+        Path(fname).write_bytes(before[:100])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", killed)
+    with pytest.raises(KeyboardInterrupt):
+        plot_curves([*rows, {**rows[0], "epoch": 2}], out)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
 
 
 def test_characters_are_undrawable_only_when_no_font_of_the_family_list_has_them():

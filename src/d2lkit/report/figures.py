@@ -17,6 +17,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from d2lkit.errors import D2lkitError
+from d2lkit.jsonfile import write_atomic
 
 # Class names in scripts the default font lacks (Chinese, emoji) make matplotlib warn once per
 # character and per layout pass, showing d2lkit's source lines; save_figure says it once instead.
@@ -47,7 +48,9 @@ def save_figure(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=GLYPH_MISSING)
         fig.tight_layout(rect=layout_rect)
-        fig.savefig(out, dpi=100)
+        # Atomically: curves.png is drawn anew after every epoch, and a run killed mid-write
+        # would keep a truncated one. The format is named, as the temporary file's name ends .tmp
+        write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=100, format=out.suffix[1:].lower()))
     missing = undrawable_characters(fig)
     if missing:
         print(

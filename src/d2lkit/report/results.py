@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from d2lkit.errors import TrainingFailed
-from d2lkit.jsonfile import read_json, write_json_atomic
+from d2lkit.jsonfile import read_json, write_json_atomic, write_text_atomic
 from d2lkit.recipes import Recipe
 from d2lkit.report.reproduce import (
     FAILURE,
@@ -137,4 +137,4 @@ def write_reports(results: dict, out: Path) -> None:
 
     write_json_atomic(out / "results.json", results)
     chart = plot_summary(results, out / "summary.png")
-    (out / "REPORT.md").write_text(render_report(results, chart.name if chart else None))
+    write_text_atomic(out / "REPORT.md", render_report(results, chart.name if chart else None))
