@@ -321,12 +321,18 @@ def test_a_run_whose_checkpoint_was_deleted_is_not_said_to_have_finished_no_epoc
     for command in (["train", "--resume", str(out), "--epochs", "3"], ["eval", str(out)]):
         code, _, err = run_cli(command, capsys)
         assert_one_line_error(code, err, "missing, though 2 epochs of this run were logged")
-    # One logged epoch and no checkpoint: a run killed while saving its first.
+    # One logged epoch, no checkpoint: a finished 1-epoch run (its summary written) lost it...
     rows = (out / "metrics.jsonl").read_text().splitlines()
     (out / "metrics.jsonl").write_text(rows[0] + "\n")
+    code, _, err = run_cli(["eval", str(out)], capsys)
+    assert_one_line_error(
+        code, err, "missing, though 1 epoch of this run", "put its checkpoint back"
+    )
+    # ...and a run without a summary was killed while saving its first.
+    (out / "summary.json").unlink()
     code, _, err = run_cli(["train", "--resume", str(out)], capsys)
     assert_one_line_error(
-        code, err, "stopped before its first checkpoint was saved", "with the same command"
+        code, err, "stopped before its first checkpoint was saved", "the command that started it"
     )
     # A mistyped file name beside a run is just no checkpoint, not a lost one.
     code, _, err = run_cli(["eval", str(out / "checkpont.pt")], capsys)

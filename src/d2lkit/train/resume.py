@@ -28,17 +28,19 @@ def find_checkpoint(path: str | Path) -> Path:
     # Only a run's own checkpoint name says the folder is a run; another name is a typo.
     if not path.is_file() and path.name == CHECKPOINT:
         logged = len(cb.readable_metrics(path.parent / "metrics.jsonl"))
-        # An epoch's row is written before its checkpoint: one row and no checkpoint is most
-        # likely a run stopped while saving its first; after two, one was there and is gone.
-        if logged == 1:
+        # An epoch's row is written before its checkpoint, and the summary after the last: one
+        # row, no summary and no checkpoint is most likely a run stopped while saving its first.
+        if logged == 1 and not (path.parent / "summary.json").is_file():
             raise D2lkitError(
                 f"{path}: missing, though epoch 1 was logged; the run stopped before its first"
-                " checkpoint was saved (or it was removed): train it again with the same command"
+                " checkpoint was saved (or it was removed): train it again with the command that"
+                " started it"
             )
         if logged:
             raise D2lkitError(
-                f"{path}: missing, though {plural(logged, 'epoch')} of this run were logged; put"
-                " its checkpoint back, or train it again"
+                f"{path}: missing, though {plural(logged, 'epoch')} of this run"
+                f" {'was' if logged == 1 else 'were'} logged; put its checkpoint back, or train it"
+                " again"
             )
         if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
             raise D2lkitError(
