@@ -326,7 +326,7 @@ def test_a_run_whose_checkpoint_was_deleted_is_not_said_to_have_finished_no_epoc
     (out / "metrics.jsonl").write_text(rows[0] + "\n")
     code, _, err = run_cli(["eval", str(out)], capsys)
     assert_one_line_error(
-        code, err, "missing, though 1 epoch of this run", "put its checkpoint back"
+        code, err, "though 1 epoch of this run was logged", "put its checkpoint back"
     )
     # ...and a run without a summary was killed while saving its first.
     (out / "summary.json").unlink()
