@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from d2lkit.data import fashion_mnist
 from d2lkit.data.datasets import DataOptions, build_dataset
 from d2lkit.data.scenes import (
     CANVAS,
@@ -76,6 +77,8 @@ def test_builder_gives_float_images_long_label_maps_and_a_fixed_test_set():
     assert x.shape == (8, 1, CANVAS, CANVAS) and x.dtype == torch.float32
     assert y.shape == (8, CANVAS, CANVAS) and y.dtype == torch.int64
     assert int(y.min()) >= 0 and int(y.max()) <= 10
+    # The Fashion-MNIST copy they were made from, which a run's summary.json names.
+    assert bundle.extra["data_source"] == str(fashion_mnist.locate().resolve())
     cached_scenes.cache_clear()  # the test scenes are made again, from the same fixed seed
     other = build_dataset("fashion-scenes:40", DataOptions(batch_size=8, seed=1))
     assert not torch.equal(bundle.train.images, other.train.images)  # seed: training scenes

@@ -12,6 +12,7 @@ process, and batched by the fast loader.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import torch
 
@@ -67,11 +68,12 @@ def compose_scenes(
 @functools.lru_cache(maxsize=4)
 def cached_scenes(
     data_dir: str | None, split: str, count: int, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scenes are made once per (split, count, seed) in a process and shared by its runs."""
+) -> tuple[torch.Tensor, torch.Tensor, Path]:
+    """Scenes are made once per (split, count, seed) in a process and shared by its runs; with
+    the folder of the Fashion-MNIST copy they were made from."""
     data = fashion_mnist.load(data_dir)
     part = getattr(data, split)
-    return compose_scenes(part.images, part.labels, count, seed)
+    return (*compose_scenes(part.images, part.labels, count, seed), data.root)
 
 
 class LabelMapLoader(TensorLoader):
@@ -110,8 +112,8 @@ def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBu
         count = int(argument)
     if options.train_subset is not None:
         count = min(count, options.train_subset)
-    train_x, train_y = cached_scenes(options.data_dir, "train", count, options.seed)
-    test_x, test_y = cached_scenes(options.data_dir, "test", TEST_SCENES, TEST_SEED)
+    train_x, train_y, source = cached_scenes(options.data_dir, "train", count, options.seed)
+    test_x, test_y, _ = cached_scenes(options.data_dir, "test", TEST_SCENES, TEST_SEED)
     train = LabelMapLoader(
         train_x, train_y, options.batch_size, shuffle=True, seed=options.seed,
         device=options.device, rank=options.rank, world_size=options.world_size,
@@ -120,5 +122,6 @@ def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBu
     test = LabelMapLoader(test_x[part], test_y[part], 4 * options.batch_size, device=options.device)
     names = class_names()
     return DataBundle(
-        train, test, num_classes=len(names), in_channels=1, class_names=names, task="segmentation"
-    )
+        train, test, num_classes=len(names), in_channels=1, class_names=names,
+        task="segmentation", extra={"data_source": str(source.resolve())},
+    )  # fmt: skip
