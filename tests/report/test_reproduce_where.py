@@ -73,3 +73,26 @@ def test_reproduce_without_out_is_refused_by_argparse(fake_recipes, capsys):
     assert "one of the arguments --out --list is required" in err
     assert fake_recipes.calls == []
     assert main(["reproduce", "--list"]) == 0
+    # A flag that would change nothing is refused, not dropped without a word.
+    for action in (["--list"], ["--report-only", "--out", "x"]):
+        assert main(["reproduce", *action, "--data-dir", "d"]) == 2
+        assert "trains nothing: drop it" in capsys.readouterr().err
+
+
+def test_the_auto_profile_continues_a_folder_in_the_profile_of_its_runs(
+    tmp_path, monkeypatch, capsys
+):
+    """On a GPU machine, auto is the book profile, and with --device cpu the cpu one: the same
+    command with another --device refused every run of the folder as another profile's."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    out = str(tmp_path / "rep")
+    first = ["reproduce", "--only", "linreg", "--device", "cpu", "--out", out]
+    assert main([*first[:3], "--profile", "book", *first[3:]]) == 0
+    capsys.readouterr()
+    assert main(first) == 0  # auto: would be cpu for --device cpu
+    printed = capsys.readouterr().out
+    assert "holds runs of the book profile: continuing with it" in printed
+    assert "with the book profile" in printed
+    assert json.loads((tmp_path / "rep" / "results.json").read_text())["profile"] == "book"

@@ -103,13 +103,36 @@ def check_where(data_dir: str | None, device: str) -> None:
     resolve_device(device)
 
 
+def chosen_profile(args: argparse.Namespace) -> str:
+    """--profile, with auto resolved for --device; but a folder that already holds runs keeps
+    their profile under auto, so that the same command continues it on another device (or
+    reports it on another machine) instead of refusing every run as another profile's."""
+    from d2lkit.recipes import resolve_profile
+    from d2lkit.report.reproduce import profiles_in
+
+    profile = resolve_profile(args.profile, args.device)
+    kept = profiles_in(Path(args.out)) if args.profile == "auto" and args.out else set()
+    if len(kept) == 1 and profile not in kept:
+        profile = kept.pop()
+        print(
+            f"{args.out} holds runs of the {profile} profile: continuing with it (--profile"
+            " chooses another)"
+        )
+    return profile
+
+
 def run_reproduce(args: argparse.Namespace) -> int:
-    from d2lkit.recipes import get_recipe, resolve_profile
+    from d2lkit.recipes import get_recipe
     from d2lkit.report.markdown import check_readme, readme_block, update_readme
     from d2lkit.report.reproduce import check_seed_layout, reproduce, seeds_in
     from d2lkit.report.results import collect_results, raise_if_failing, write_reports
 
-    profile = resolve_profile(args.profile, args.device)
+    if args.data_dir is not None and (args.list or args.report_only):
+        what = "--list" if args.list else "--report-only"
+        raise D2lkitError(
+            f"--data-dir is where the recipes' training reads; {what} trains nothing: drop it"
+        )
+    profile = chosen_profile(args)
     if args.list:
         print_recipe_list(profile)
         return 0
@@ -134,7 +157,9 @@ def run_reproduce(args: argparse.Namespace) -> int:
         check_where(args.data_dir, args.device)
         print(f"reproducing {len(names)} recipe(s) with the {profile} profile into {out}")
         try:
-            results = reproduce(names, profile, seeds, out, print, args.data_dir, args.device)
+            results = reproduce(
+                names, profile, seeds, out, say=print, data_dir=args.data_dir, device=args.device
+            )
         except KeyboardInterrupt:  # the CLI prints this beside "interrupted"
             raise KeyboardInterrupt(
                 "run the same command again: finished recipes are kept and the interrupted one"

@@ -87,6 +87,19 @@ def identity(recipe: Recipe, profile: str, seed: int) -> dict:
     return json.loads(json.dumps(settings))  # as recipe.json will read back (tuples -> lists)
 
 
+def profiles_in(out: Path) -> set[str]:
+    """The profiles of the runs already in a reproduce folder (DIR/<recipe>/recipe.json, and
+    DIR/<recipe>/seed<k>/recipe.json for several seeds); a damaged mark is left to the recipe's
+    own check."""
+    profiles = set()
+    for mark in [*out.glob(f"*/{IDENTITY}"), *out.glob(f"*/seed*/{IDENTITY}")]:
+        try:
+            profiles.add(read_json(mark).get("profile"))
+        except (D2lkitError, OSError):
+            continue
+    return profiles - {None}
+
+
 def recorded_identity(run_dir: Path) -> dict | None:
     marker = run_dir / IDENTITY
     if not marker.is_file():
