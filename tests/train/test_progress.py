@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from d2lkit.train.callbacks import ProgressBar
 from d2lkit.train.config import TrainConfig
-from d2lkit.train.run import changed_settings
+from d2lkit.train.run import HEADLINE_SETTINGS, changed_settings
 
 
 class Terminal(io.StringIO):
@@ -84,6 +85,11 @@ def test_the_first_line_names_every_setting_changed_from_its_default(
         " cosine, label-smoothing 0.1, grad-clip 1, augment, weight-init xavier, seed 3,"
         " train-subset 128, test-subset 64, cpu fp32"
     )
+    # A new TrainConfig field must choose: always shown, shown when changed, or never.
+    always = ["model", "dataset", "epochs", "batch_size", "optimizer", "lr", "resize", "device"]
+    never = ["data_dir", "out", "tensorboard", "progress", "channels_last"]
+    fields = [field.name for field in dataclasses.fields(TrainConfig)]
+    assert sorted([*always, "precision", *HEADLINE_SETTINGS, *never]) == sorted(fields)
     # Experiments' class selections (fine-tuning on classes 5-9) have no flag of their own.
     assert changed_settings(TrainConfig("mlp", classes=(5, 6), train_per_class=10)) == [
         "classes 5,6", "train-per-class 10"

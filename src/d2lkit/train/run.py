@@ -293,8 +293,9 @@ def headline(run: Run) -> str:
     )
 
 
-# The settings that change what is learnt, in the headline when they are not TrainConfig's
-# defaults; the ones above are always there, and the rest (paths, output) change nothing learnt.
+# In the headline when not TrainConfig's default; the settings above are always there, and the
+# rest (where files go, what is shown, the memory layout) change nothing learnt. A test makes a
+# new TrainConfig field choose.
 HEADLINE_SETTINGS = (
     "momentum", "weight_decay", "scheduler", "label_smoothing", "grad_clip", "augment",
     "weight_init", "init", "head_lr_mult", "compile", "seed", "train_subset", "test_subset",
