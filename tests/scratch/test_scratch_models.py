@@ -1,6 +1,8 @@
 """The registered scratch models: shapes, parity with the same network built from torch.nn, and
 that they learn."""
 
+from itertools import pairwise
+
 import pytest
 import torch
 from torch import nn
@@ -32,15 +34,62 @@ def test_output_shape_and_every_parameter_gets_a_gradient(name, num_classes, in_
         assert param.grad is not None and param.grad.abs().sum() > 0, pname
 
 
+def reference_lenet_bn() -> nn.Sequential:
+    """The same network from torch.nn layers."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5),
+        nn.BatchNorm2d(6),
+        nn.Sigmoid(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, kernel_size=5),
+        nn.BatchNorm2d(16),
+        nn.Sigmoid(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(256, 120),
+        nn.BatchNorm1d(120),
+        nn.Sigmoid(),
+        nn.Linear(120, 84),
+        nn.BatchNorm1d(84),
+        nn.Sigmoid(),
+        nn.Linear(84, 10),
+    )
+
+
+def reference_mlp(*hidden: int, dropouts: tuple[float, ...] = ()) -> nn.Sequential:
+    """784 -> hidden... -> 10 with ReLU (and dropout, when given) after every hidden layer."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    widths = (784, *hidden)
+    for index, (width_in, width_out) in enumerate(pairwise(widths)):
+        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        if dropouts:
+            layers.append(nn.Dropout(dropouts[index]))
+    return nn.Sequential(*layers, nn.Linear(widths[-1], 10))
+
+
+# Written here, not taken from the zoo: a mistake the scratch model and its zoo twin shared (an
+# activation, a dropout rate) would pass a comparison of the two.
+REFERENCES = {
+    "softmax_scratch": lambda: reference_mlp(),
+    "mlp_scratch": lambda: reference_mlp(256),
+    "mlp_dropout_scratch": lambda: reference_mlp(256, 256, dropouts=(0.2, 0.5)),
+    "lenet_bn_scratch": reference_lenet_bn,
+}
+
+
+@pytest.mark.parametrize("reference", ["written here", "the zoo's twin"])
 @pytest.mark.parametrize("name", SCRATCH_MODELS)
-def test_scratch_model_equals_its_torch_nn_twin_in_the_zoo(name):
-    """Each scratch model beside the zoo's model of the same name without `_scratch`, built from
-    torch.nn layers: same weights, same input, same scores and gradients, in training (batch
-    statistics) and in evaluation (running statistics, no dropout). The dropout model is compared
-    in evaluation, where nothing is random, and its rates are checked."""
+def test_scratch_model_equals_the_torch_nn_network(name, reference):
+    """Each scratch model beside the same network of torch.nn layers, written here and in the zoo
+    (its name without `_scratch`): same weights, same input, same scores and gradients, in
+    training (batch statistics) and in evaluation (running statistics, no dropout). The dropout
+    model is compared in evaluation, where nothing is random, and its rates are checked."""
     torch.manual_seed(0)
     ours = create_model(name).double()
-    theirs = create_model(name.removesuffix("_scratch")).double()
+    if reference == "written here":
+        theirs = REFERENCES[name]().double()
+    else:
+        theirs = create_model(name.removesuffix("_scratch")).double()
     our_layers = [m for m in ours if list(m.parameters())]
     their_layers = [m for m in theirs if list(m.parameters())]
     with torch.no_grad():
