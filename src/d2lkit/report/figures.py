@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
+from d2lkit.atomic import write_atomic
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import write_atomic
 
 # Class names in scripts the default font lacks (Chinese, emoji) make matplotlib warn once per
 # character and per layout pass, showing d2lkit's source lines; save_figure says it once instead.

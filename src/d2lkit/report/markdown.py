@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from d2lkit.atomic import write_text_atomic
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import write_text_atomic
 from d2lkit.text import plural
 
 README_BEGIN = "<!-- d2lkit-results:begin -->"

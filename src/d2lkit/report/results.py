@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from d2lkit.atomic import write_text_atomic
 from d2lkit.errors import TrainingFailed
-from d2lkit.jsonfile import read_json, write_json_atomic, write_text_atomic
+from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import Recipe
 from d2lkit.report.reproduce import (
     FAILURE,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from d2lkit.atomic import write_text_atomic
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import write_text_atomic
 from d2lkit.train.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:  # for annotations only: importing it here would be circular

@@ -1,8 +1,8 @@
 """Atomic checkpoints holding everything an exact resume needs.
 
-Written to a temporary file in the same folder, flushed and fsynced, then `os.replace`d over the
-old one: a crash at any moment leaves either the previous checkpoint or the new one, never a
-partial file under the real name. Loaded with `weights_only=True` only, so a crafted file cannot
+Written to a temporary file in the same folder, synced, then renamed over the old one
+(d2lkit.atomic): a crash at any moment leaves either the previous checkpoint or the new one, never
+a partial file under the real name. Loaded with `weights_only=True` only, so a crafted file cannot
 run code.
 """
 
@@ -14,49 +14,34 @@ import pickle
 import random
 import re
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from d2lkit.atomic import write_atomic
 from d2lkit.errors import D2lkitError
-from d2lkit.jsonfile import current_umask, remove_stale_temporaries
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
-    """torch.save `state` to `path` atomically: a temporary file in the same folder, synced, then
-    renamed over `path`, so a crash leaves the previous file whole. Returns `path`."""
+    """torch.save `state` to `path` atomically and durably (`write_atomic`), so that a crash
+    leaves the previous file whole. Returns `path`."""
     path = Path(path)
     if path.is_dir():
         raise D2lkitError(f"{path}: a folder; pass a file name such as {path / 'checkpoint.pt'}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:
+
+    def save(tmp: Path) -> None:
+        try:
+            with open(tmp, "wb") as f:
                 torch.save(state, f)
-            except RuntimeError as err:  # torch reports a failed write as its own error
-                if disk_full(path):  # torch says only "unexpected pos ...": say what it is
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from err
-                raise
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); a checkpoint gets what the run's other files
-        # get, the mode the umask allows.
-        os.chmod(tmp_name, 0o666 & ~current_umask())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    remove_stale_temporaries(path)
-    # Make the rename itself durable.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        except RuntimeError as err:  # torch reports a failed write as its own error
+            if disk_full(path):  # torch says only "unexpected pos ...": say what it is
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from err
+            raise
+
+    write_atomic(path, save, durable=True)
     return path
 
 

@@ -1,0 +1,48 @@
+"""write_atomic: a file holds either its old content or the new, never a part of one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from d2lkit.atomic import write_atomic, write_text_atomic
+from d2lkit.jsonfile import write_json_atomic
+
+
+def test_a_write_that_fails_midway_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "summary.json"
+    write_json_atomic(path, {"epoch": 1})
+
+    def full_disk(tmp):  # writes a few bytes, then fails
+        tmp.write_text('{"ep')
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(path, full_disk)
+    assert json.loads(path.read_text()) == {"epoch": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary file left
+
+
+def test_a_symlinked_file_is_replaced_through_its_link_and_keeps_its_mode(tmp_path):
+    """--readme on a README.md that links to docs/README.md must update docs/README.md."""
+    target = tmp_path / "docs" / "README.md"
+    target.parent.mkdir()
+    target.write_text("old")
+    target.chmod(0o664)
+    link = tmp_path / "README.md"
+    link.symlink_to(target)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o664
+
+
+def test_a_failed_write_names_the_file_it_was_for(tmp_path):
+    import errno
+
+    def full(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a temporary file's write
+
+    with pytest.raises(OSError) as err:
+        write_atomic(tmp_path / "summary.json", full)
+    assert (err.value.errno, err.value.filename) == (errno.ENOSPC, str(tmp_path / "summary.json"))
