@@ -303,6 +303,15 @@ def test_eval_of_a_test_subset_run_says_it_used_that_subset(tmp_path, tiny_fashi
     assert_one_line_error(code, err, "already trained for 1 epoch;")
 
 
+@pytest.mark.parametrize("command", [["eval", "run"], ["predict", "run", "--out", "p.png"]])
+def test_eval_and_predict_under_torchrun_are_refused(command, monkeypatch, capsys):
+    """Each process tested its own share of the test set and printed it as the whole."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code, _, err = run_cli(command, capsys)
+    assert_one_line_error(code, err, "runs in one process, not 2: run it without torchrun")
+
+
 def test_resume_of_a_run_stopped_in_its_first_epoch_says_to_train_again(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()

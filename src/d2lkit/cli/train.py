@@ -312,10 +312,23 @@ def recorded_test_acc(run_dir: Path, epoch: int) -> float | None:
     return value if isinstance(value, float) else None
 
 
+def refuse_several_processes(command: str) -> None:
+    """eval and predict are one process's work: under torchrun each process would test its own
+    share of the test set and print it as the whole, or draw its own figure over the others'."""
+    from d2lkit.train.distributed import current_launch
+
+    world_size = current_launch().world_size
+    if world_size > 1:
+        raise D2lkitError(
+            f"`d2lkit {command}` runs in one process, not {world_size}: run it without torchrun"
+        )
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from d2lkit.train.callbacks import ProgressBar
     from d2lkit.train.trained import load_trained
 
+    refuse_several_processes("eval")
     run, state = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
     progress = ProgressBar()  # its test bar: a large folder takes minutes
     run.trainer.callbacks = [progress]
@@ -337,6 +350,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from d2lkit.report.predictions import save_predictions
     from d2lkit.train.trained import load_trained
 
+    refuse_several_processes("predict")
     if args.count < 1:  # before loading anything; the upper bound depends on the run's task
         raise D2lkitError(f"--count must be at least 1, got {args.count}")
     run, _ = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
