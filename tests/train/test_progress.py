@@ -12,7 +12,7 @@ import pytest
 
 from d2lkit.train.callbacks import ProgressBar
 from d2lkit.train.config import TrainConfig
-from d2lkit.train.run import HEADLINE_SETTINGS, changed_settings
+from d2lkit.train.headline import HEADLINE_SETTINGS, changed_settings
 
 
 class Terminal(io.StringIO):

@@ -95,7 +95,7 @@ def test_curves_png_shows_loss_train_acc_and_test_acc(run_dir, tmp_path, saved_f
     assert list(lines[2].get_ydata()) == [row["test_acc"] for row in rows]
     assert saved_figures[0].axes[0].get_ylabel() == "loss; accuracy"
     # Which run: a subset and the optimiser said (it read "mlp on fashion-mnist" for any).
-    from d2lkit.train.run import curves_title
+    from d2lkit.train.headline import curves_title
 
     config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
     assert curves_title(config) == "mlp on fashion-mnist (512 training images), sgd lr 0.5"

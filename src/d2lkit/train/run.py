@@ -20,18 +20,18 @@ from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOp
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
-from d2lkit.text import plural
 from d2lkit.train import callbacks as cb
 from d2lkit.train import distributed
 from d2lkit.train.checkpoint import capture_rng_state, load_checkpoint
 from d2lkit.train.compiling import compile_model
-from d2lkit.train.config import TrainConfig, flag
+from d2lkit.train.config import TrainConfig
 from d2lkit.train.environment import (
     environment_facts,
     resolve_device,
     resolve_precision,
     seed_everything,
 )
+from d2lkit.train.headline import curves_title, headline
 from d2lkit.train.optim import USUAL_LR, build_optimizer, build_scheduler, param_groups
 from d2lkit.train.run_lock import writing
 from d2lkit.train.trainer import Trainer
@@ -277,61 +277,12 @@ def checkpoint_state(run: Run, wall_s: float) -> dict:
     }
 
 
-def headline(run: Run) -> str:
-    """What is trained, and how, with the settings a user left to defaults filled in."""
-    config = run.config
-    entry = get_entry(config.model)
-    book = ""
-    if config.optimizer != entry.optimizer:
-        book = f" (the book trains {config.model} with {entry.optimizer}, lr {entry.lr:g})"
-    size = f", {config.resize}x{config.resize} input" if config.resize else ""
-    changed = "".join(f", {setting}" for setting in changed_settings(config))
-    return (
-        f"{config.model} on {config.dataset}: {plural(config.epochs, 'epoch')}, batch"
-        f" {config.batch_size}, {config.optimizer} lr {config.lr:g}{book}{size}{changed},"
-        f" {run.trainer.device} {config.precision}"
-    )
-
-
-# In the headline when not TrainConfig's default; the settings above are always there, and the
-# rest (where files go, what is shown, the memory layout) change nothing learnt. A test makes a
-# new TrainConfig field choose.
-HEADLINE_SETTINGS = (
-    "momentum", "weight_decay", "scheduler", "label_smoothing", "grad_clip", "augment",
-    "weight_init", "init", "head_lr_mult", "compile", "seed", "train_subset", "test_subset",
-    "classes", "train_per_class",
-)  # fmt: skip
-
-
-def changed_settings(config: TrainConfig) -> list[str]:
-    """`flag value` for each headline setting not at its default (a switch: its flag alone)."""
-    defaults = TrainConfig(config.model)
-    settings = []
-    for name in HEADLINE_SETTINGS:
-        value = getattr(config, name)
-        if value == getattr(defaults, name):
-            continue
-        if isinstance(value, bool):
-            settings.append(flag(name))
-        elif isinstance(value, tuple):
-            settings.append(f"{flag(name)} {','.join(map(str, value))}")
-        elif isinstance(value, float):
-            settings.append(f"{flag(name)} {value:g}")
-        else:
-            settings.append(f"{flag(name)} {value}")
-    return settings
-
-
-def curves_title(config: TrainConfig) -> str:
-    """What curves.png shows: the model, its data (a subset said so) and how it was trained."""
-    subset = f" ({config.train_subset} training images)" if config.train_subset else ""
-    return f"{config.model} on {config.dataset}{subset}, {config.optimizer} lr {config.lr:g}"
-
-
 def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
     out = run.out
     callbacks = [
-        cb.ProgressBar(enabled=run.config.progress, headline=headline(run)),
+        cb.ProgressBar(
+            enabled=run.config.progress, headline=headline(run.config, run.trainer.device)
+        ),
         cb.MetricsWriter(out / "metrics.jsonl"),
         cb.CurvePlotter(out / "curves.png", curves_title(run.config)),
         cb.CheckpointSaver(
