@@ -280,6 +280,35 @@ def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
             assert run_cli(argv, capsys)[0] == 0  # the same command, into the same --out
 
 
+def test_sigterm_stops_a_run_like_ctrl_c_and_exits_143(tmp_path, tiny_fashion, capsys):
+    """A batch scheduler's stop (SIGTERM) ended the process without a word."""
+    import os
+    import signal
+
+    from d2lkit.train.callbacks import Callback
+    from d2lkit.train.trainer import Trainer
+
+    class TerminatedIn(Callback):
+        def on_batch_end(self, trainer) -> None:
+            if trainer.epoch == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    fit = Trainer.fit
+
+    def terminated_fit(self, *args, **kwargs):
+        self.callbacks.append(TerminatedIn())
+        return fit(self, *args, **kwargs)
+
+    out = tmp_path / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Trainer, "fit", terminated_fit)
+        code, _, err = run_cli([*TRAIN, "mlp", "--epochs", "3", "--out", str(out)], capsys)
+    assert code == 143
+    assert err.strip().startswith("d2lkit: interrupted; the last finished epoch is saved;")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the caller's handler is back
+    assert run_cli(["train", "--resume", str(out), "--no-progress"], capsys)[0] == 0
+
+
 def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):
     out = tmp_path / "run"
     assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0

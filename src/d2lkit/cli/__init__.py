@@ -9,6 +9,7 @@ import argparse
 import errno
 import os
 import re
+import signal
 import sys
 from typing import NoReturn
 
@@ -101,7 +102,39 @@ def memory_advice(args: argparse.Namespace | None) -> str:
     return "free memory (other programs, other runs) or use a machine with more"
 
 
+class Termination:
+    """SIGTERM (a batch scheduler's stop, `kill`) taken like Ctrl-C: the work stops at the next
+    Python step, and the same line says what was saved and how to continue, where the default
+    ended the process without a word."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __enter__(self) -> Termination:
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self.stop)
+        except ValueError:  # main() called from another thread than the main one: leave it
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+    def stop(self, signum: int, frame: object) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    with Termination() as termination:
+        code = run_command(argv)
+    if code == 130 and termination.received:
+        return 128 + signal.SIGTERM  # 143, as a process ended by SIGTERM reports
+    return code
+
+
+def run_command(argv: list[str] | None) -> int:
     args = None
     try:
         parser = build_parser()
