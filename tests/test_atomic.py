@@ -46,3 +46,22 @@ def test_a_failed_write_names_the_file_it_was_for(tmp_path):
     with pytest.raises(OSError) as err:
         write_atomic(tmp_path / "summary.json", full)
     assert (err.value.errno, err.value.filename) == (errno.ENOSPC, str(tmp_path / "summary.json"))
+
+
+def test_a_durable_write_syncs_the_file_and_its_rename(tmp_path, monkeypatch):
+    """Checkpoints are the run: they reach the disk before training goes on (a JSON file need
+    not wait)."""
+    import os
+
+    import torch
+
+    from d2lkit import atomic
+    from d2lkit.train.checkpoint import save_checkpoint
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(atomic.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    save_checkpoint({"w": torch.zeros(3)}, tmp_path / "checkpoint.pt")
+    assert len(synced) == 2  # the temporary file, then the folder that renamed it
+    write_text_atomic(tmp_path / "summary.json", "{}")
+    assert len(synced) == 2

@@ -309,6 +309,22 @@ def test_sigterm_stops_a_run_like_ctrl_c_and_exits_143(tmp_path, tiny_fashion, c
     assert run_cli(["train", "--resume", str(out), "--no-progress"], capsys)[0] == 0
 
 
+def test_sigterm_is_handled_once_and_a_callers_own_handler_is_left_alone(monkeypatch):
+    import signal
+
+    from d2lkit.cli import Termination
+
+    with Termination() as termination:
+        handler = signal.getsignal(signal.SIGTERM)
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGTERM, None)
+        handler(signal.SIGTERM, None)  # a second one, while the first is handled: nothing
+    assert termination.received and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    monkeypatch.setattr(signal, "getsignal", lambda signum: signal.SIG_IGN)  # inherited
+    with Termination() as termination:
+        assert not termination.installed
+
+
 def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):
     out = tmp_path / "run"
     assert main([*TRAIN, "mlp", "--epochs", "1", "--out", str(out)]) == 0

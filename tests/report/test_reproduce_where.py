@@ -96,3 +96,23 @@ def test_the_auto_profile_continues_a_folder_in_the_profile_of_its_runs(
     assert "holds runs of the book profile: continuing with it" in printed
     assert "with the book profile" in printed
     assert json.loads((tmp_path / "rep" / "results.json").read_text())["profile"] == "book"
+
+
+def test_only_reproduces_own_sound_marks_choose_the_profile(tmp_path):
+    """`train --recipe` leaves a recipe.json (no seed) in runs/<model>-<time>/; a damaged mark is
+    the recipe's own check to report, not a profile to continue in."""
+    from d2lkit.report.reproduce import profiles_in
+
+    marks = {
+        "lenet-20250101-000000": {"recipe": "lenet", "profile": "cpu", "changes": {}},
+        "softmax": {"recipe": "softmax", "profile": ["cpu"], "seed": 0},
+        "mlp": {"recipe": "mlp", "profile": "gpu", "seed": 0},
+    }
+    for folder, mark in marks.items():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "recipe.json").write_text(json.dumps(mark))
+    assert profiles_in(tmp_path) == set()
+    (tmp_path / "linreg" / "seed1").mkdir(parents=True)
+    mark = {"recipe": "linreg", "profile": "book", "seed": 1}
+    (tmp_path / "linreg" / "seed1" / "recipe.json").write_text(json.dumps(mark))
+    assert profiles_in(tmp_path) == {"book"}

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import sys
+import threading
 from typing import NoReturn
 
 from d2lkit import __version__
@@ -109,21 +110,27 @@ class Termination:
 
     def __init__(self) -> None:
         self.received = False
+        self.installed = False
 
     def __enter__(self) -> Termination:
-        try:
-            self.previous = signal.signal(signal.SIGTERM, self.stop)
-        except ValueError:  # main() called from another thread than the main one: leave it
-            self.previous = None
+        # Only over the default: a handler of the caller's own (or an inherited "ignore") stays,
+        # as does main() called from another thread than the main one, where none can be set.
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        if on_main_thread and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self.stop)
+            self.installed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        if self.installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def stop(self, signum: int, frame: object) -> None:
-        self.received = True
-        raise KeyboardInterrupt
+        # Once: a scheduler and torchrun's agent may each send one, and a second arriving while
+        # the first is being handled would cut its message short (SIGKILL follows if need be).
+        if not self.received:
+            self.received = True
+            raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:

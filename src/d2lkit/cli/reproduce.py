@@ -29,8 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         choices=PROFILE_CHOICES,
         default="auto",
         help="book: the book's exact settings (for a GPU); cpu: fits a 2-core CPU, changes stated"
-        " in the report; auto (default): book where the recipes train on CUDA (see --device),"
-        " else cpu",
+        " in the report; auto (default): the profile of the runs already in --out, else book"
+        " where the recipes train on CUDA (see --device), else cpu",
     )
     parser.add_argument(
         "--seeds",

@@ -26,6 +26,7 @@ from d2lkit.recipes import (
     recipe_options,
 )
 from d2lkit.recipes.kinds import RecipeRun, get_kind
+from d2lkit.recipes.recipe import PROFILES
 from d2lkit.report.markdown import format_seconds
 from d2lkit.text import plural
 from d2lkit.train.config import TrainConfig
@@ -88,16 +89,19 @@ def identity(recipe: Recipe, profile: str, seed: int) -> dict:
 
 
 def profiles_in(out: Path) -> set[str]:
-    """The profiles of the runs already in a reproduce folder (DIR/<recipe>/recipe.json, and
-    DIR/<recipe>/seed<k>/recipe.json for several seeds); a damaged mark is left to the recipe's
-    own check."""
+    """The profiles of reproduce's runs already in a folder (DIR/<recipe>/recipe.json, and
+    DIR/<recipe>/seed<k>/recipe.json for several seeds). Only reproduce's marks hold a seed:
+    `train --recipe` leaves its own in runs/<model>-<time>/, which --out runs must not take for
+    a reproduce's; a damaged mark is left to the recipe's own check."""
     profiles = set()
     for mark in [*out.glob(f"*/{IDENTITY}"), *out.glob(f"*/seed*/{IDENTITY}")]:
         try:
-            profiles.add(read_json(mark).get("profile"))
+            recorded = read_json(mark)
         except (D2lkitError, OSError):
             continue
-    return profiles - {None}
+        if "seed" in recorded and recorded.get("profile") in PROFILES:
+            profiles.add(recorded["profile"])
+    return profiles
 
 
 def recorded_identity(run_dir: Path) -> dict | None:
