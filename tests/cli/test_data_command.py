@@ -170,6 +170,20 @@ def test_show_refuses_what_train_refuses_for_an_image_folder(
     assert not (tmp_path / "x.png").exists()
 
 
+def test_show_of_an_image_folders_split_needs_only_that_split(tmp_path, capsys):
+    """A folder of test images alone (as eval --dataset takes) was refused for its missing
+    train/."""
+    import shutil
+
+    tree = write_tree(tmp_path / "tree", ("red", "blue"))
+    shutil.rmtree(tree / "train")
+    args = ["data", "show", f"imagefolder:{tree}", "--count", "3", "--out", str(tmp_path / "t.png")]
+    code, printed, _ = run_cli([*args, "--split", "test"], capsys)
+    assert code == 0 and (tmp_path / "t.png").is_file()
+    code, _, err = run_cli([*args, "--split", "train"], capsys)
+    assert_one_line_error(code, err, "train")
+
+
 def test_class_names_the_font_cannot_draw_are_one_note_not_a_warning_flood(tmp_path):
     """Run as a user runs it (pytest would catch the warnings): matplotlib warned per character
     and per layout pass, each warning showing d2lkit's source line."""

@@ -268,8 +268,9 @@ def sample_images(
     root: Path, split: str, count: int, seed: int = 0, size: int = 96
 ) -> tuple[torch.Tensor, list[str], int]:
     """`count` images of `split` drawn at random, so classes mix (`d2lkit data show`): images
-    (N, 3, size, size) in [0, 1], their class names, and how many images the split holds."""
-    classes = check_tree(root)
+    (N, 3, size, size) in [0, 1], their class names, and how many images the split holds. Only
+    that split is read: a folder of test images alone can be looked at."""
+    classes = check_tree(root, (split,))
     to_grid = v2.Compose(
         [v2.Resize(size, antialias=True), v2.CenterCrop(size), v2.ToImage(),
          v2.ToDtype(torch.float32, scale=True)]
