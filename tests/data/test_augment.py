@@ -137,6 +137,8 @@ def test_cli_writes_a_grid_from_an_image_file(tmp_path, capsys, drawn_grids):
     assert "1 method x 2 copies" in capsys.readouterr().out
     (grid,) = drawn_grids
     assert grid["titles"] == ["hue\noriginal", "hue 1", "hue 2"]
+    assert grid["heading"].startswith(f"{source}: the original, then augmented copies")
+    assert grid["heading"].endswith("; seed 0")
     # The row starts with the file's own pixels, fitted to the 200x200 cell with its 4:3 aspect
     # kept (200x150, centred on white), then two hue shifts.
     original = resize(pixels.permute(2, 0, 1), [150, 200], antialias=True).float() / 255

@@ -64,3 +64,18 @@ def test_characters_are_undrawable_only_when_no_font_of_the_family_list_has_them
         fig, ax = subplots()
         ax.set_title("café → ü 热狗")
         assert undrawable_characters(fig) == ["热", "狗"]  # DejaVu Sans draws the rest
+
+
+def test_a_grids_heading_is_wrapped_to_the_grids_width(tmp_path, saved_figures):
+    """One line ran past both edges of a four-column grid (6.4 inches)."""
+    import torch
+
+    from d2lkit.report.grids import save_image_grid
+
+    heading = "Fashion-MNIST test image 0 (ankle boot): the original, then augmented copies, " * 2
+    save_image_grid(torch.rand(4, 8, 8), ["a"] * 4, tmp_path / "g.png", ncols=4, heading=heading)
+    figure = saved_figures[0]
+    drawn = figure._suptitle.get_text()
+    assert " ".join(drawn.split()) == " ".join(heading.split())  # every word kept
+    width_chars = figure.get_figwidth() * 14  # 9-point characters per inch, about
+    assert len(drawn.splitlines()) > 1 and max(map(len, drawn.splitlines())) <= width_chars

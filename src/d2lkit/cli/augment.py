@@ -140,8 +140,12 @@ def run_augment(args: argparse.Namespace) -> int:
         image, label = default_image(args.data_dir)
         source = f"Fashion-MNIST test image 0 ({label})"
     cells, titles = augmentation_grid(image, methods, args.count, args.seed)
-    out = save_image_grid(torch.stack(cells), titles, args.out, ncols=args.count + 1)
     shape = f"{plural(len(methods), 'method')} x {plural(args.count, 'copy', 'copies')}"
+    # The figure names its source and seed too: it is looked at long after the command ran.
+    heading = f"{source}: the original, then augmented copies, one row per method; seed {args.seed}"
+    out = save_image_grid(
+        torch.stack(cells), titles, args.out, ncols=args.count + 1, heading=heading
+    )
     print(f"wrote {out}: {source}, {shape}, seed {args.seed}")
     unchanged = [method for method in methods if method in COLOUR_ONLY]
     if unchanged and is_gray(image):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import torch
@@ -42,7 +43,10 @@ def save_image_grid(
             color = title_colors[i] if title_colors else "black"
             ax.set_title(titles[i], fontsize=8, color=color)
     if heading:
-        fig.suptitle(heading, fontsize=9)
+        # Wrapped to the figure's width (a 9-point character is about 1/14 inch): a grid of
+        # four columns is 6.4 inches wide, and one line ran past both of its edges.
+        lines = textwrap.fill(heading, width=int(ncols * scale * 14), break_on_hyphens=False)
+        fig.suptitle(lines, fontsize=9)
     if legend:
         from matplotlib.patches import Patch
 
