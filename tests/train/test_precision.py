@@ -40,3 +40,14 @@ def test_every_model_with_bf16_evidence_is_registered():
     from d2lkit.models import list_models
 
     assert set(environment.CPU_BF16_MODELS) <= set(list_models())
+
+
+def test_cudnn_times_its_algorithms_on_cuda_only(monkeypatch):
+    """Every batch of a run has one shape: on a GPU the fastest convolution is worth timing."""
+    from d2lkit.train.environment import tune_backend
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    tune_backend(torch.device("cpu"))
+    assert torch.backends.cudnn.benchmark is False
+    tune_backend(torch.device("cuda", 0))
+    assert torch.backends.cudnn.benchmark is True

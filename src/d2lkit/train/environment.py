@@ -93,6 +93,15 @@ def is_regression(model: str) -> bool:
     return get_entry(model).task == "regression"
 
 
+def tune_backend(device: torch.device) -> None:
+    """On CUDA, cuDNN times its convolution algorithms once per input shape and keeps the
+    fastest: every batch of a run has one shape (the last aside), so a few timed first steps
+    repay many times over. Its choice may differ between runs in the last bits of a result, as
+    CUDA training's sums already do; the CPU is left as it is."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -30,6 +30,7 @@ from d2lkit.train.environment import (
     resolve_device,
     resolve_precision,
     seed_everything,
+    tune_backend,
 )
 from d2lkit.train.headline import curves_title, headline
 from d2lkit.train.optim import USUAL_LR, build_optimizer, build_scheduler, param_groups
@@ -207,6 +208,7 @@ def build_run(config: TrainConfig, out: Path, test_only: bool = False) -> Run:
     if config.tensorboard and not test_only:  # eval and predict write no logs
         cb.check_tensorboard()
     device = resolve_device(config.device)
+    tune_backend(device)
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
     data = build_dataset(config.dataset, data_options(config, device, test_only))

@@ -134,13 +134,19 @@ def train_once(config: SpeedrunConfig, seed: int) -> dict:
     from d2lkit.data import fashion_mnist
     from d2lkit.data.loader import TensorLoader
     from d2lkit.models.registry import create_model
-    from d2lkit.train.environment import resolve_device, resolve_precision, seed_everything
+    from d2lkit.train.environment import (
+        resolve_device,
+        resolve_precision,
+        seed_everything,
+        tune_backend,
+    )
     from d2lkit.train.trainer import Trainer
 
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     times = {"imports_done": time.time()}
     device = resolve_device(config.device)
+    tune_backend(device)
     precision = resolve_precision(config.precision, device, config.model)
     seed_everything(seed)
     data = fashion_mnist.load(config.data_dir)
