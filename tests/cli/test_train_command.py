@@ -280,6 +280,32 @@ def test_an_interrupted_run_says_how_to_continue_once_an_epoch_is_saved(
             assert run_cli(argv, capsys)[0] == 0  # the same command, into the same --out
 
 
+def test_an_interrupt_after_epoch_ones_row_says_whether_its_checkpoint_was_saved(
+    tmp_path, tiny_fashion, capsys, monkeypatch
+):
+    """The row is printed and logged first; the checkpoint is saved before the figure is drawn
+    (half a second), so an interrupt while drawing loses nothing."""
+    from d2lkit.train import callbacks
+
+    def interrupted(self, trainer) -> None:
+        raise KeyboardInterrupt
+
+    argv = [*TRAIN, "mlp", "--epochs", "2", "--out", str(tmp_path / "a")]
+    with monkeypatch.context() as patch:
+        patch.setattr(callbacks.CheckpointSaver, "on_epoch_end", interrupted)
+        code, _, err = run_cli(argv, capsys)
+    assert code == 130 and err.strip() == (
+        "d2lkit: interrupted; its first epoch was not saved yet, so nothing is saved; run the"
+        " same command again"
+    )
+    assert run_cli(argv, capsys)[0] == 0  # the same command, into the same --out
+    with monkeypatch.context() as patch:
+        patch.setattr(callbacks.CurvePlotter, "on_epoch_end", interrupted)
+        argv[-1] = str(tmp_path / "b")
+        code, _, err = run_cli(argv, capsys)
+    assert code == 130 and "the last finished epoch is saved; continue with" in err
+
+
 def test_sigterm_stops_a_run_like_ctrl_c_and_exits_143(tmp_path, tiny_fashion, capsys):
     """A batch scheduler's stop (SIGTERM) ended the process without a word."""
     import os
@@ -312,7 +338,7 @@ def test_sigterm_stops_a_run_like_ctrl_c_and_exits_143(tmp_path, tiny_fashion, c
 def test_sigterm_is_handled_once_and_a_callers_own_handler_is_left_alone(monkeypatch):
     import signal
 
-    from d2lkit.cli import Termination
+    from d2lkit.termination import Termination
 
     with Termination() as termination:
         handler = signal.getsignal(signal.SIGTERM)
@@ -323,6 +349,26 @@ def test_sigterm_is_handled_once_and_a_callers_own_handler_is_left_alone(monkeyp
     monkeypatch.setattr(signal, "getsignal", lambda signum: signal.SIG_IGN)  # inherited
     with Termination() as termination:
         assert not termination.installed
+
+
+def test_sigterm_before_the_cli_is_ready_is_one_line_and_143(monkeypatch, capsys):
+    """`python -m d2lkit` installs the handler before importing torch (a second or two): a
+    SIGTERM then ended the process without a word."""
+    import os
+    import signal
+    import time
+
+    import d2lkit.cli
+    from d2lkit.__main__ import entry
+
+    def terminated_while_starting(argv=None):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler interrupts this at once
+
+    monkeypatch.setattr(d2lkit.cli, "main", terminated_while_starting)
+    assert entry() == 143
+    assert capsys.readouterr().err == "d2lkit: interrupted\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_resume_refuses_settings_it_would_drop(tmp_path, tiny_fashion, capsys):

@@ -9,15 +9,16 @@ import argparse
 import errno
 import os
 import re
-import signal
 import sys
-import threading
 from typing import NoReturn
+
+from tqdm import tqdm
 
 from d2lkit import __version__
 from d2lkit.cli import augment, bench, data, fit, models, optim, reproduce, speedrun, train
 from d2lkit.cli.help import complete_help
 from d2lkit.errors import D2lkitError, DownloadFailed, TrainingFailed
+from d2lkit.termination import TERMINATION
 
 COMMANDS = [data, train, models, fit, optim, augment, reproduce, bench, speedrun]
 
@@ -103,42 +104,12 @@ def memory_advice(args: argparse.Namespace | None) -> str:
     return "free memory (other programs, other runs) or use a machine with more"
 
 
-class Termination:
-    """SIGTERM (a batch scheduler's stop, `kill`) taken like Ctrl-C: the work stops at the next
-    Python step, and the same line says what was saved and how to continue, where the default
-    ended the process without a word."""
-
-    def __init__(self) -> None:
-        self.received = False
-        self.installed = False
-
-    def __enter__(self) -> Termination:
-        # Only over the default: a handler of the caller's own (or an inherited "ignore") stays,
-        # as does main() called from another thread than the main one, where none can be set.
-        on_main_thread = threading.current_thread() is threading.main_thread()
-        if on_main_thread and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, self.stop)
-            self.installed = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.installed:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    def stop(self, signum: int, frame: object) -> None:
-        # Once: a scheduler and torchrun's agent may each send one, and a second arriving while
-        # the first is being handled would cut its message short (SIGKILL follows if need be).
-        if not self.received:
-            self.received = True
-            raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    with Termination() as termination:
-        code = run_command(argv)
-    if code == 130 and termination.received:
-        return 128 + signal.SIGTERM  # 143, as a process ended by SIGTERM reports
-    return code
+    # tqdm makes its lock on first use; an interrupt inside that left it half-made, and the bar's
+    # next write failed with a traceback in place of the interrupt's line.
+    tqdm.get_lock()
+    with TERMINATION:
+        return TERMINATION.exit_code(run_command(argv))
 
 
 def run_command(argv: list[str] | None) -> int:

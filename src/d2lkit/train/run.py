@@ -286,11 +286,13 @@ def standard_callbacks(run: Run, started: float, wall_before: float) -> list:
             enabled=run.config.progress, headline=headline(run.config, run.trainer.device)
         ),
         cb.MetricsWriter(out / "metrics.jsonl"),
-        cb.CurvePlotter(out / "curves.png", curves_title(run.config)),
+        # Saved before the figure is drawn (half a second): an interrupt in between loses the
+        # figure, which a resume redraws, not the epoch.
         cb.CheckpointSaver(
             out / CHECKPOINT,
             lambda: checkpoint_state(run, wall_before + time.perf_counter() - started),
         ),
+        cb.CurvePlotter(out / "curves.png", curves_title(run.config)),
     ]
     if run.config.tensorboard:
         callbacks.append(cb.TensorBoardWriter(out / "tensorboard"))
@@ -339,8 +341,11 @@ def execute(
         run.trainer.fit(run.config.epochs, start_epoch=start_epoch)
     except KeyboardInterrupt:  # the CLI prints the message beside "interrupted"
         if not (run.out / CHECKPOINT).exists():
+            finished = "no epoch finished"
+            if run.trainer.history:  # stopped between epoch 1's log row and its checkpoint
+                finished = "its first epoch was not saved yet"
             raise KeyboardInterrupt(
-                "no epoch finished, so nothing is saved; run the same command again"
+                f"{finished}, so nothing is saved; run the same command again"
             ) from None
         command = f"d2lkit train --resume {shlex.quote(str(run.out))} --epochs {run.config.epochs}"
         raise KeyboardInterrupt(
