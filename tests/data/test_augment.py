@@ -198,6 +198,23 @@ def test_cli_bad_image_is_one_line_and_exit_2(tmp_path, capsys, content):
     assert not (tmp_path / "g.png").exists()
 
 
+def test_a_very_large_image_is_one_line_without_pils_warning(tmp_path, capsys):
+    """12000 x 9000 (108 megapixels): PIL warned over two lines before d2lkit's one; 30000 x
+    30000 is told to be made smaller, not re-saved."""
+    import warnings
+
+    large = tmp_path / "large.png"
+    large.write_bytes(decompression_bomb_png(12000, 9000))  # a header, and no pixels
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["augment", str(large), "--out", str(tmp_path / "g.png")]) == 2
+    assert not [w for w in caught if "DecompressionBomb" in w.category.__name__]
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(decompression_bomb_png())
+    assert main(["augment", str(huge), "--out", str(tmp_path / "g.png")]) == 2
+    assert "too large to open" in capsys.readouterr().err
+
+
 def test_cli_default_image_is_a_fashion_mnist_sample(tmp_path, capsys, fashion, drawn_grids):
     from torchvision.transforms.v2.functional import resize
 

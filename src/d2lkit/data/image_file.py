@@ -5,6 +5,9 @@ undecodable file (truncated, not an image, or a decompression bomb) is refused t
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +25,21 @@ GRAY_MODES = ("L", "LA", *WIDE_GRAY_MODES)  # LA: gray with alpha, as image edit
 UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
 
 
+@contextmanager
+def open_image(path: str | Path) -> Iterator[Image.Image]:
+    """`Image.open`, without PIL's warning on images over 89 megapixels: a multi-line
+    DecompressionBombWarning on stderr, where the image is read all the same (a photo that large
+    is shrunk by the reader; twice that is PIL's error, which `unreadable` words)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            yield image
+
+
 def open_rgb(path: str | Path) -> Image.Image:
     """The photo at `path` upright, in RGB (ImageFolder's loader)."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             return as_rgb(upright(image))
     except UNREADABLE as err:
         raise unreadable(path, err) from None
@@ -59,7 +73,7 @@ def read_image(
     photo upright; pixels as stored otherwise (VOC's label maps carry no EXIF tag, and are
     drawn on the stored pixels of their images)."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             if keep_gray and image.mode in GRAY_MODES:
                 gray = image.getchannel("L") if image.mode == "LA" else image  # alpha: no class
                 return torch.from_numpy(np.asarray(gray).astype(np.int64))[None]
@@ -69,6 +83,10 @@ def read_image(
 
 
 def unreadable(path: str | Path, err: Exception) -> D2lkitError:
+    if isinstance(err, Image.DecompressionBombError):  # re-saving it would not help
+        return D2lkitError(
+            f"{path}: too large to open ({err}); make it smaller with an image editor or remove it"
+        )
     # Most such files are photos cut short by a copy; naming a format would be no help for them.
     return D2lkitError(
         f"{path}: not a readable image ({err}); re-save it with an image editor or remove it"
