@@ -182,6 +182,10 @@ def test_show_of_an_image_folders_split_needs_only_that_split(tmp_path, capsys):
     assert code == 0 and (tmp_path / "t.png").is_file()
     code, _, err = run_cli([*args, "--split", "train"], capsys)
     assert_one_line_error(code, err, "train")
+    # An image named where its folder belongs is not "no such folder".
+    image = tree / "test" / "red" / "0.png"
+    code, _, err = run_cli(["data", "show", f"imagefolder:{image}", "--out", "x.png"], capsys)
+    assert_one_line_error(code, err, "0.png: a file, not a folder; pass imagefolder:PATH with")
 
 
 def test_class_names_the_font_cannot_draw_are_one_note_not_a_warning_flood(tmp_path):

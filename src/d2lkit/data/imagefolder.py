@@ -125,7 +125,8 @@ def check_tree(root: Path, splits: tuple[str, ...] = SPLITS) -> list[str]:
     `splits` (eval and predict read test/ only)."""
     if not root.is_dir():
         needs = " and ".join(f"PATH/{split}" for split in splits)
-        raise D2lkitError(f"{root}: no such folder; pass imagefolder:PATH with {needs}")
+        what = "a file, not a folder" if root.exists() else "no such folder"
+        raise D2lkitError(f"{root}: {what}; pass imagefolder:PATH with {needs}")
     classes = [check_split(root, split) for split in splits]
     if len(classes) == 2 and set(classes[0]) != set(classes[1]):
         train, test = map(set, classes)
