@@ -121,30 +121,6 @@ def test_a_finite_loss_that_ran_away_is_a_failure_too():
         trainer.fit(1)
 
 
-def test_weights_blown_up_by_the_epochs_last_step_are_a_failure():
-    """The train loss is measured before each step: --weight-decay 1e30 on 256 images blew the
-    weights up in the last step, and the run exited 0 with a test loss of 3.7e28."""
-    from d2lkit.train.callbacks import Callback
-
-    class LastStepBlowsUp(Callback):
-        def on_eval_start(self, trainer) -> None:
-            with torch.no_grad():
-                trainer.model[1].weight.mul_(1e6)
-
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
-    images = torch.randint(1, 256, (6, 4, 4), dtype=torch.uint8)
-    loader = TensorLoader(images, torch.arange(6) % 3, 3)
-    trainer = Trainer(
-        model, torch.optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss(), loader,
-        loader, num_classes=3, callbacks=[LastStepBlowsUp()],
-    )  # fmt: skip
-    with pytest.raises(
-        TrainingFailed, match=r"the loss diverged: epoch 1 test loss .*against 1\.10"
-    ):
-        trainer.fit(1)
-
-
 def test_a_loss_at_a_guess_is_no_divergence():
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
     nn.init.zeros_(model[1].bias)  # zero images and bias: every logit 0, the loss ln 3 exactly

@@ -91,16 +91,13 @@ class Trainer:
             start, cpu_start = time.perf_counter(), time.process_time()
             train = self.train_epoch()
             train_s = time.perf_counter() - start
-            self.check_not_diverged(train["loss"], "train")
+            self.check_not_diverged(train["loss"])
             # CPU seconds of this process (all threads): unlike train_s, barely moved by other
             # work on a shared machine, so runs on a busy machine stay comparable.
             train_cpu_s = time.process_time() - cpu_start
             start = time.perf_counter()
             test = self.evaluate()
             eval_s = time.perf_counter() - start
-            # The train loss is measured before the epoch's last step: a step that blew the
-            # weights up shows in the test loss only.
-            self.check_not_diverged(test["loss"], "test")
             self.epoch_metrics = {
                 "epoch": epoch,
                 "train_loss": train.pop("loss"),
@@ -157,16 +154,16 @@ class Trainer:
             " were skipped)"
         )
 
-    def check_not_diverged(self, loss: float, split: str) -> None:
+    def check_not_diverged(self, train_loss: float) -> None:
         """A finite loss can still have run away: cross-entropy is ln(classes) for a guess, and
         an epoch's mean of DIVERGED_FACTOR times that means logits hundreds apart on wrong
         answers, which no run that learns reaches."""
         if self.task == "regression":  # its scale is the data's
             return
         guess = math.log(self.num_classes)
-        if loss > DIVERGED_FACTOR * guess:
+        if train_loss > DIVERGED_FACTOR * guess:
             raise self.failure(
-                f"the loss diverged: epoch {self.epoch} {split} loss {loss:.3g}, against"
+                f"the loss diverged: epoch {self.epoch} train loss {train_loss:.3g}, against"
                 f" {guess:.2f} for a guess"
             )
 
