@@ -16,7 +16,7 @@ from d2lkit.recipes import (
     flag_changes,
     single_run_config,
 )
-from d2lkit.report.reproduce import IDENTITY
+from d2lkit.report.reproduce import IDENTITY, is_reproduce_mark
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.distributed import is_main
 from d2lkit.train.run import CHECKPOINT, refuse_a_second_run
@@ -83,7 +83,7 @@ def refuse_reproduce_run(run: Path) -> None:
         if not mark.is_file():
             continue
         recorded = read_json(mark)
-        if "seed" in recorded:  # reproduce's mark; `train --recipe` records its flag changes
+        if is_reproduce_mark(recorded):
             raise D2lkitError(
                 f"{run_dir}: a run of `d2lkit reproduce` (recipe {recorded.get('recipe')}); rerun"
                 " reproduce with the same --out to finish it, or copy the run's folder elsewhere"

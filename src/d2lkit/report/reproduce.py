@@ -88,18 +88,24 @@ def identity(recipe: Recipe, profile: str, seed: int) -> dict:
     return json.loads(json.dumps(settings))  # as recipe.json will read back (tuples -> lists)
 
 
+def is_reproduce_mark(recorded: dict) -> bool:
+    """Whether a recipe.json is reproduce's (`identity`, which holds the run's seed) rather than
+    `train --recipe`'s, which records its flag changes instead."""
+    return "seed" in recorded
+
+
 def profiles_in(out: Path) -> set[str]:
     """The profiles of reproduce's runs already in a folder (DIR/<recipe>/recipe.json, and
-    DIR/<recipe>/seed<k>/recipe.json for several seeds). Only reproduce's marks hold a seed:
-    `train --recipe` leaves its own in runs/<model>-<time>/, which --out runs must not take for
-    a reproduce's; a damaged mark is left to the recipe's own check."""
+    DIR/<recipe>/seed<k>/recipe.json for several seeds); not `train --recipe`'s marks, which it
+    leaves in runs/<model>-<time>/ for --out runs to hold. A damaged mark is left to the
+    recipe's own check."""
     profiles = set()
     for mark in [*out.glob(f"*/{IDENTITY}"), *out.glob(f"*/seed*/{IDENTITY}")]:
         try:
             recorded = read_json(mark)
         except (D2lkitError, OSError):
             continue
-        if "seed" in recorded and recorded.get("profile") in PROFILES:
+        if is_reproduce_mark(recorded) and recorded.get("profile") in PROFILES:
             profiles.add(recorded["profile"])
     return profiles
 
