@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 from torchvision.models import resnet18 as torchvision_resnet18
+from torchvision.transforms.functional import rgb_to_grayscale
 
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model
@@ -76,6 +77,22 @@ def test_rgb_stem_sums_over_colour_for_gray_models(torchvision_file):
     with torch.no_grad():
         expected = reference(gray.expand(-1, 3, -1, -1))
         assert torch.allclose(model.eval()(gray), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_gray_stem_spreads_over_colour_by_luma_for_rgb_models(tmp_path):
+    """Weights trained on Fashion-MNIST (gray) into a model for an RGB image folder: the first
+    convolution is kept, not left fresh, and the RGB model computes what the gray model computes
+    on the image converted to gray by torchvision."""
+    torch.manual_seed(3)
+    gray_model = create_model("resnet18_small", num_classes=10, in_channels=1).eval()
+    path = tmp_path / "gray.pt"
+    torch.save(gray_model.state_dict(), path)
+    rgb_model = create_model("resnet18_small", num_classes=10, in_channels=3).eval()
+    assert load_initial_weights(rgb_model, path, "resnet18_small").fresh == []
+    rgb = torch.rand(2, 3, 28, 28, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        expected = gray_model(rgb_to_grayscale(rgb))
+        assert torch.allclose(rgb_model(rgb), expected, atol=1e-5, rtol=1e-5)
 
 
 def test_fcn_resnet18_takes_the_body(torchvision_file):

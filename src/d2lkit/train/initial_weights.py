@@ -4,8 +4,9 @@ as torchvision's ResNet-18 (`torch.save(resnet18().state_dict(), path)`).
 Tensors whose name and shape match are copied; the rest (typically the classifier, when the
 class count differs) keep their fresh initialisation, which is what fine-tuning wants: the book
 replaces the output layer and trains it with a larger learning rate (`--head-lr-mult`).
-torchvision names are first translated to d2lkit's (torchvision_weights.py), and an RGB first
-convolution is summed over its colour channels when the model reads gray images.
+torchvision names are first translated to d2lkit's (torchvision_weights.py), and a first
+convolution is fitted to the colour channels the model reads (RGB weights onto gray images, gray
+weights onto RGB images).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ WRAPPER_KEYS = ("model", "state_dict")
 DATA_PARALLEL_PREFIX = "module."  # what (Distributed)DataParallel adds to every name
 WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 BATCH_COUNTER = "num_batches_tracked"
+LUMA = (0.2989, 0.587, 0.114)  # ITU-R 601-2, as torchvision's rgb_to_grayscale
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -80,11 +82,19 @@ def without_data_parallel_prefix(state: dict[str, torch.Tensor]) -> dict[str, to
 
 
 def fit_input_channels(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """An RGB convolution weight (out, 3, k, k) used on gray images (out, 1, k, k): a gray image
-    is RGB with three equal channels, so summing the weights over colour gives the same output."""
-    rgb_to_gray = tensor.dim() == 4 and tensor.shape[1] == 3 and shape[1] == 1
-    if rgb_to_gray and tensor.shape[0] == shape[0] and tensor.shape[2:] == shape[2:]:
+    """A first convolution's weight fitted to the colour channels of the model it goes into.
+
+    RGB (out, 3, k, k) onto gray (out, 1, k, k): a gray image is RGB with three equal channels,
+    so the weights summed over colour give the same output. Gray (out, 1, k, k) onto RGB
+    (out, 3, k, k): spread by the luma weights torchvision's `rgb_to_grayscale` uses, so the RGB
+    model computes what the gray model computes on the image converted to gray."""
+    is_conv = tensor.dim() == 4 and len(shape) == 4
+    same_kernels = is_conv and tensor.shape[0] == shape[0] and tensor.shape[2:] == shape[2:]
+    if same_kernels and tensor.shape[1] == 3 and shape[1] == 1:
         return tensor.sum(dim=1, keepdim=True)
+    if same_kernels and tensor.shape[1] == 1 and shape[1] == 3:
+        luma = torch.tensor(LUMA, dtype=tensor.dtype).view(1, 3, 1, 1)
+        return tensor * luma  # (out, 1, k, k) * (1, 3, 1, 1) -> (out, 3, k, k)
     return tensor
 
 
