@@ -18,6 +18,8 @@ from d2lkit.data.imagefolder import (
     is_image,
 )
 from d2lkit.errors import D2lkitError
+from d2lkit.train.config import TrainConfig
+from d2lkit.train.run import resolve
 
 CLASSES = ("hotdog", "not-hotdog")
 
@@ -435,3 +437,13 @@ def test_a_restored_training_loader_augments_the_next_epoch_as_the_first_one_wou
     resumed.load_state_dict(state)
     assert all(map(torch.equal, one_epoch(resumed), second))
     assert all(map(torch.equal, one_epoch(loader(2 - workers)), first))
+
+
+def test_a_path_from_the_home_folder_is_expanded(tree, monkeypatch):
+    """The shell leaves `~` after `imagefolder:` as it is; the builder reads the home folder's
+    tree and the run records its absolute path, not a folder named `~` in the working one."""
+    monkeypatch.setenv("HOME", str(tree.parent))
+    bundle = build_dataset("imagefolder:~/hotdog", DataOptions(batch_size=4, resize=8))
+    assert bundle.class_names == list(CLASSES)
+    config = resolve(TrainConfig(model="mlp", dataset="imagefolder:~/hotdog"))
+    assert config.dataset == f"imagefolder:{tree.resolve()}"

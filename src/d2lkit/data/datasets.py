@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -135,7 +136,14 @@ def build_dataset(spec: str, options: DataOptions) -> DataBundle:
     if argument and name in ARGUMENT_FREE:
         raise D2lkitError(f"{name} takes no argument: pass --dataset {name}, not {spec!r}")
     refuse_unused(name, applies, options)
+    if argument and name in PATH_DATASETS:
+        argument = expand_user(argument)
     return builder(argument or None, options)
+
+
+def expand_user(path: str) -> str:
+    """`~/photos` as the home folder's: the shell leaves a `~` after `imagefolder:` as it is."""
+    return os.path.expanduser(path)
 
 
 def select_classes(

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from d2lkit.data.datasets import IGNORE_INDEX, PATH_DATASETS, DataBundle, DataOptions, build_dataset
+from d2lkit.data.datasets import (
+    IGNORE_INDEX,
+    PATH_DATASETS,
+    DataBundle,
+    DataOptions,
+    build_dataset,
+    expand_user,
+)
 from d2lkit.errors import D2lkitError
 from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.models.registry import create_model, get_entry
@@ -73,7 +80,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
     # Paths absolute, so that eval and --resume from another folder read the same files.
     kind, _, data_path = config.dataset.partition(":")
     absolute = kind in PATH_DATASETS and data_path  # `imagefolder:` alone is the builder's error
-    dataset = f"{kind}:{Path(data_path).resolve()}" if absolute else config.dataset
+    dataset = f"{kind}:{Path(expand_user(data_path)).resolve()}" if absolute else config.dataset
     return dataclasses.replace(
         config,
         optimizer=optimizer,
