@@ -199,7 +199,7 @@ def test_seed_layouts_are_not_mixed_and_report_only_reads_the_seed_count(
     into one DIR would nest seed dirs inside a finished run, or misread it as foreign files."""
     reproduce(["fake-good"], "cpu", 2, tmp_path, say=lambda line: None)
     with pytest.raises(
-        D2lkitError, match=r"fake-good: holds a run of 2 seeds, not 1; pass --seeds 2"
+        D2lkitError, match=r"fake-good: holds runs of several seeds \(seed0/ .. seed1/ so far\)"
     ):
         reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
     single = tmp_path / "single"
@@ -213,6 +213,24 @@ def test_seed_layouts_are_not_mixed_and_report_only_reads_the_seed_count(
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["seeds"] == 2 and results["rows"][0]["mean"] == pytest.approx(0.805)
     assert fake_recipes.calls == [("fake-good", 0), ("fake-good", 1), ("fake-good", 0)]
+
+
+def test_several_seeds_stopped_in_the_first_continue_with_the_same_command(
+    fake_recipes, tmp_path, capsys
+):
+    """Stopped during seed0, DIR/<recipe> holds seed0/ alone: the same --seeds continues it, where
+    the count of seed folders (1) used to read as the one-seed layout and refuse the command."""
+    fake_recipes.crash_on = {"fake-good"}
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(["fake-good"], "cpu", 3, tmp_path, say=lambda line: None)
+    (tmp_path / "fake-good" / "seed0").mkdir(parents=True, exist_ok=True)  # its first epoch
+    with pytest.raises(D2lkitError, match=r"stopped in their first seed; pass the --seeds"):
+        seeds_in(tmp_path, ["fake-good"])
+    with pytest.raises(D2lkitError, match=r"holds runs of several seeds \(seed0/ .. seed0/"):
+        reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    results = reproduce(["fake-good"], "cpu", 3, tmp_path, say=lambda line: None)
+    assert results["seeds"] == 3 and results["rows"][0]["mean"] == pytest.approx(0.81)
+    assert seeds_in(tmp_path, ["fake-good"]) == 3
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,6 @@ from d2lkit.recipes import (
 from d2lkit.recipes.kinds import RecipeRun, get_kind
 from d2lkit.recipes.recipe import PROFILES
 from d2lkit.report.markdown import format_seconds
-from d2lkit.text import plural
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.run_lock import writing
 
@@ -41,7 +40,7 @@ def run_directory(out: Path, recipe: str, seed: int, seeds: int) -> Path:
 
 
 def seed_count(folder: Path) -> int:
-    """How many seeds DIR/<recipe> was run with, as its layout says: 1 when the run lies in it,
+    """How many seeds DIR/<recipe> holds runs of, as its layout says: 1 when the run lies in it,
     k for seed0/ .. seed{k-1}/, 0 when nothing was run there yet."""
     if (folder / IDENTITY).is_file():
         return 1
@@ -51,14 +50,25 @@ def seed_count(folder: Path) -> int:
     return count
 
 
+def holds_seed_folders(folder: Path) -> bool:
+    """Whether DIR/<recipe> keeps its runs in seed<k>/ (--seeds N, N > 1): seed0/ alone too, when
+    such a reproduce stopped during its first seed."""
+    return (folder / "seed0").is_dir()
+
+
 def check_seed_layout(out: Path, recipe: str, seeds: int) -> None:
     """One seed lives in DIR/<recipe>/, several in its seed<k>/: a DIR run with one of the two
     cannot be continued or reported with the other."""
-    found = seed_count(out / recipe)
-    if found and (found == 1) != (seeds == 1):
+    folder = out / recipe
+    found = seed_count(folder)
+    if found and holds_seed_folders(folder) != (seeds > 1):
+        if seeds > 1:
+            raise D2lkitError(
+                f"{folder}: holds a run of 1 seed, not {seeds}; pass --seeds 1, or another --out"
+            )
         raise D2lkitError(
-            f"{out / recipe}: holds a run of {plural(found, 'seed')}, not"
-            f" {seeds}; pass --seeds {found}, or another --out"
+            f"{folder}: holds runs of several seeds (seed0/ .. seed{found - 1}/ so far), not 1;"
+            " pass the --seeds they were run with, or another --out"
         )
 
 
@@ -66,14 +76,20 @@ def seeds_in(out: Path, names: Sequence[str]) -> int:
     """The seed count DIR's runs of `names` were made with (1 when none was run yet); with
     several counts (a 2-seed run later taken to 3), the largest."""
     counts = {name: count for name in names if (count := seed_count(out / name))}
-    single = sorted(name for name, count in counts.items() if count == 1)
-    several = sorted(name for name, count in counts.items() if count > 1)
+    several = sorted(name for name in counts if holds_seed_folders(out / name))
+    single = sorted(set(counts) - set(several))
     if single and several:  # made before reproduce refused to mix them in one DIR
         raise D2lkitError(
             f"{out}: holds one-seed runs ({', '.join(single)}) and runs of several seeds"
             f" ({', '.join(several)}); report each group with --only"
         )
-    return max(counts.values(), default=1)
+    largest = max(counts.values(), default=1)
+    if several and largest == 1:  # the count they were started with is nowhere to be read
+        raise D2lkitError(
+            f"{out}: its runs of several seeds stopped in their first seed; pass the --seeds"
+            " they were run with"
+        )
+    return largest
 
 
 def identity(recipe: Recipe, profile: str, seed: int) -> dict:
