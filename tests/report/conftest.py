@@ -30,7 +30,7 @@ class FakeRunner:
             "value_metric": value,
             "epochs": 5,
             "wall_s": 1.0,
-            "train_images_per_s": 1000.0,
+            "train_images_per_s": 1000.0 * (1 + run.seed),  # seeds 0, 1, 2: 1000, 2000, 3000
             "device": "cpu",
             "precision": "fp32",
         }

@@ -49,6 +49,8 @@ def test_several_seeds_run_into_their_own_directories(fake_recipes, tmp_path):
     row = results["rows"][0]
     assert row["mean"] == pytest.approx(0.81) and row["std"] == pytest.approx(0.01)
     assert row["curves"] == "fake-good/seed0/curves.png"
+    # 3 x N images in N/1000 + N/2000 + N/3000 s, not the mean of the rates (2000).
+    assert row["images_per_s"] == pytest.approx(3 / (1 / 1000 + 1 / 2000 + 1 / 3000))
 
 
 def test_a_run_directory_of_another_profile_is_refused(fake_recipes, tmp_path):

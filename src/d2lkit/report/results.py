@@ -25,6 +25,14 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return statistics.fmean(present) if present else None
 
 
+def pooled_rate(rates: Sequence[float | None]) -> float | None:
+    """Images/s over the seeds' runs together: each trains the same images, so all of them over
+    all the seconds is the harmonic mean of the rates (the plain mean lets one fast seed hide two
+    slow ones, and disagrees with a run's own figure of its epochs)."""
+    present = [rate for rate in rates if rate]
+    return statistics.harmonic_mean(present) if present else None
+
+
 def status_of(
     recipe: Recipe, profile: str, mean: float | None, checks: dict, failures: list
 ) -> str:
@@ -82,7 +90,7 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
         "status": status_of(recipe, profile, mean, checks, failures),
         "epochs": first.get("epochs"),
         "wall_s": _mean([s.get("recipe_wall_s") for s in summaries]),
-        "images_per_s": _mean([s.get("train_images_per_s") for s in summaries]),
+        "images_per_s": pooled_rate([s.get("train_images_per_s") for s in summaries]),
         "device": first.get("device"),
         "precision": first.get("precision"),
         "curves": str(curves.relative_to(out)) if curves.is_file() else None,
