@@ -117,7 +117,7 @@ def test_the_report_has_one_row_per_recipe_with_its_figures(results):
     )
     assert "| 5 min 12 s | - |" in linreg
     assert "Machine: AMD EPYC, 2 CPU cores, no GPU; Linux-6; Python 3.11.7, torch 2.14.1" in report
-    assert "3 seeds (mean ± sample standard deviation)" in report
+    assert "seeds 0 to 2 (mean ± sample standard deviation)" in report
     assert "![ours vs the book](summary.png)" in report
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from d2lkit.atomic import write_text_atomic
 from d2lkit.errors import D2lkitError
-from d2lkit.text import plural
 
 README_BEGIN = "<!-- d2lkit-results:begin -->"
 README_END = "<!-- d2lkit-results:end -->"
@@ -130,9 +129,9 @@ def machine_line(results: dict) -> str:
 def run_line(results: dict) -> str:
     date = (results.get("machine") or {}).get("date") or results["generated"][:10]
     seeds = results["seeds"]
+    which = "seed 0" if seeds == 1 else f"seeds 0 to {seeds - 1} (mean ± sample standard deviation)"
     return (
-        f"Profile `{results['profile']}`, {plural(seeds, 'seed')}"
-        f"{' (mean ± sample standard deviation)' if seeds > 1 else ''}, run {date};"
+        f"Profile `{results['profile']}`, {which}, run {date};"
         f" the recipes took {format_seconds(results['total_wall_s'])} in all."
     )
 
