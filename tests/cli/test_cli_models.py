@@ -49,6 +49,12 @@ def test_list_pattern(capsys):
     assert set(table_rows(out)) == {"resnet18", "resnet18_small"}
 
 
+def test_a_pattern_without_wildcards_matches_names_that_contain_it(capsys):
+    code, out, _ = run(capsys, "models", "list", "resnet")
+    assert code == 0
+    assert set(table_rows(out)) == {"resnet18", "resnet18_small", "fcn_resnet18"}
+
+
 def test_list_pattern_without_match_exits_2(capsys):
     code, out, err = run(capsys, "models", "list", "transformer*")
     assert code == 2 and out == ""

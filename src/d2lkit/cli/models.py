@@ -23,7 +23,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "list", help="registered models with family, task, parameters and input size", epilog=GUIDE
     )
     listing.add_argument(
-        "pattern", nargs="?", default="*", help="shell-style wildcard, e.g. 'res*' (default: all)"
+        "pattern",
+        nargs="?",
+        default="*",
+        help="part of a name, e.g. resnet, or a shell-style wildcard, e.g. 'res*' (default: all)",
     )
     listing.set_defaults(handler=run_list)
 
