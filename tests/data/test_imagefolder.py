@@ -173,6 +173,7 @@ def test_unreadable_image_fails_in_the_loader_with_one_line_naming_it(tree):
     message = str(caught.value)
     assert len(message.splitlines()) == 1
     assert message.startswith(f"{corrupt}: not a readable image")
+    assert message.endswith(f"(`d2lkit data check imagefolder:{tree}` lists every such file)")
 
 
 def test_one_class_is_refused_a_classifier_needs_two(tree):

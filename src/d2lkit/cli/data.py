@@ -1,4 +1,4 @@
-"""`d2lkit data info | show | download`."""
+"""`d2lkit data info | show | check | download`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 
 from d2lkit.cli.counts import check_image_count
 from d2lkit.data import download, fashion_mnist
+from d2lkit.data.datasets import expand_user
 from d2lkit.errors import D2lkitError
 
 GUIDE = "Guide: docs/basics.md (datasets and loaders)."
@@ -42,6 +43,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     show.add_argument("--split", choices=["train", "test"], default="train", help="(default train)")
     show.set_defaults(handler=run_show)
+
+    check = commands.add_parser(
+        "check",
+        help="decode every image of imagefolder:PATH: class counts, sizes, unreadable files",
+        epilog=GUIDE,
+    )
+    check.add_argument("dataset", help="imagefolder:PATH, the folder to check")
+    check.add_argument("--no-progress", action="store_true", help="no progress bar")
+    check.set_defaults(handler=run_check)
 
     download_parser = commands.add_parser(
         "download",
@@ -79,6 +89,31 @@ def run_info(args: argparse.Namespace) -> int:
     )
     print("synthetic-linear: generated on demand (y = 2 x1 - 3.4 x2 + 4.2 + noise 0.01)")
     print("imagefolder:PATH and voc:PATH: your own folders, checked when a command reads them")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from d2lkit.data.folder_check import check_image_folder, describe
+
+    kind, _, folder = args.dataset.partition(":")
+    if kind != "imagefolder" or not folder:
+        raise D2lkitError(
+            f"`data check` reads imagefolder:PATH, not {args.dataset!r}; `data info` verifies"
+            " Fashion-MNIST"
+        )
+    root = Path(expand_user(folder))
+    checks = check_image_folder(root, progress=not args.no_progress)
+    print(f"imagefolder:{root}")
+    for check in checks:
+        print("\n".join(describe(check)))
+    bad = sum(len(check.unreadable) for check in checks)
+    if bad:
+        total = sum(check.images for check in checks)
+        raise D2lkitError(
+            f"{root}: {bad} of {total} images are unreadable (listed above); re-save or remove"
+            " them before training"
+        )
+    print("every image decoded: ready to train on")
     return 0
 
 

@@ -19,6 +19,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "d2lkit data show --out samples.png",
         "d2lkit data show imagefolder:photos --count 12 --out mine.png",
     ),
+    "d2lkit data check": ("d2lkit data check imagefolder:photos",),
     "d2lkit data download": ("d2lkit data download",),
     "d2lkit train": (
         "d2lkit train lenet --epochs 5 --out runs/lenet",

@@ -82,12 +82,16 @@ def read_image(
         raise unreadable(path, err) from None
 
 
-def unreadable(path: str | Path, err: Exception) -> D2lkitError:
+class UnreadableImage(D2lkitError):
+    """An image file PIL cannot decode (a DataLoader worker's is raised again as this class)."""
+
+
+def unreadable(path: str | Path, err: Exception) -> UnreadableImage:
     if isinstance(err, Image.DecompressionBombError):  # re-saving it would not help
-        return D2lkitError(
+        return UnreadableImage(
             f"{path}: too large to open ({err}); make it smaller with an image editor or remove it"
         )
     # Most such files are photos cut short by a copy; naming a format would be no help for them.
-    return D2lkitError(
+    return UnreadableImage(
         f"{path}: not a readable image ({err}); re-save it with an image editor or remove it"
     )

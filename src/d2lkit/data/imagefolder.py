@@ -7,7 +7,8 @@ are what worker processes are for), with the book's fine-tuning transforms (its 
 flips with --augment) and ImageNet's normalisation. Hidden names (.ipynb_checkpoints/,
 ._photo.jpg) are left out. The tree is checked before any training starts, so a missing split,
 fewer than two classes, an empty class folder, an empty file or mismatched classes are one clear
-error naming the path, not a crash in a worker halfway through an epoch.
+error naming the path, not a crash in a worker halfway through an epoch. Images are decoded when a
+batch needs them; `d2lkit data check` (folder_check.py) decodes them all up front.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import v2
 
 from d2lkit.data.datasets import DataBundle, DataOptions, random_indices, register_dataset
-from d2lkit.data.image_file import open_rgb
+from d2lkit.data.image_file import UnreadableImage, open_rgb
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
 
@@ -240,12 +241,14 @@ class CheckedLoader:
     reach the user as the one line they are.
 
     An exception raised in a worker comes back with the worker's traceback folded into its
-    message; this keeps only the d2lkit message at the end.
+    message; this keeps only the d2lkit message at the end, and says how to find the other bad
+    files of `root` at once.
     """
 
-    def __init__(self, loader: DataLoader) -> None:
+    def __init__(self, loader: DataLoader, root: Path) -> None:
         self.loader = loader
         self.dataset = loader.dataset
+        self.root = root
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -254,8 +257,12 @@ class CheckedLoader:
         try:
             yield from self.loader
         except D2lkitError as err:
-            message = str(err).strip().splitlines()[-1]
-            raise D2lkitError(message.rsplit("D2lkitError: ", 1)[-1]) from None
+            last = str(err).strip().splitlines()[-1]  # "module.ClassName: message" from a worker
+            message = last.rsplit(f"{type(err).__name__}: ", 1)[-1]
+            if isinstance(err, UnreadableImage):
+                check = shlex.quote(f"imagefolder:{self.root}")
+                message += f" (`d2lkit data check {check}` lists every such file)"
+            raise D2lkitError(message) from None
 
     # A resumed run continues the training loader's order (ShardedDataLoader keeps it).
     def state_dict(self) -> dict:
@@ -304,8 +311,8 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
     if not options.test_only:
         train, extra["train_images"] = training_loader(root, size, options)
     return DataBundle(
-        train, CheckedLoader(test), num_classes=len(classes), in_channels=3, class_names=classes,
-        task="classification", extra={**extra, "test_images": len(test_set)},
+        train, CheckedLoader(test, root), num_classes=len(classes), in_channels=3,
+        class_names=classes, task="classification", extra={**extra, "test_images": len(test_set)},
         normalization=(IMAGENET_MEAN, IMAGENET_STD),
     )  # fmt: skip
 
@@ -331,4 +338,4 @@ def training_loader(root: Path, size: int, options: DataOptions) -> tuple[Checke
         world_size=options.world_size, generator=torch.Generator().manual_seed(options.seed),
         **loader_settings(options),
     )  # fmt: skip
-    return CheckedLoader(train), len(train_set)
+    return CheckedLoader(train, root), len(train_set)

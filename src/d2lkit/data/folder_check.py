@@ -1,0 +1,126 @@
+"""`d2lkit data check imagefolder:PATH`: every image of a folder decoded once, with a progress
+bar, so that all the bad files are named before a training starts, not the first one an hour in.
+
+Training checks the tree's layout and empty files up front but decodes an image only when a batch
+needs it; decoding them all would cost every run minutes on a large folder.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from d2lkit.data.image_file import open_rgb
+from d2lkit.data.imagefolder import (
+    IMAGE_SUFFIXES,
+    SPLITS,
+    check_tree,
+    class_images,
+    default_workers,
+    is_hidden,
+    is_image,
+)
+from d2lkit.errors import D2lkitError
+from d2lkit.text import plural
+
+
+@dataclass
+class SplitCheck:
+    """What one split (ROOT/train or ROOT/test) holds, every image decoded."""
+
+    split: str
+    per_class: dict[str, int]
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) of each image
+    unreadable: list[str] = field(default_factory=list)  # one message per bad file
+    other_suffixes: Counter[str] = field(default_factory=Counter)  # files ImageFolder leaves out
+
+    @property
+    def images(self) -> int:
+        return sum(self.per_class.values())
+
+
+class DecodedSizes(Dataset):
+    """Item i: the (width, height) of image i after decoding it whole, or why it cannot be read.
+    Decoding is the work, so it runs in the loader's worker processes."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[tuple[int, int] | None, str | None]:
+        try:
+            return open_rgb(self.paths[index]).size, None
+        except D2lkitError as err:
+            return None, str(err)
+
+
+def as_they_are(item: object) -> object:
+    """The loader's collate function: items stay (size, error) pairs, not tensors."""
+    return item
+
+
+def other_files(class_dir: Path) -> list[Path]:
+    """The files of a class folder that ImageFolder leaves out for their suffix (hidden names
+    are other tools' files and not counted)."""
+    return [
+        path
+        for path in class_dir.rglob("*")
+        if path.is_file() and not is_image(path) and not is_hidden(path.relative_to(class_dir))
+    ]
+
+
+def check_split(root: Path, split: str, classes: list[str], progress: bool) -> SplitCheck:
+    paths = {name: class_images(root / split / name) for name in classes}
+    result = SplitCheck(split, {name: len(images) for name, images in paths.items()})
+    for name in classes:
+        others = other_files(root / split / name)
+        result.other_suffixes.update(path.suffix.lower() or path.name for path in others)
+    every = [path for images in paths.values() for path in images]
+    workers = min(default_workers(), 8)  # decoding is per file: a few processes keep disks busy
+    loader = DataLoader(
+        DecodedSizes(every), batch_size=None, num_workers=workers, collate_fn=as_they_are
+    )
+    # disable=None: a bar on a terminal only, not carriage returns in a log file.
+    bar = tqdm(loader, f"decoding {split}", len(every), leave=False, unit="image", disable=None)
+    for size, error in bar if progress else loader:
+        if error is None:
+            result.sizes.append(size)
+        else:
+            result.unreadable.append(error)
+    return result
+
+
+def check_image_folder(root: Path, progress: bool = True) -> list[SplitCheck]:
+    """Each split's class counts, image sizes and unreadable files (layout errors raise)."""
+    classes = check_tree(root)
+    return [check_split(root, split, classes, progress) for split in SPLITS]
+
+
+def describe(check: SplitCheck) -> list[str]:
+    """A split's lines of `data check`'s report."""
+    counts = check.per_class
+    fewest, most = min(counts.values()), max(counts.values())
+    line = f"  {check.split}: {plural(check.images, 'image')} in {len(counts)} classes, "
+    if fewest == most:
+        line += f"{fewest} per class"
+    else:
+        line += f"{fewest} to {most} per class (fewest: {min(counts, key=counts.get)})"
+    if check.sizes:
+        smallest = min(check.sizes, key=lambda size: size[0] * size[1])
+        largest = max(check.sizes, key=lambda size: size[0] * size[1])
+        line += f"; smallest {smallest[0]}x{smallest[1]}, largest {largest[0]}x{largest[1]} pixels"
+    lines = [line]
+    if check.other_suffixes:
+        kinds = ", ".join(f"{suffix} x{n}" for suffix, n in check.other_suffixes.most_common())
+        lines.append(
+            f"    left out: {plural(sum(check.other_suffixes.values()), 'file')} of other kinds"
+            f" ({kinds}); imagefolder reads {' '.join(IMAGE_SUFFIXES)}"
+        )
+    lines += [f"    {message}" for message in check.unreadable]
+    return lines
