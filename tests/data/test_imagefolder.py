@@ -14,6 +14,7 @@ from d2lkit.data.imagefolder import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     ClassFolders,
+    default_workers,
     eval_transform,
     is_image,
 )
@@ -448,3 +449,11 @@ def test_a_path_from_the_home_folder_is_expanded(tree, monkeypatch):
     assert bundle.class_names == list(CLASSES)
     config = resolve(TrainConfig(model="mlp", dataset="imagefolder:~/hotdog"))
     assert config.dataset == f"imagefolder:{tree.resolve()}"
+
+
+def test_loader_processes_stop_at_eight_however_many_cpus(monkeypatch):
+    """One per CPU of a 64-core machine, in a training and a test pool, held some 15 GB."""
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert default_workers() == 8
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert default_workers() == 2

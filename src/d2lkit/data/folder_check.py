@@ -82,9 +82,8 @@ def check_split(root: Path, split: str, classes: list[str], progress: bool) -> S
         others = other_files(root / split / name)
         result.other_suffixes.update(path.suffix.lower() or path.name for path in others)
     every = [path for images in paths.values() for path in images]
-    workers = min(default_workers(), 8)  # decoding is per file: a few processes keep disks busy
     loader = DataLoader(
-        DecodedSizes(every), batch_size=None, num_workers=workers, collate_fn=as_they_are
+        DecodedSizes(every), batch_size=None, num_workers=default_workers(), collate_fn=as_they_are
     )
     # disable=None: a bar on a terminal only, not carriage returns in a log file.
     bar = tqdm(loader, f"decoding {split}", len(every), leave=False, unit="image", disable=None)

@@ -38,11 +38,17 @@ SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (*IMG_EXTENSIONS, ".gif")
 
 
+# Decoding and cropping a batch of photos keeps up with a GPU at about this many processes; each
+# holds its own copy of the dataset's file list and Python (100-150 MB), and the test loader keeps
+# a second pool, so one per CPU of a 64-core machine would hold some 15 GB for nothing.
+MAX_WORKERS = 8
+
+
 def default_workers() -> int:
-    """One loader process per CPU this process may use."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """One loader process per CPU this process may use, at most MAX_WORKERS."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cpus = len(usable) if usable is not None else os.cpu_count() or 1
+    return min(cpus, MAX_WORKERS)
 
 
 def is_image(path: Path) -> bool:
