@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import pytest
+
+from d2lkit.errors import D2lkitError
 from d2lkit.train.config import TrainConfig
-from d2lkit.train.reopen import Reopen, saved_config
+from d2lkit.train.reopen import Reopen, check_same_classes, saved_config
 
 
 def state_of(**settings) -> dict:
@@ -44,3 +49,19 @@ def test_settings_of_the_wrong_type_are_one_line_not_a_traceback_later():
         with pytest.raises(D2lkitError, match=f"setting {name} must be"):
             TrainConfig.from_dict({**full, name: value})
     assert TrainConfig.from_dict({**full, "lr": 1}).lr == 1  # an int where a float goes
+
+
+def test_class_names_in_another_unicode_form_are_told_apart_on_screen():
+    """The run trained on 'café' written composed; the folder spells it decomposed (macOS): the
+    two lists printed alike, so the refusal read as nonsense."""
+    state = {"class_names": [unicodedata.normalize("NFC", "café"), "tea"]}
+    decomposed = [unicodedata.normalize("NFD", "café"), "tea"]
+    with pytest.raises(D2lkitError) as err:
+        check_same_classes(state, decomposed, "imagefolder:/menu")
+    assert str(err.value).startswith(
+        r"imagefolder:/menu spells its classes ['cafe\u0301', 'tea'], the run ['caf\xe9', 'tea']:"
+        " the same names in two Unicode forms"
+    )
+    with pytest.raises(D2lkitError, match=r"has the classes \['tea', 'milk'\], the run trained"):
+        check_same_classes(state, ["tea", "milk"], "imagefolder:/menu")
+    check_same_classes(state, list(state["class_names"]), "imagefolder:/menu")  # the same: passes

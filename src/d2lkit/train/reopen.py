@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,22 @@ def same_kind_dataset(trained_on: str, replacement: str) -> str:
     return replacement
 
 
+def composed(names: list[str]) -> list[str]:
+    """`names` in Unicode's composed form (NFC): 'ö' as one character, as most tools write it."""
+    return [unicodedata.normalize("NFC", name) for name in names]
+
+
 def check_same_classes(state: dict, class_names: list[str], dataset: str) -> None:
     """The class names the checkpoint was trained with (absent in checkpoints from before they
     were kept) must be the data's, in the same order, or every prediction is mislabelled."""
     trained = state.get("class_names")
     if trained is not None and trained != class_names:
+        if composed(trained) == composed(class_names):  # the same names on screen, not in bytes
+            raise D2lkitError(
+                f"{dataset} spells its classes {ascii(class_names)}, the run {ascii(trained)}:"
+                " the same names in two Unicode forms (macOS writes names decomposed, NFD);"
+                " rename the folders as the run spells them"
+            )
         raise D2lkitError(
             f"{dataset} has the classes {class_names}, the run trained on {trained}; pass data"
             " with the run's classes"
