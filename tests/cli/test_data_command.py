@@ -333,3 +333,16 @@ def test_ctrl_c_while_the_command_still_imports_is_one_line_and_exit_130(monkeyp
     monkeypatch.setattr(builtins, "__import__", interrupted)
     assert entry() == 130
     assert capsys.readouterr().err == "d2lkit: interrupted\n"
+
+
+def test_show_of_a_folder_of_test_images_alone_suggests_the_test_split(
+    tmp_path, capsys, monkeypatch
+):
+    tree = write_tree(tmp_path / "pets", ("cat", "dog"))
+    shutil.rmtree(tree / "train")
+    code, _, err = run_cli(["data", "show", f"imagefolder:{tree}", "--out", "x.png"], capsys)
+    assert_one_line_error(code, err, "train: missing; `--split test` draws from test/ alone")
+    out = tmp_path / "t.png"
+    args = ["data", "show", "imagefolder:~/pets", "--split", "test", "--out", str(out)]
+    monkeypatch.setenv("HOME", str(tmp_path))  # the shell leaves ~ after the colon to d2lkit
+    assert run_cli(args, capsys)[0] == 0 and out.is_file()

@@ -84,6 +84,12 @@ def test_missing_split_names_the_folder(tree):
         build_dataset(f"imagefolder:{tree}", DataOptions())
 
 
+def test_a_split_given_as_the_folder_points_to_the_folder_above(tree):
+    with pytest.raises(D2lkitError) as err:
+        build_dataset(f"imagefolder:{tree / 'train'}", DataOptions())
+    assert str(err.value).endswith(f"({tree / 'train'} is a split itself: pass imagefolder:{tree})")
+
+
 def test_a_val_folder_in_place_of_test_is_pointed_out(tree):
     (tree / "test").rename(tree / "val")
     with pytest.raises(D2lkitError, match=rf"{tree / 'test'}: missing") as err:

@@ -150,7 +150,9 @@ def show_image_folder(args: argparse.Namespace) -> int:
         raise D2lkitError("imagefolder needs a folder: data show imagefolder:PATH")
     if args.data_dir:
         raise D2lkitError("--data-dir is where Fashion-MNIST is; imagefolder:PATH names its own")
-    root = Path(folder)
+    root = Path(expand_user(folder))
+    if args.split == "train" and not (root / "train").exists() and (root / "test").is_dir():
+        raise D2lkitError(f"{root / 'train'}: missing; `--split test` draws from test/ alone")
     images, names, total = sample_images(root, args.split, args.count)
     heading = f"{root / args.split}: {len(names)} of its {total} images, drawn at random"
     out = save_image_grid(images, names, args.out, ncols=9, heading=heading)

@@ -186,7 +186,10 @@ TEST_SPLIT_NAMES = ("val", "valid", "validation")
 
 
 def other_name_hint(root: Path, split: str) -> str:
-    """For a missing test/, the folder the user may have meant, and how to make it test/."""
+    """For a missing split, what the user may have meant: the folder above, when PATH is a split
+    itself; for test/, a split under another name, and how to make it test/."""
+    if root.name in (*SPLITS, *TEST_SPLIT_NAMES):
+        return f" ({root} is a split itself: pass imagefolder:{root.parent})"
     if split != "test":
         return ""
     found = [root / name for name in TEST_SPLIT_NAMES if (root / name).is_dir()]
