@@ -33,6 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("run", help="run directory or checkpoint file")
     add_data_arguments(evaluate)
+    evaluate.add_argument(
+        "--confusion",
+        metavar="FILE.png",
+        help="a classifier's confusion matrix: which classes its test images are taken for",
+    )
     evaluate.set_defaults(handler=run_eval)
 
     predict = subparsers.add_parser(
@@ -325,14 +330,20 @@ def refuse_several_processes(command: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from d2lkit.report.confusion import per_class_line, save_confusion_figure
     from d2lkit.train.callbacks import ProgressBar
+    from d2lkit.train.metrics import ClassConfusionMeter
     from d2lkit.train.trained import load_trained
 
     refuse_several_processes("eval")
     run, state = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
+    classifier = run.data.task == "classification"
+    if args.confusion and not classifier:
+        raise D2lkitError(f"--confusion is a classifier's; {args.run} is a {run.data.task} run")
     progress = ProgressBar()  # its test bar: a large folder takes minutes
     run.trainer.callbacks = [progress]
-    metrics = run.trainer.evaluate()
+    meter = ClassConfusionMeter(run.data.num_classes, run.trainer.device) if classifier else None
+    metrics = run.trainer.evaluate(meter)
     progress.bar.close()  # before the result is printed on its line
     recorded = recorded_test_acc(run.out, state["epoch"])
     parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
@@ -343,6 +354,12 @@ def run_eval(args: argparse.Namespace) -> int:
     # The recorded figure is for the run's own test set.
     if args.dataset is None and recorded is not None and metrics.get("acc") is not None:
         print(f"recorded test_acc {recorded:.4f}")
+    if meter is not None:
+        print(per_class_line(meter.confusion, run.data.class_names))
+    if args.confusion:
+        title = f"{run.config.model} (epoch {state['epoch']}) on {where}"
+        out = save_confusion_figure(meter.confusion, run.data.class_names, title, args.confusion)
+        print(f"wrote {out}")
     return 0
 
 

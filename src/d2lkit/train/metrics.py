@@ -13,6 +13,7 @@ from typing import Protocol
 import torch
 
 from d2lkit.train.distributed import summed_across_ranks
+from d2lkit.train.segmentation import SegmentationMeter, confusion_matrix
 
 
 class Meter(Protocol):
@@ -43,6 +44,19 @@ class ClassificationMeter:
         return {"loss": self.loss_sum.item() / count, "acc": self.correct.item() / count}
 
 
+class ClassConfusionMeter(ClassificationMeter):
+    """Also counts (true, predicted) pairs, `confusion[t, p]`: eval's accuracy per class and its
+    confusion matrix, from the same pass over the test set."""
+
+    def __init__(self, num_classes: int, device: torch.device) -> None:
+        super().__init__(device)
+        self.confusion = torch.zeros((num_classes, num_classes), dtype=torch.long, device=device)
+
+    def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        super().update(loss, outputs, targets)
+        self.confusion += confusion_matrix(outputs.argmax(dim=1), targets, len(self.confusion))
+
+
 class RegressionMeter:
     """Loss only: accuracy means nothing for regression, so it is reported as None."""
 
@@ -68,7 +82,5 @@ def task_meter(task: str, num_classes: int, device: torch.device) -> Meter:
     if task == "regression":
         return RegressionMeter(device)
     if task == "segmentation":
-        from d2lkit.train.segmentation import SegmentationMeter
-
         return SegmentationMeter(num_classes, device)
     return ClassificationMeter(device)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from d2lkit.errors import TrainingFailed
-from d2lkit.train.metrics import make_meter
+from d2lkit.train.metrics import Meter, make_meter
 
 # On CUDA, how often (in steps) the device's count of skipped non-finite steps is read.
 FINITE_CHECK_EVERY = 50
@@ -223,11 +223,12 @@ class Trainer:
         return meter.compute()
 
     @torch.no_grad()
-    def evaluate(self) -> dict:
-        """Loss and accuracy (plus task metrics) of the model on the test set."""
+    def evaluate(self, meter: Meter | None = None) -> dict:
+        """Loss and accuracy (plus task metrics) of the model on the test set; `meter` counts
+        more than the task's own (eval's confusion matrix)."""
         self.model.eval()
         self.emit("eval_start")
-        meter = make_meter(self.task, self.num_classes, self.device)
+        meter = meter or make_meter(self.task, self.num_classes, self.device)
         for X, y in self.test_loader:
             X, y = self.prepare(X, y)
             with self.autocast():
