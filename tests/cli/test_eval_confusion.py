@@ -12,6 +12,7 @@ from d2lkit.report.confusion import class_accuracies, per_class_line
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.metrics import ClassConfusionMeter
 from d2lkit.train.run import run_training
+from d2lkit.train.trainer import Trainer
 
 
 def test_the_meter_counts_each_true_and_predicted_pair_over_batches():
@@ -72,3 +73,17 @@ def test_confusion_of_a_regression_run_is_refused(tmp_path, capsys):
     run_training(config)
     code, _, err = run_cli(["eval", str(run), "--confusion", str(tmp_path / "c.png")], capsys)
     assert_one_line_error(code, err, "--confusion is a classifier's;", "is a regression run")
+
+
+def test_a_figure_that_cannot_be_written_is_refused_before_the_test_pass(
+    tmp_path, capsys, tiny_fashion, monkeypatch
+):
+    run = tmp_path / "run"
+    run_training(TrainConfig(model="softmax", epochs=1, out=str(run), progress=False))
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("the test set was evaluated first")
+
+    monkeypatch.setattr(Trainer, "evaluate", no_pass)
+    code, _, err = run_cli(["eval", str(run), "--confusion", str(tmp_path / "m.xyz")], capsys)
+    assert_one_line_error(code, err, "m.xyz: cannot draw a .xyz file; name it .png")

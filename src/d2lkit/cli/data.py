@@ -12,6 +12,7 @@ from d2lkit.cli.counts import check_image_count
 from d2lkit.data import download, fashion_mnist
 from d2lkit.data.datasets import expand_user
 from d2lkit.errors import D2lkitError
+from d2lkit.text import plural
 
 GUIDE = "Guide: docs/basics.md (datasets and loaders)."
 
@@ -106,12 +107,11 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"imagefolder:{root}")
     for check in checks:
         print("\n".join(describe(check)))
-    bad = sum(len(check.unreadable) for check in checks)
-    if bad:
-        total = sum(check.images for check in checks)
+    problems = sum(len(check.problems) for check in checks)
+    if problems:
         raise D2lkitError(
-            f"{root}: {bad} of {total} images are unreadable (listed above); re-save or remove"
-            " them before training"
+            f"{root}: {plural(problems, 'problem')} listed above, each of which would stop a"
+            " training; fix them first"
         )
     print("every image decoded: ready to train on")
     return 0

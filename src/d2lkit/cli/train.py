@@ -331,6 +331,7 @@ def refuse_several_processes(command: str) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from d2lkit.report.confusion import per_class_line, save_confusion_figure
+    from d2lkit.report.figures import figure_path
     from d2lkit.train.callbacks import ProgressBar
     from d2lkit.train.metrics import ClassConfusionMeter
     from d2lkit.train.trained import load_trained
@@ -340,6 +341,8 @@ def run_eval(args: argparse.Namespace) -> int:
     classifier = run.data.task == "classification"
     if args.confusion and not classifier:
         raise D2lkitError(f"--confusion is a classifier's; {args.run} is a {run.data.task} run")
+    if args.confusion:
+        figure_path(args.confusion)  # a folder or an unknown format: refused before the test pass
     progress = ProgressBar()  # its test bar: a large folder takes minutes
     run.trainer.callbacks = [progress]
     meter = ClassConfusionMeter(run.data.num_classes, run.trainer.device) if classifier else None

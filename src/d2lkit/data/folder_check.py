@@ -19,9 +19,9 @@ from d2lkit.data.imagefolder import (
     IMAGE_SUFFIXES,
     SPLITS,
     check_tree,
-    class_images,
+    class_files,
+    class_folder_problems,
     default_workers,
-    is_hidden,
     is_image,
 )
 from d2lkit.errors import D2lkitError
@@ -35,8 +35,8 @@ class SplitCheck:
     split: str
     per_class: dict[str, int]
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) of each image
-    unreadable: list[str] = field(default_factory=list)  # one message per bad file
-    other_suffixes: Counter[str] = field(default_factory=Counter)  # files ImageFolder leaves out
+    problems: list[str] = field(default_factory=list)  # one message per file training trips over
+    other_kinds: Counter[str] = field(default_factory=Counter)  # suffixes ImageFolder leaves out
 
     @property
     def images(self) -> int:
@@ -65,39 +65,37 @@ def as_they_are(item: object) -> object:
     return item
 
 
-def other_files(class_dir: Path) -> list[Path]:
-    """The files of a class folder that ImageFolder leaves out for their suffix (hidden names
-    are other tools' files and not counted)."""
-    return [
-        path
-        for path in class_dir.rglob("*")
-        if path.is_file() and not is_image(path) and not is_hidden(path.relative_to(class_dir))
-    ]
+def kind_of(path: Path) -> str:
+    return path.suffix.lower() or "no suffix"
 
 
 def check_split(root: Path, split: str, classes: list[str], progress: bool) -> SplitCheck:
-    paths = {name: class_images(root / split / name) for name in classes}
-    result = SplitCheck(split, {name: len(images) for name, images in paths.items()})
-    for name in classes:
-        others = other_files(root / split / name)
-        result.other_suffixes.update(path.suffix.lower() or path.name for path in others)
-    every = [path for images in paths.values() for path in images]
+    files = {name: class_files(root / split / name) for name in classes}
+    images = {name: [path for path in paths if is_image(path)] for name, paths in files.items()}
+    result = SplitCheck(split, {name: len(paths) for name, paths in images.items()})
+    for name, paths in files.items():
+        result.other_kinds.update(kind_of(path) for path in paths if not is_image(path))
+        result.problems += class_folder_problems(root / split / name, images[name])
+    # Empty files and broken links are already problems; the rest are decoded.
+    every = [path for paths in images.values() for path in paths if path.is_file()]
+    every = [path for path in every if path.stat().st_size > 0]
     loader = DataLoader(
         DecodedSizes(every), batch_size=None, num_workers=default_workers(), collate_fn=as_they_are
     )
     # disable=None: a bar on a terminal only, not carriage returns in a log file.
-    bar = tqdm(loader, f"decoding {split}", len(every), leave=False, unit="image", disable=None)
-    for size, error in bar if progress else loader:
+    disable = None if progress else True
+    bar = tqdm(loader, f"decoding {split}", len(every), leave=False, unit="image", disable=disable)
+    for size, error in bar:
         if error is None:
             result.sizes.append(size)
         else:
-            result.unreadable.append(error)
+            result.problems.append(error)
     return result
 
 
 def check_image_folder(root: Path, progress: bool = True) -> list[SplitCheck]:
     """Each split's class counts, image sizes and unreadable files (layout errors raise)."""
-    classes = check_tree(root)
+    classes = check_tree(root, check_files=False)  # each file is checked here, not the first
     return [check_split(root, split, classes, progress) for split in SPLITS]
 
 
@@ -115,11 +113,12 @@ def describe(check: SplitCheck) -> list[str]:
         largest = max(check.sizes, key=lambda size: size[0] * size[1])
         line += f"; smallest {smallest[0]}x{smallest[1]}, largest {largest[0]}x{largest[1]} pixels"
     lines = [line]
-    if check.other_suffixes:
-        kinds = ", ".join(f"{suffix} x{n}" for suffix, n in check.other_suffixes.most_common())
+    if check.other_kinds:
+        counted = sorted(check.other_kinds.items(), key=lambda kind: (-kind[1], kind[0]))
+        kinds = ", ".join(f"{kind} x{n}" for kind, n in counted)
         lines.append(
-            f"    left out: {plural(sum(check.other_suffixes.values()), 'file')} of other kinds"
+            f"    left out: {plural(sum(check.other_kinds.values()), 'file')} of other kinds"
             f" ({kinds}); imagefolder reads {' '.join(IMAGE_SUFFIXES)}"
         )
-    lines += [f"    {message}" for message in check.unreadable]
+    lines += [f"    {message}" for message in check.problems]
     return lines

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from d2lkit.data.datasets import DataBundle, DataOptions, random_indices, regist
 from d2lkit.data.image_file import UnreadableImage, open_rgb
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
+from d2lkit.text import composed
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -61,9 +61,14 @@ def is_hidden(relative: Path) -> bool:
 
 
 def class_images(class_dir: Path) -> list[Path]:
-    """The images of one class folder (ROOT/SPLIT/CLASS), in torchvision's ImageFolder order:
-    every depth, hidden names left out, linked folders followed where they hold this class's
-    images (see `belongs_to_class`), and each real folder read once."""
+    """The images of one class folder (ROOT/SPLIT/CLASS), in torchvision's ImageFolder order."""
+    return [path for path in class_files(class_dir) if is_image(path)]
+
+
+def class_files(class_dir: Path) -> list[Path]:
+    """The files of one class folder, images or not: every depth, hidden names left out, linked
+    folders followed where they hold this class's images (see `belongs_to_class`), and each real
+    folder read once."""
     class_real, tree_real = class_dir.resolve(), class_dir.parent.parent.resolve()
     read = {class_real}
     walked = []
@@ -80,7 +85,7 @@ def class_images(class_dir: Path) -> list[Path]:
         Path(folder) / name
         for folder, names in sorted(walked)
         for name in sorted(names)
-        if is_image(Path(name)) and not is_hidden((Path(folder) / name).relative_to(class_dir))
+        if not is_hidden((Path(folder) / name).relative_to(class_dir))
     ]
 
 
@@ -127,14 +132,15 @@ class ClassFolders(ImageFolder):
         ]
 
 
-def check_tree(root: Path, splits: tuple[str, ...] = SPLITS) -> list[str]:
+def check_tree(root: Path, splits: tuple[str, ...] = SPLITS, check_files: bool = True) -> list[str]:
     """The class names, after checking everything `ImageFolder` would trip over later in
-    `splits` (eval and predict read test/ only)."""
+    `splits` (eval and predict read test/ only); without `check_files`, the layout only (the
+    splits and their classes), the class folders' files left to the caller."""
     if not root.is_dir():
         needs = " and ".join(f"PATH/{split}" for split in splits)
         what = "a file, not a folder" if root.exists() else "no such folder"
         raise D2lkitError(f"{root}: {what}; pass imagefolder:PATH with {needs}")
-    classes = [check_split(root, split) for split in splits]
+    classes = [check_split(root, split, check_files) for split in splits]
     if len(classes) == 2 and set(classes[0]) != set(classes[1]):
         train, test = map(set, classes)
         raise class_mismatch(root, sorted(train - test), sorted(test - train))
@@ -145,11 +151,7 @@ def class_mismatch(root: Path, only_train: list[str], only_test: list[str]) -> D
     """Names that look the same on screen may differ in bytes: macOS writes 'ö' as 'o' plus a
     combining diaeresis (Unicode NFD), most other tools as one character (NFC). Such names are
     shown escaped, so that the two lists no longer read alike."""
-
-    def composed(names: list[str]) -> set[str]:
-        return {unicodedata.normalize("NFC", name) for name in names}
-
-    twins = sorted(composed(only_train) & composed(only_test))
+    twins = sorted(set(composed(only_train)) & set(composed(only_test)))
     if twins:
         return D2lkitError(
             f"{root}: train/ and test/ spell {', '.join(twins)} in two Unicode forms (only in"
@@ -162,7 +164,7 @@ def class_mismatch(root: Path, only_train: list[str], only_test: list[str]) -> D
     )
 
 
-def check_split(root: Path, split: str) -> list[str]:
+def check_split(root: Path, split: str, check_files: bool = True) -> list[str]:
     """The class names of `root/split`, each class folder holding readable files."""
     folder = root / split
     if not folder.is_dir():
@@ -176,7 +178,7 @@ def check_split(root: Path, split: str) -> list[str]:
             f"{folder}: {len(classes)} class folder(s); a classifier needs at least two, each"
             " class's images in its own folder"
         )
-    for name in classes:
+    for name in classes if check_files else ():
         check_class_folder(folder / name)
     return classes
 
@@ -188,7 +190,8 @@ TEST_SPLIT_NAMES = ("val", "valid", "validation")
 def other_name_hint(root: Path, split: str) -> str:
     """For a missing split, what the user may have meant: the folder above, when PATH is a split
     itself; for test/, a split under another name, and how to make it test/."""
-    if root.name in (*SPLITS, *TEST_SPLIT_NAMES):
+    looks_like_a_split = root.name in (*SPLITS, *TEST_SPLIT_NAMES)
+    if looks_like_a_split and not any((root / name).is_dir() for name in SPLITS):
         return f" ({root} is a split itself: pass imagefolder:{root.parent})"
     if split != "test":
         return ""
@@ -200,17 +203,25 @@ def other_name_hint(root: Path, split: str) -> str:
 
 
 def check_class_folder(class_dir: Path) -> None:
-    images = class_images(class_dir)
+    problems = class_folder_problems(class_dir, class_images(class_dir))
+    if problems:
+        raise D2lkitError(problems[0])
+
+
+def class_folder_problems(class_dir: Path, images: list[Path]) -> list[str]:
+    """What ImageFolder would trip over in one class folder (its `images`), a message each."""
     if not images:
-        raise D2lkitError(
+        return [
             f"{class_dir}: empty class folder (no {' '.join(IMAGE_SUFFIXES)} files);"
             " add images or remove the folder"
-        )
+        ]
+    problems = []
     for path in images:
         if not path.is_file():
-            raise D2lkitError(f"{path}: a broken link; replace or delete it")
-        if path.stat().st_size == 0:
-            raise D2lkitError(f"{path}: empty file (0 bytes); replace or delete it")
+            problems.append(f"{path}: a broken link; replace or delete it")
+        elif path.stat().st_size == 0:
+            problems.append(f"{path}: empty file (0 bytes); replace or delete it")
+    return problems
 
 
 def training_transform(size: int, augment: bool) -> v2.Transform:

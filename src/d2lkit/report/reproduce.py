@@ -66,9 +66,10 @@ def check_seed_layout(out: Path, recipe: str, seeds: int) -> None:
             raise D2lkitError(
                 f"{folder}: holds a run of 1 seed, not {seeds}; pass --seeds 1, or another --out"
             )
+        held = "seed0/" if found == 1 else f"seed0/ .. seed{found - 1}/"
         raise D2lkitError(
-            f"{folder}: holds runs of several seeds (seed0/ .. seed{found - 1}/ so far), not 1;"
-            " pass the --seeds they were run with, or another --out"
+            f"{folder}: holds runs of several seeds ({held} so far), not 1; pass the --seeds"
+            " they were run with, or another --out"
         )
 
 

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from d2lkit.data.datasets import PATH_DATASETS
 from d2lkit.errors import D2lkitError
+from d2lkit.text import composed
 from d2lkit.train.config import TrainConfig
 
 
@@ -60,11 +60,6 @@ def same_kind_dataset(trained_on: str, replacement: str) -> str:
             f" pass {kind} data"
         )
     return replacement
-
-
-def composed(names: list[str]) -> list[str]:
-    """`names` in Unicode's composed form (NFC): 'ö' as one character, as most tools write it."""
-    return [unicodedata.normalize("NFC", name) for name in names]
 
 
 def check_same_classes(state: dict, class_names: list[str], dataset: str) -> None:

@@ -225,10 +225,12 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, meter: Meter | None = None) -> dict:
         """Loss and accuracy (plus task metrics) of the model on the test set; `meter` counts
-        more than the task's own (eval's confusion matrix)."""
+        more than the task's own (eval's confusion matrix, in one process: its sums are not
+        added up across ranks)."""
         self.model.eval()
         self.emit("eval_start")
-        meter = meter or make_meter(self.task, self.num_classes, self.device)
+        if meter is None:
+            meter = make_meter(self.task, self.num_classes, self.device)
         for X, y in self.test_loader:
             X, y = self.prepare(X, y)
             with self.autocast():
