@@ -70,6 +70,7 @@ def kind_of(path: Path) -> str:
 
 
 def check_split(root: Path, split: str, classes: list[str], progress: bool) -> SplitCheck:
+    """ROOT/SPLIT's files sorted out (images, other kinds, problems) and its images decoded."""
     files = {name: class_files(root / split / name) for name in classes}
     images = {name: [path for path in paths if is_image(path)] for name, paths in files.items()}
     result = SplitCheck(split, {name: len(paths) for name, paths in images.items()})
@@ -94,7 +95,7 @@ def check_split(root: Path, split: str, classes: list[str], progress: bool) -> S
 
 
 def check_image_folder(root: Path, progress: bool = True) -> list[SplitCheck]:
-    """Each split's class counts, image sizes and unreadable files (layout errors raise)."""
+    """Each split's class counts, image sizes and problem files (layout errors raise)."""
     classes = check_tree(root, check_files=False)  # each file is checked here, not the first
     return [check_split(root, split, classes, progress) for split in SPLITS]
 

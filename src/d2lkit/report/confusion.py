@@ -31,11 +31,9 @@ def per_class_line(confusion: torch.Tensor, class_names: list[str]) -> str:
         ((acc, name) for acc, name in zip(accuracies, class_names, strict=True) if acc is not None)
     )
     shown = scored[:LISTED_CLASSES]
-    what = (
-        "per class, worst first"
-        if len(shown) == len(scored)
-        else (f"the {len(shown)} worst of {len(scored)} classes")
-    )
+    what = "per class, worst first"
+    if len(shown) < len(scored):
+        what = f"the {len(shown)} worst of {len(scored)} classes"
     return f"{what}: " + ", ".join(f"{name} {acc:.3f}" for acc, name in shown)
 
 
