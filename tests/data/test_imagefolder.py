@@ -258,6 +258,27 @@ def test_sixteen_bit_gray_images_are_scaled_to_8_bits_not_clipped(tmp_path):
     assert read_image(path)[:, 0].T.tolist() == [[0] * 3, [100] * 3, [255] * 3]
 
 
+def test_float_gray_images_are_read_as_0_to_1_and_other_floats_refused(tmp_path):
+    """PIL turned a float TIFF in [0, 1] into pixels of 0 and 1 (black); NaN or values beyond the
+    range mean nothing as pixels."""
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb
+
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.array([[0.0, 0.5, 1.0]], dtype=np.float32)).save(path)
+    assert np.asarray(open_rgb(path)).tolist() == [[[0] * 3, [128] * 3, [255] * 3]]
+    for bad, shown in (([[0.0, 4095.0]], "from 0 to 4095"), ([[-1.0, 0.5]], "from -1 to 0.5")):
+        Image.fromarray(np.array(bad, dtype=np.float32)).save(path)
+        with pytest.raises(
+            D2lkitError, match=rf"float.tif: not a readable image \(float pixels {shown}"
+        ):
+            open_rgb(path)
+    Image.fromarray(np.array([[0.0, np.nan]], dtype=np.float32)).save(path)
+    with pytest.raises(D2lkitError, match="not within 0 to 1"):
+        open_rgb(path)
+
+
 def test_a_phone_photo_is_read_upright_as_its_exif_orientation_says(tmp_path):
     """Orientation 6: stored sideways, shown turned 90 degrees clockwise, so the stored left
     half (red) is the top of the photo."""

@@ -47,10 +47,18 @@ def open_rgb(path: str | Path) -> Image.Image:
 
 def as_rgb(image: Image.Image) -> Image.Image:
     """`image` in RGB. 16-bit gray is scaled to 8 bits first: PIL's own conversion clips every
-    value above 255, which turns a 16-bit photo white."""
+    value above 255, which turns a 16-bit photo white. Float gray (a scientific TIFF) is read as
+    0 to 1, the range such images are saved in; PIL's conversion made it black and white. Floats
+    outside it have no agreed meaning as pixels, so they are refused (ValueError)."""
     if image.mode in WIDE_GRAY_MODES:
         pixels = np.asarray(image, dtype=np.float64) / 257  # 65535 -> 255
         image = Image.fromarray(pixels.clip(0, 255).round().astype(np.uint8))
+    if image.mode == "F":
+        pixels = np.asarray(image, dtype=np.float64)
+        low, high = float(pixels.min(initial=0.0)), float(pixels.max(initial=0.0))
+        if not (np.isfinite(pixels).all() and low >= 0.0 and high <= 1.0):
+            raise ValueError(f"float pixels from {low:g} to {high:g}, not within 0 to 1")
+        image = Image.fromarray((pixels * 255).round().astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:
         # PIL warns (into the training table) when such a palette goes straight to RGB; through
         # RGBA gives the same pixels, the alpha then dropped.
