@@ -484,3 +484,42 @@ def test_loader_processes_stop_at_eight_however_many_cpus(monkeypatch):
     assert default_workers() == 8
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert default_workers() == 2
+
+
+def test_a_png_with_a_garbage_chunk_is_unreadable_not_a_traceback(tmp_path):
+    """A PNG whose IDAT length is short makes PIL read compressed bytes as the next chunk's
+    header: SyntaxError('broken PNG file'), which escaped as a traceback from train and check."""
+    import io
+    import struct
+
+    import numpy as np
+
+    from d2lkit.data.image_file import open_rgb
+
+    buffer = io.BytesIO()
+    pixels = np.random.default_rng(0).integers(0, 255, (8, 8), dtype=np.uint8)
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"IDAT")
+    (length,) = struct.unpack(">I", data[at - 4 : at])
+    data[at - 4 : at] = struct.pack(">I", length - 8)
+    path = tmp_path / "broken.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(D2lkitError, match=r"broken.png: not a readable image \(broken PNG file"):
+        open_rgb(path)
+
+
+def test_a_photo_with_corrupt_exif_is_read_without_warnings(tmp_path):
+    """PIL warned 'Corrupt EXIF data' on stderr, into the epoch table, for a photo whose pixels
+    are fine: common in phone photos."""
+    import warnings
+
+    from d2lkit.data.image_file import open_rgb
+
+    path = tmp_path / "phone.jpg"
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\x00\x00\x00\x01"
+    Image.new("RGB", (8, 6), (200, 10, 10)).save(path, exif=exif)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image = open_rgb(path)
+    assert image.size == (8, 6) and caught == []

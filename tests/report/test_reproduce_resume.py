@@ -253,6 +253,20 @@ def test_bad_reproduce_input_is_refused_before_anything_runs(
     assert fake_recipes.calls == [] and not out.exists()
 
 
+def test_report_only_of_a_recipe_without_runs_keeps_the_report_of_those_with_runs(
+    fake_recipes, tmp_path, capsys
+):
+    """It wrote a report of one "not run" row over DIR's REPORT.md and results.json."""
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    before = (tmp_path / "REPORT.md").read_text(), (tmp_path / "results.json").read_text()
+    argv = ["reproduce", "--report-only", "--profile", "cpu", "--out", str(tmp_path)]
+    code = main([*argv, "--only", "fake-good,fake-low"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{tmp_path}: holds no runs of fake-low; drop them from --only" in err
+    assert ((tmp_path / "REPORT.md").read_text(), (tmp_path / "results.json").read_text()) == before
+    assert main([*argv, "--only", "fake-good"]) == 0
+
+
 def test_one_dir_holds_one_seed_layout_so_its_report_can_hold_every_recipe(fake_recipes, tmp_path):
     reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
     with pytest.raises(D2lkitError, match=r"fake-good: holds a run of 1 seed, not 2"):

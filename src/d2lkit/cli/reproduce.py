@@ -143,10 +143,13 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.readme:
         check_readme(Path(args.readme))  # before hours of runs, not after
     if args.report_only:
-        if not args.only:  # only the recipes that have runs in DIR
-            names = [name for name in names if (out / name).is_dir()]
-        if not out.is_dir() or not names:
+        held = [name for name in names if (out / name).is_dir()]
+        if not out.is_dir() or not held:
             raise D2lkitError(f"{out}: holds no recipe runs; run `d2lkit reproduce --out {out}`")
+        if args.only and held != names:  # a report of "not run" rows would replace DIR's
+            missing = ", ".join(name for name in names if name not in held)
+            raise D2lkitError(f"{out}: holds no runs of {missing}; drop them from --only")
+        names = held
         seeds = args.seeds or seeds_in(out, names)
         for name in names:
             check_seed_layout(out, name, seeds)

@@ -339,9 +339,10 @@ def run_eval(args: argparse.Namespace) -> int:
     refuse_several_processes("eval")
     run, state = load_trained(args.run, Reopen(dataset=args.dataset, data_dir=args.data_dir))
     classifier = run.data.task == "classification"
-    if args.confusion and not classifier:
+    drawn = args.confusion is not None  # '' (an unset shell variable) too: refused below
+    if drawn and not classifier:
         raise D2lkitError(f"--confusion is a classifier's; {args.run} is a {run.data.task} run")
-    if args.confusion:
+    if drawn:
         figure_path(args.confusion)  # a folder or an unknown format: refused before the test pass
     progress = ProgressBar()  # its test bar: a large folder takes minutes
     run.trainer.callbacks = [progress]
@@ -359,7 +360,7 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"recorded test_acc {recorded:.4f}")
     if meter is not None:
         print(per_class_line(meter.confusion, run.data.class_names))
-    if args.confusion:
+    if drawn:
         title = f"{run.config.model} (epoch {state['epoch']}) on {where}"
         out = save_confusion_figure(meter.confusion, run.data.class_names, title, args.confusion)
         print(f"wrote {out}")

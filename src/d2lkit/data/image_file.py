@@ -21,17 +21,22 @@ WIDE_GRAY_MODES = ("I", "I;16", "I;16B", "I;16L")  # 16- and 32-bit one-channel 
 GRAY_MODES = ("L", "LA", *WIDE_GRAY_MODES)  # LA: gray with alpha, as image editors export it
 
 # DecompressionBombError: a header claiming far more pixels than any photo holds; ValueError:
-# a header PIL parses but cannot convert.
-UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
+# a header PIL parses but cannot convert; SyntaxError: PIL's word for a PNG chunk that is garbage.
+UNREADABLE = (
+    UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError
+)  # fmt: skip
 
 
 @contextmanager
 def open_image(path: str | Path) -> Iterator[Image.Image]:
-    """`Image.open`, without PIL's warning on images over 89 megapixels: a multi-line
-    DecompressionBombWarning on stderr, where the image is read all the same (a photo that large
-    is shrunk by the reader; twice that is PIL's error, which `unreadable` words)."""
+    """`Image.open`, without PIL's warnings on stderr, in the middle of the epoch table, while
+    the image is read (in the caller's `with` too): DecompressionBombWarning for images over 89
+    megapixels, read all the same (a photo that large is shrunk by the reader; twice that is
+    PIL's error, which `unreadable` words), and UserWarnings on damaged metadata such as a phone
+    photo's corrupt EXIF block, whose pixels are fine."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
         with Image.open(path) as image:
             yield image
 
