@@ -74,6 +74,8 @@ def test_the_seed_changes_the_data(short_fits, capsys):
         (["--out", "{tmp}"], "a folder; pass a file name"),
         (["--out", "{tmp}/fits.xyz"], "cannot draw a .xyz file"),
         (["--out", "{tmp}/fits.pgf"], "cannot draw a .pgf file"),  # needs LaTeX: failed after
+        # A file where a folder was meant: savefig's NotADirectoryError came after the work.
+        (["--out", "{tmp}/notes.txt/fits.png"], "notes.txt is a file, not a folder"),
         (["--seed", "-1"], "--seed"),
         # The subcommand's own help, which lists its flags (it pointed at `d2lkit --help`).
         (
@@ -90,6 +92,7 @@ def test_bad_input_is_one_line_and_exit_code_2_before_any_training(
         raise AssertionError("trained before refusing the input")
 
     monkeypatch.setattr(polyfit, "fit_polynomial", no_training)
+    (tmp_path / "notes.txt").write_text("a file")
     argv = ["fit", "polynomial", *(arg.format(tmp=tmp_path) for arg in argv)]
     code, out, err = run_cli(argv, capsys)
     assert_one_line_error(code, err, fragment)
