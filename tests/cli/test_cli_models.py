@@ -53,6 +53,8 @@ def test_a_pattern_without_wildcards_matches_names_that_contain_it(capsys):
     code, out, _ = run(capsys, "models", "list", "resnet")
     assert code == 0
     assert set(table_rows(out)) == {"resnet18", "resnet18_small", "fcn_resnet18"}
+    code, out, _ = run(capsys, "models", "list", "LeNet*")  # as the book writes it
+    assert code == 0 and set(table_rows(out)) == {"lenet", "lenet_bn", "lenet_bn_scratch"}
 
 
 def test_list_pattern_without_match_exits_2(capsys):

@@ -274,8 +274,8 @@ def test_float_gray_images_are_read_as_0_to_1_and_other_floats_refused(tmp_path)
             D2lkitError, match=rf"float.tif: not a readable image \(float pixels {shown}"
         ):
             open_rgb(path)
-    Image.fromarray(np.array([[0.0, np.nan]], dtype=np.float32)).save(path)
-    with pytest.raises(D2lkitError, match="not within 0 to 1"):
+    Image.fromarray(np.array([[0.0, np.nan, 0.5]], dtype=np.float32)).save(path)
+    with pytest.raises(D2lkitError, match=r"\(1 float pixel\(s\) are NaN, not within 0 to 1\)"):
         open_rgb(path)
 
 

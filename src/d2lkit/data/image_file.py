@@ -60,8 +60,11 @@ def as_rgb(image: Image.Image) -> Image.Image:
         image = Image.fromarray(pixels.clip(0, 255).round().astype(np.uint8))
     if image.mode == "F":
         pixels = np.asarray(image, dtype=np.float64)
-        low, high = float(pixels.min(initial=0.0)), float(pixels.max(initial=0.0))
-        if not (np.isfinite(pixels).all() and low >= 0.0 and high <= 1.0):
+        undefined = int(np.isnan(pixels).sum())
+        if undefined:
+            raise ValueError(f"{undefined} float pixel(s) are NaN, not within 0 to 1")
+        low, high = float(pixels.min(initial=np.inf)), float(pixels.max(initial=-np.inf))
+        if pixels.size and not (low >= 0.0 and high <= 1.0):
             raise ValueError(f"float pixels from {low:g} to {high:g}, not within 0 to 1")
         image = Image.fromarray((pixels * 255).round().astype(np.uint8))
     if image.mode == "P" and "transparency" in image.info:

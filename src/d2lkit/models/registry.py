@@ -71,9 +71,10 @@ def create_model(name: str, **kwargs) -> nn.Module:
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    """Sorted names matching a shell-style wildcard pattern; one without wildcards matches the
-    names that contain it (`resnet` lists resnet18 and fcn_resnet18)."""
+    """Sorted names matching a shell-style wildcard pattern, in any case (`LeNet` finds lenet);
+    one without wildcards matches the names that contain it (`resnet` lists resnet18 and
+    fcn_resnet18)."""
     _load_zoo()
     if not any(char in pattern for char in "*?["):
         pattern = f"*{pattern}*"
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern.lower()))
