@@ -75,7 +75,7 @@ def test_the_seed_changes_the_data(short_fits, capsys):
         (["--out", "{tmp}/fits.xyz"], "cannot draw a .xyz file"),
         (["--out", "{tmp}/fits.pgf"], "cannot draw a .pgf file"),  # needs LaTeX: failed after
         # A file where a folder was meant: savefig's NotADirectoryError came after the work.
-        (["--out", "{tmp}/notes.txt/fits.png"], "notes.txt is a file, not a folder"),
+        (["--out", "{tmp}/notes.txt/fits.png"], "notes.txt: a file stands where a folder is"),
         (["--seed", "-1"], "--seed"),
         # The subcommand's own help, which lists its flags (it pointed at `d2lkit --help`).
         (

@@ -77,7 +77,7 @@ def figure_path(out: str | Path) -> Path:
         raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
     above = next((parent for parent in out.parents if parent.exists()), None)
     if above is not None and not above.is_dir():
-        raise D2lkitError(f"{out}: {above} is a file, not a folder; name a file in a folder")
+        raise D2lkitError(f"{above}: a file stands where a folder is needed for {out}")
     if not out.suffix:
         out = out.with_name(out.name + ".png")
     if out.suffix[1:].lower() not in drawable_formats():
