@@ -15,12 +15,23 @@ from typing import NoReturn
 from tqdm import tqdm
 
 from d2lkit import __version__
-from d2lkit.cli import augment, bench, data, fit, models, optim, reproduce, speedrun, train
+from d2lkit.cli import (
+    augment,
+    bench,
+    classify,
+    data,
+    fit,
+    models,
+    optim,
+    reproduce,
+    speedrun,
+    train,
+)
 from d2lkit.cli.help import complete_help
 from d2lkit.errors import D2lkitError, DownloadFailed, TrainingFailed
 from d2lkit.termination import TERMINATION
 
-COMMANDS = [data, train, models, fit, optim, augment, reproduce, bench, speedrun]
+COMMANDS = [data, train, classify, models, fit, optim, augment, reproduce, bench, speedrun]
 
 GUIDES = "Guides: docs/README.md in the d2lkit repository, one per chapter of the book."
 

@@ -28,6 +28,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "d2lkit train resnet18 --dataset imagefolder:photos --resize 96 --augment",
     ),
     "d2lkit eval": ("d2lkit eval runs/lenet", "d2lkit eval runs/lenet --confusion confusion.png"),
+    "d2lkit classify": (
+        "d2lkit classify runs/photos new_photos/",
+        "d2lkit classify runs/photos new_photos/ --top 3 --csv sorted.csv",
+    ),
     "d2lkit predict": ("d2lkit predict runs/lenet --out predictions.png --seed 1",),
     "d2lkit models": ("d2lkit models list", "d2lkit models summary lenet"),
     "d2lkit models list": ("d2lkit models list 'res*'",),

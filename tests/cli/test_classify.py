@@ -1,0 +1,172 @@
+"""`d2lkit classify`: a run trained on an image folder sorts new photos, from its checkpoint alone,
+exactly as its own test pass sees them."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from cli_helpers import assert_one_line_error, run_cli, write_tree
+from PIL import Image
+
+from d2lkit.train.classify import classify_files, image_files, load_classifier
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    """(a LeNet run on three flat colours, the folder it trained on, since moved away)."""
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.run import run_training
+
+    base = tmp_path_factory.mktemp("classify")
+    folder = write_tree(base / "shapes", ("red", "blue", "green"))
+    run = base / "run"
+    config = TrainConfig(
+        model="lenet",
+        dataset=f"imagefolder:{folder}",
+        resize=28,
+        epochs=2,
+        batch_size=6,
+        lr=0.01,
+        out=str(run),
+        progress=False,
+    )
+    run_training(config)
+    moved = base / "moved"
+    folder.rename(moved)  # classify needs the checkpoint only
+    return run, moved
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_the_probabilities_are_those_of_the_runs_own_test_pass(trained, tmp_path, capsys):
+    from d2lkit.train.reopen import Reopen
+    from d2lkit.train.trained import load_trained
+
+    run_dir, folder = trained
+    out = tmp_path / "sorted.csv"
+    code, stdout, err = run_cli(
+        ["classify", str(run_dir), str(folder / "test"), "--csv", str(out)], capsys
+    )
+    assert code == 0, err
+    rows = {Path(row["path"]).resolve(): row for row in read_csv(out)}
+    assert len(rows) == 12
+    run, _ = load_trained(run_dir, Reopen(dataset=f"imagefolder:{folder}"))
+    test_set = run.data.test.dataset.dataset  # Subset of ClassFolders
+    with torch.no_grad():
+        for index, (path, _) in enumerate(test_set.samples):
+            x, _ = test_set[index]
+            expected = run.model(x[None]).softmax(dim=1)[0]
+            row = rows[Path(path).resolve()]
+            got = torch.tensor([float(row[name]) for name in run.data.class_names])
+            assert torch.allclose(got, expected, atol=6e-5)  # the CSV's four decimals
+            assert row["predicted"] == run.data.class_names[int(expected.argmax())]
+    tally = re.search(r"classified 12 photos: (.*)", stdout).group(1)
+    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", tally)) == 12
+    assert f"wrote {out}" in stdout
+
+
+def test_each_photo_gets_a_line_with_its_top_classes(trained, tmp_path, capsys):
+    run_dir, folder = trained
+    photo = tmp_path / "big red.jpg"  # another size and format than the training images
+    Image.new("RGB", (90, 60), (210, 40, 35)).save(photo)
+    code, stdout, err = run_cli(["classify", str(run_dir), str(photo), "--top", "5"], capsys)
+    assert code == 0, err
+    line, summary = stdout.strip().splitlines()
+    assert line.endswith(f"  {photo}")
+    guesses = re.findall(r"(red|blue|green) ([\d.]+)", line)
+    assert sorted(name for name, _ in guesses) == ["blue", "green", "red"]  # --top 5 of 3: all
+    chances = [float(p) for _, p in guesses]
+    assert chances == sorted(chances, reverse=True) and abs(sum(chances) - 1) < 2e-3
+    assert summary == f"lenet (epoch 2) classified 1 photo: {guesses[0][0]} 1"
+
+
+def test_an_unreadable_photo_is_named_and_the_others_still_classified(trained, tmp_path, capsys):
+    run_dir, folder = trained
+    photos = tmp_path / "photos"
+    shutil.copytree(folder / "test" / "red", photos)
+    (photos / "cut.png").write_bytes((photos / "0.png").read_bytes()[:30])
+    (photos / "notes.txt").write_text("not a photo; left out")
+    out = tmp_path / "sorted.csv"
+    code, stdout, err = run_cli(["classify", str(run_dir), str(photos), "--csv", str(out)], capsys)
+    assert code == 2
+    skipped, error = err.strip().splitlines()
+    assert skipped.startswith(f"d2lkit: skipped {photos / 'cut.png'}: not a readable image")
+    assert error == (
+        f"d2lkit: error: 1 photo of 5 could not be read, listed above (no row in {out}); the"
+        " others were classified"
+    )
+    assert [Path(row["path"]).name for row in read_csv(out)] == ["0.png", "1.png", "2.png", "3.png"]
+
+
+def test_batches_keep_each_photo_with_its_own_probabilities(trained, tmp_path):
+    run_dir, folder = trained
+    files = image_files([str(folder / "test")])
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    files.insert(5, broken)  # in the middle of the second batch of two
+    classifier = load_classifier(run_dir)
+    whole = classify_files(classifier, files, batch_size=64, progress=False)
+    paired = classify_files(classifier, files, batch_size=2, progress=False)
+    assert paired.files == whole.files == [path for path in files if path != broken]
+    assert torch.allclose(paired.probabilities, whole.probabilities, atol=1e-6)
+    assert len(paired.unreadable) == 1 and str(broken) in paired.unreadable[0]
+
+
+def test_folders_are_read_at_every_depth_in_name_order_without_hidden_files(tmp_path):
+    for name in ("b/2.png", "a.jpg", "b/1.PNG", ".cache/x.png", "b/._1.png", "readme.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    named = tmp_path / "scan.data"  # named by the user: read whatever its suffix
+    named.touch()
+    found = image_files([str(tmp_path), str(named)])
+    assert [path.relative_to(tmp_path).as_posix() for path in found] == [
+        "a.jpg", "b/1.PNG", "b/2.png", "scan.data"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        (["--top", "0"], ("--top must be at least 1",)),
+        (["--batch-size", "0"], ("--batch-size must be at least 1",)),
+        (["--csv", "FOLDER"], ("a folder; pass a file name such as photos.csv",)),
+        (["--csv", "FILE/sorted.csv"], ("a file stands where a folder is needed",)),
+    ],
+)
+def test_bad_flags_are_refused_before_any_photo_is_read(
+    trained, tmp_path, capsys, extra, fragments
+):
+    run_dir, folder = trained
+    (tmp_path / "FILE").touch()
+    (tmp_path / "FOLDER").mkdir()
+    extra = [str(tmp_path / arg) if arg.isupper() or "/" in arg else arg for arg in extra]
+    code, _, err = run_cli(["classify", str(run_dir), str(folder / "test"), *extra], capsys)
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_missing_photos_and_empty_folders_are_refused(trained, tmp_path, capsys):
+    run_dir, _ = trained
+    code, _, err = run_cli(["classify", str(run_dir), str(tmp_path / "gone.jpg")], capsys)
+    assert_one_line_error(code, err, "gone.jpg: no such file or folder")
+    code, _, err = run_cli(["classify", str(run_dir), str(tmp_path)], capsys)
+    assert_one_line_error(code, err, f"{tmp_path}: a folder without images")
+
+
+def test_a_run_on_fashion_mnist_is_pointed_to_predict(tmp_path, capsys, tiny_fashion):
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.run import run_training
+
+    run = tmp_path / "softmax"
+    run_training(TrainConfig(model="softmax", epochs=1, out=str(run), progress=False))
+    photo = tmp_path / "shoe.png"
+    Image.new("L", (28, 28)).save(photo)
+    code, _, err = run_cli(["classify", str(run), str(photo)], capsys)
+    assert_one_line_error(code, err, "trained on fashion-mnist", "`d2lkit predict`")
