@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from cli_helpers import assert_one_line_error, run_cli, write_tree
 from PIL import Image
 
 import d2lkit.data.folder_check as folder_check
+import d2lkit.data.image_file as image_file
+import d2lkit.data.imagefolder as imagefolder
 
 
 def test_a_good_folder_is_described_and_passes(tmp_path, capsys):
@@ -77,3 +82,61 @@ def test_no_progress_makes_no_bar_even_on_a_terminal(tmp_path, capsys, monkeypat
     assert run_cli(["data", "check", f"imagefolder:{tree}"], capsys)[0] == 0
     # True: never; None: tqdm's own choice, a bar on a terminal only.
     assert made == [True, True, None, None]
+
+
+def test_a_folder_of_test_images_alone_is_checked_for_eval(tmp_path, capsys):
+    """eval and predict read test/ only, so a folder of new test images has no train/."""
+    tree = write_tree(tmp_path / "pets", ("cat", "dog"))
+    for image in (tree / "train").rglob("*.png"):
+        image.unlink()
+    for folder in sorted((tree / "train").rglob("*"), reverse=True) + [tree / "train"]:
+        folder.rmdir()
+    code, out, err = run_cli(["data", "check", f"imagefolder:{tree}", "--no-progress"], capsys)
+    assert code == 0, err
+    assert out.splitlines()[1:] == [
+        "  test: 8 images in 2 classes, 4 per class; smallest 24x24, largest 24x24 pixels",
+        "every image decoded: ready for eval and predict (training needs train/ too)",
+    ]
+    (tree / "test" / "cat" / "0.png").write_bytes(b"")
+    code, _, err = run_cli(["data", "check", f"imagefolder:{tree}", "--no-progress"], capsys)
+    assert_one_line_error(code, err, "1 problem listed above, each of which would stop a test pass")
+
+
+def test_a_train_folder_alone_still_needs_its_test_split(tmp_path, capsys):
+    tree = write_tree(tmp_path / "pets", ("cat", "dog"))
+    (tree / "test").rename(tree / "val")
+    code, _, err = run_cli(["data", "check", f"imagefolder:{tree}", "--no-progress"], capsys)
+    assert_one_line_error(code, err, f"{tree / 'test'}: missing", "rename it test")
+
+
+def test_a_pipe_and_folders_or_files_without_permission_are_said_to_be_so(
+    tmp_path, capsys, monkeypatch
+):
+    """Tests may run as root, who reads everything: the refusals are the operating system's."""
+    tree = write_tree(tmp_path / "pets", ("cat", "dog", "fox"))
+    fox = tree / "train" / "fox"
+    for image in fox.iterdir():
+        image.unlink()  # as os.walk sees a folder it may not read: empty
+    os.mkfifo(tree / "train" / "cat" / "stream.png")
+    locked = tree / "test" / "dog" / "0.png"
+    real_access, real_open = os.access, image_file.Image.open
+
+    def access(path, mode):
+        return Path(path) != fox and real_access(path, mode)
+
+    def image_open(path, *args, **kwargs):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(imagefolder.os, "access", access)
+    monkeypatch.setattr(image_file.Image, "open", image_open)
+    code, out, err = run_cli(["data", "check", f"imagefolder:{tree}", "--no-progress"], capsys)
+    assert_one_line_error(code, err, "3 problems listed above")
+    problems = [line.strip() for line in out.splitlines() if line.startswith("    /")]
+    assert problems == [
+        f"{tree / 'train' / 'cat' / 'stream.png'}: not a regular file (a pipe, socket or device);"
+        " replace or delete it",
+        f"{fox}: no permission to read this folder; check its permissions (chmod)",
+        f"{locked}: no permission to read it; check its permissions (chmod)",
+    ]

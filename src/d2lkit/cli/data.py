@@ -96,13 +96,12 @@ def run_info(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from d2lkit.data.folder_check import check_image_folder, describe
 
-    kind, _, folder = args.dataset.partition(":")
-    if kind != "imagefolder" or not folder:
+    if args.dataset.partition(":")[0] != "imagefolder":
         raise D2lkitError(
             f"`data check` reads imagefolder:PATH, not {args.dataset!r}; `data info` verifies"
             " Fashion-MNIST"
         )
-    root = Path(expand_user(folder))
+    root = image_folder_root(args.dataset, "check")
     checks = check_image_folder(root, progress=not args.no_progress)
     print(f"imagefolder:{root}")
     for check in checks:
@@ -111,10 +110,21 @@ def run_check(args: argparse.Namespace) -> int:
     if problems:
         raise D2lkitError(
             f"{root}: {plural(problems, 'problem')} listed above, each of which would stop a"
-            " training; fix them first"
+            f" {'training' if len(checks) == 2 else 'test pass'}; fix them first"
         )
-    print("every image decoded: ready to train on")
+    if len(checks) == 2:
+        print("every image decoded: ready to train on")
+    else:
+        print("every image decoded: ready for eval and predict (training needs train/ too)")
     return 0
+
+
+def image_folder_root(dataset: str, command: str) -> Path:
+    """The folder of `imagefolder:PATH`, `~` expanded (a shell leaves it after the colon)."""
+    folder = dataset.partition(":")[2]
+    if not folder:  # `imagefolder:$UNSET` must not read the working directory
+        raise D2lkitError(f"imagefolder needs a folder: data {command} imagefolder:PATH")
+    return Path(expand_user(folder))
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -145,12 +155,9 @@ def show_image_folder(args: argparse.Namespace) -> int:
     from d2lkit.data.imagefolder import sample_images
     from d2lkit.report.grids import save_image_grid
 
-    folder = args.dataset.partition(":")[2]
-    if not folder:  # `imagefolder:$UNSET` must not draw the working directory
-        raise D2lkitError("imagefolder needs a folder: data show imagefolder:PATH")
+    root = image_folder_root(args.dataset, "show")
     if args.data_dir:
         raise D2lkitError("--data-dir is where Fashion-MNIST is; imagefolder:PATH names its own")
-    root = Path(expand_user(folder))
     if args.split == "train" and not (root / "train").exists() and (root / "test").is_dir():
         raise D2lkitError(f"{root / 'train'}: missing; `--split test` draws from test/ alone")
     images, names, total = sample_images(root, args.split, args.count)

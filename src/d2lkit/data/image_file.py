@@ -103,6 +103,8 @@ class UnreadableImage(D2lkitError):
 
 
 def unreadable(path: str | Path, err: Exception) -> UnreadableImage:
+    if isinstance(err, PermissionError):  # the image may be fine: re-saving it is no answer
+        return UnreadableImage(f"{path}: no permission to read it; check its permissions (chmod)")
     if isinstance(err, Image.DecompressionBombError):  # re-saving it would not help
         return UnreadableImage(
             f"{path}: too large to open ({err}); make it smaller with an image editor or remove it"

@@ -210,6 +210,8 @@ def check_class_folder(class_dir: Path) -> None:
 
 def class_folder_problems(class_dir: Path, images: list[Path]) -> list[str]:
     """What ImageFolder would trip over in one class folder (its `images`), a message each."""
+    if not images and not os.access(class_dir, os.R_OK | os.X_OK):  # os.walk lists nothing
+        return [f"{class_dir}: no permission to read this folder; check its permissions (chmod)"]
     if not images:
         return [
             f"{class_dir}: empty class folder (no {' '.join(IMAGE_SUFFIXES)} files);"
@@ -217,8 +219,12 @@ def class_folder_problems(class_dir: Path, images: list[Path]) -> list[str]:
         ]
     problems = []
     for path in images:
-        if not path.is_file():
+        if not path.exists():
             problems.append(f"{path}: a broken link; replace or delete it")
+        elif not path.is_file():
+            problems.append(
+                f"{path}: not a regular file (a pipe, socket or device); replace or delete it"
+            )
         elif path.stat().st_size == 0:
             problems.append(f"{path}: empty file (0 bytes); replace or delete it")
     return problems
