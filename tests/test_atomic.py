@@ -65,3 +65,18 @@ def test_a_durable_write_syncs_the_file_and_its_rename(tmp_path, monkeypatch):
     assert len(synced) == 2  # the temporary file, then the folder that renamed it
     write_text_atomic(tmp_path / "summary.json", "{}")
     assert len(synced) == 2
+
+
+def test_a_folder_that_takes_no_new_file_names_the_file_asked_for(tmp_path, monkeypatch):
+    """A read-only folder refuses the hidden temporary file first; its name means nothing to the
+    user, who asked for figure.png (tests may run as root, so the refusal is simulated)."""
+    import tempfile
+
+    def read_only(dir, prefix, suffix):
+        raise PermissionError(13, "Permission denied", f"{dir}/{prefix}x1y2{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(PermissionError) as err:
+        write_text_atomic(tmp_path / "figure.png", "x")
+    assert err.value.filename == str(tmp_path / "figure.png")
+    assert err.value.strerror == "Permission denied"

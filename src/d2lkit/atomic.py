@@ -18,7 +18,10 @@ def write_atomic(path: Path, write: Callable[[Path], None], durable: bool = Fals
     rename are synced to the disk before this returns (a power cut keeps them too)."""
     path = path.resolve()
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~current_umask()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # a read-only folder: name the file asked for, not our hidden one
+        raise OSError(err.errno, err.strerror, str(path)) from None
     os.close(fd)
     try:
         write(Path(tmp))

@@ -140,3 +140,12 @@ def test_a_pipe_and_folders_or_files_without_permission_are_said_to_be_so(
         f"{fox}: no permission to read this folder; check its permissions (chmod)",
         f"{locked}: no permission to read it; check its permissions (chmod)",
     ]
+
+
+def test_a_split_named_as_dot_from_inside_it_points_to_the_folder_above(
+    tmp_path, capsys, monkeypatch
+):
+    tree = write_tree(tmp_path / "pets", ("cat", "dog"))
+    monkeypatch.chdir(tree / "train")
+    code, _, err = run_cli(["data", "check", "imagefolder:.", "--no-progress"], capsys)
+    assert_one_line_error(code, err, f"(. is a split itself: pass imagefolder:{tree})")

@@ -89,3 +89,25 @@ def test_a_figure_that_cannot_be_written_is_refused_before_the_test_pass(
     assert_one_line_error(code, err, "m.xyz: cannot draw a .xyz file; name it .png")
     code, _, err = run_cli(["eval", str(run), "--confusion", ""], capsys)  # an unset variable
     assert_one_line_error(code, err, ".: a folder; pass a file name such as figure.png")
+
+
+def test_a_matrix_of_many_classes_says_which_number_is_which(tmp_path, capsys, saved_figures):
+    """Beyond 30 classes the axes carry numbers, not names, so eval prints what they stand for."""
+    from PIL import Image
+
+    names = [f"kind{k:02d}" for k in range(31)]
+    for split in ("train", "test"):
+        for k, name in enumerate(names):
+            (tmp_path / "many" / split / name).mkdir(parents=True)
+            Image.new("RGB", (8, 8), (k * 8, 0, 0)).save(tmp_path / "many" / split / name / "0.png")
+    run = tmp_path / "run"
+    config = TrainConfig(
+        "lenet", f"imagefolder:{tmp_path / 'many'}", resize=28, epochs=1, batch_size=8,
+        out=str(run), progress=False,
+    )  # fmt: skip
+    run_training(config)
+    code, out, err = run_cli(["eval", str(run), "--confusion", str(tmp_path / "m.png")], capsys)
+    assert code == 0, err
+    legend = out.strip().splitlines()[-1]
+    assert legend == "its classes by number: " + ", ".join(f"{k} {n}" for k, n in enumerate(names))
+    assert saved_figures[-1].axes[0].get_xlabel().startswith("predicted class (number")

@@ -4,6 +4,7 @@ nothing is written."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -618,3 +619,14 @@ def test_out_of_memory_in_a_resume_does_not_name_flags_it_refuses(
         "d2lkit: failed: out of memory; free memory (other programs, other runs) or use a machine"
         " with more\n",
     )
+
+
+def test_eval_prints_a_small_regression_loss_in_significant_digits(tmp_path, capsys):
+    """linreg's test loss is about 1e-4: four decimals printed it as 0.0001."""
+    out = tmp_path / "linreg"
+    assert main(["train", "--recipe", "linreg", "--no-progress", "--out", str(out)]) == 0
+    recorded = json.loads((out / "summary.json").read_text())["test_loss"]
+    capsys.readouterr()
+    assert main(["eval", str(out)]) == 0
+    printed = float(re.search(r"test_loss (\S+)", capsys.readouterr().out).group(1))
+    assert recorded < 1e-3 and abs(printed - recorded) <= 1e-3 * recorded

@@ -330,7 +330,7 @@ def refuse_several_processes(command: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from d2lkit.report.confusion import per_class_line, save_confusion_figure
+    from d2lkit.report.confusion import NAMED_CLASSES, per_class_line, save_confusion_figure
     from d2lkit.report.figures import figure_path
     from d2lkit.train.callbacks import ProgressBar
     from d2lkit.train.metrics import ClassConfusionMeter
@@ -350,7 +350,12 @@ def run_eval(args: argparse.Namespace) -> int:
     metrics = run.trainer.evaluate(meter)
     progress.bar.close()  # before the result is printed on its line
     recorded = recorded_test_acc(run.out, state["epoch"])
-    parts = [f"test_{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)]
+    # A loss in significant digits: a regression's is 1e-4 or smaller, 0.0001 at four decimals.
+    parts = [
+        f"test_{k} {v:.4g}" if k == "loss" else f"test_{k} {v:.4f}"
+        for k, v in metrics.items()
+        if isinstance(v, float)
+    ]
     where = run.config.dataset
     if run.config.test_subset:
         where += f" (its first {run.config.test_subset} test images, as trained)"
@@ -358,12 +363,15 @@ def run_eval(args: argparse.Namespace) -> int:
     # The recorded figure is for the run's own test set.
     if args.dataset is None and recorded is not None and metrics.get("acc") is not None:
         print(f"recorded test_acc {recorded:.4f}")
+    names = run.data.class_names
     if meter is not None:
-        print(per_class_line(meter.confusion, run.data.class_names))
+        print(per_class_line(meter.confusion, names))
     if drawn:
         title = f"{run.config.model} (epoch {state['epoch']}) on {where}"
-        out = save_confusion_figure(meter.confusion, run.data.class_names, title, args.confusion)
+        out = save_confusion_figure(meter.confusion, names, title, args.confusion)
         print(f"wrote {out}")
+        if len(names) > NAMED_CLASSES:  # the figure numbers them: say which number is which
+            print("its classes by number: " + ", ".join(f"{k} {n}" for k, n in enumerate(names)))
     return 0
 
 

@@ -190,9 +190,10 @@ TEST_SPLIT_NAMES = ("val", "valid", "validation")
 def other_name_hint(root: Path, split: str) -> str:
     """For a missing split, what the user may have meant: the folder above, when PATH is a split
     itself; for test/, a split under another name, and how to make it test/."""
-    looks_like_a_split = root.name in (*SPLITS, *TEST_SPLIT_NAMES)
+    real = root.resolve()  # `imagefolder:.` run inside train/ names no folder
+    looks_like_a_split = real.name in (*SPLITS, *TEST_SPLIT_NAMES)
     if looks_like_a_split and not any((root / name).is_dir() for name in SPLITS):
-        return f" ({root} is a split itself: pass imagefolder:{root.parent})"
+        return f" ({root} is a split itself: pass imagefolder:{real.parent})"
     if split != "test":
         return ""
     found = [root / name for name in TEST_SPLIT_NAMES if (root / name).is_dir()]

@@ -60,7 +60,8 @@ def save_confusion_figure(
                         colour = "white" if share > 0.5 else "black"
                         ax.text(p, t, f"{share:.2f}", ha="center", va="center", fontsize=7,
                                 color=colour)  # fmt: skip
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    numbered = "" if k <= NAMED_CLASSES else " (number: see `d2lkit eval`'s output)"
+    ax.set_xlabel("predicted class" + numbered)
+    ax.set_ylabel("true class" + numbered)
     ax.set_title(title, fontsize=9)
     return save_figure(fig, out)
