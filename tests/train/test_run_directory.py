@@ -19,7 +19,7 @@ from d2lkit.train.trained import load_trained
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 METRIC_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "train_s", "eval_s"}
 SUMMARY_KEYS = {"model", "dataset", "epochs", "wall_s", "train_images_per_s", "device"}
-SUMMARY_KEYS |= {"precision", "params"}
+SUMMARY_KEYS |= {"precision", "params", "seed"}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_summary_is_the_last_epoch_plus_run_facts(run_dir):
     assert all(summary[k] == last[k] for k in METRIC_KEYS)
     assert summary["model"] == "mlp" and summary["dataset"] == "fashion-mnist"
     assert summary["epochs"] == 2 and summary["device"] == "cpu"
-    assert summary["precision"] == "fp32"
+    assert summary["precision"] == "fp32" and summary["seed"] == 0
     assert summary["params"] == 784 * 256 + 256 + 256 * 10 + 10
     assert summary["wall_s"] >= last["train_s"] + last["eval_s"]
     # All images over all training seconds, not the mean of the epochs' rates.

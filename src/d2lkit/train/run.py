@@ -324,6 +324,7 @@ def summarize(run: Run, wall_s: float) -> dict:
         ),
         "device": str(run.trainer.device),
         "precision": run.config.precision,
+        "seed": run.config.seed,  # with the figures it gave: runs of several seeds are compared
         "params": sum(p.numel() for p in run.model.parameters()),
         "run_dir": str(run.out),
         **run.data.extra,
