@@ -137,7 +137,7 @@ def test_folders_are_read_at_every_depth_in_name_order_without_hidden_files(tmp_
     [
         (["--top", "0"], ("--top must be at least 1",)),
         (["--batch-size", "0"], ("--batch-size must be at least 1",)),
-        (["--csv", "FOLDER"], ("a folder; pass a file name such as photos.csv",)),
+        (["--csv", "FOLDER"], ("FOLDER: a folder; pass a file name such as", "FOLDER/photos.csv")),
         (["--csv", "FILE/sorted.csv"], ("a file stands where a folder is needed",)),
     ],
 )

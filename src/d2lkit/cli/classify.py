@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from d2lkit.errors import D2lkitError
+from d2lkit.output_file import output_file
 from d2lkit.text import plural
 
 if TYPE_CHECKING:  # torch is imported when a command runs, so that --help is quick
@@ -56,7 +57,7 @@ def run_classify(args: argparse.Namespace) -> int:
         raise D2lkitError(f"--top must be at least 1, got {args.top}")
     if args.batch_size < 1:
         raise D2lkitError(f"--batch-size must be at least 1, got {args.batch_size}")
-    out = csv_path(args.csv) if args.csv is not None else None  # refused before the work
+    out = output_file(args.csv, "photos.csv") if args.csv is not None else None  # before the work
     files = image_files(args.photos)
     classifier = load_classifier(args.run)
     result = classify_files(classifier, files, args.batch_size, args.progress is not False)
@@ -87,17 +88,6 @@ def run_classify(args: argparse.Namespace) -> int:
             f" above{left}; the others were classified"
         )
     return 0
-
-
-def csv_path(given: str) -> Path:
-    """--csv's file: a folder, or a file where a folder is needed, refused before the work."""
-    out = Path(given)
-    if out.is_dir() or given.endswith("/") or not given:
-        raise D2lkitError(f"--csv {given!r}: a folder; pass a file name such as photos.csv")
-    above = next((parent for parent in out.parents if parent.exists()), None)
-    if above is not None and not above.is_dir():
-        raise D2lkitError(f"{above}: a file stands where a folder is needed for {out}")
-    return out
 
 
 def write_csv(out: Path, files: list[Path], probabilities: torch.Tensor, names: list[str]) -> None:

@@ -5,7 +5,6 @@ imports d2lkit, and need no display."""
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from d2lkit.atomic import write_atomic
 from d2lkit.errors import D2lkitError
+from d2lkit.output_file import output_file
 
 # Class names in scripts the default font lacks (Chinese, emoji) make matplotlib warn once per
 # character and per layout pass, showing d2lkit's source lines; save_figure says it once instead.
@@ -71,13 +71,7 @@ def figure_path(out: str | Path) -> Path:
     """The file save_figure writes for `out`: given without a suffix it gets .png, as savefig
     would add it. A folder or a format matplotlib cannot write is refused, so a command can check
     its --out before the work that the figure shows."""
-    named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
-    out = Path(out)
-    if out.is_dir() or named_folder:
-        raise D2lkitError(f"{out}: a folder; pass a file name such as {out / 'figure.png'}")
-    above = next((parent for parent in out.parents if parent.exists()), None)
-    if above is not None and not above.is_dir():
-        raise D2lkitError(f"{above}: a file stands where a folder is needed for {out}")
+    out = output_file(out, "figure.png")
     if not out.suffix:
         out = out.with_name(out.name + ".png")
     if out.suffix[1:].lower() not in drawable_formats():

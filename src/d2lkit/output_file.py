@@ -1,0 +1,23 @@
+"""The file a command is told to write (--out FILE.png, --csv FILE.csv), checked before the work
+that fills it: a folder given, or a file standing where one of its folders should be, would
+otherwise fail only at the end, the work lost."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from d2lkit.errors import D2lkitError
+
+
+def output_file(out: str | Path, example: str) -> Path:
+    """`out` as a file to write, or one line saying why it cannot be; `example` is the file
+    name the message suggests inside a folder given by mistake."""
+    named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
+    path = Path(out)
+    if path.is_dir() or named_folder:  # '' (an unset shell variable) is '.'
+        raise D2lkitError(f"{path}: a folder; pass a file name such as {path / example}")
+    above = next((parent for parent in path.parents if parent.exists()), None)
+    if above is not None and not above.is_dir():
+        raise D2lkitError(f"{above}: a file stands where a folder is needed for {path}")
+    return path
