@@ -14,9 +14,11 @@ def output_file(out: str | Path, example: str) -> Path:
     """`out` as a file to write, or one line saying why it cannot be; `example` is the file
     name the message suggests inside a folder given by mistake."""
     named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
-    path = Path(out)
+    path = Path(os.path.expanduser(out))  # the shell leaves `--out=~/x.png` as it is
     if path.is_dir() or named_folder:  # '' (an unset shell variable) is '.'
         raise D2lkitError(f"{path}: a folder; pass a file name such as {path / example}")
+    if path.exists() and not path.is_file():  # renaming over /dev/null would replace the device
+        raise D2lkitError(f"{path}: not a regular file (a device or pipe); pass a file name")
     above = next((parent for parent in path.parents if parent.exists()), None)
     if above is not None and not above.is_dir():
         raise D2lkitError(f"{above}: a file stands where a folder is needed for {path}")

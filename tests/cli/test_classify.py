@@ -4,8 +4,13 @@ exactly as its own test pass sees them."""
 from __future__ import annotations
 
 import csv
+import io
+import os
 import re
 import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,11 +70,11 @@ def test_the_probabilities_are_those_of_the_runs_own_test_pass(trained, tmp_path
             x, _ = test_set[index]
             expected = run.model(x[None]).softmax(dim=1)[0]
             row = rows[Path(path).resolve()]
-            got = torch.tensor([float(row[name]) for name in run.data.class_names])
+            got = torch.tensor([float(row[f"p_{name}"]) for name in run.data.class_names])
             assert torch.allclose(got, expected, atol=6e-5)  # the CSV's four decimals
             assert row["predicted"] == run.data.class_names[int(expected.argmax())]
-    tally = re.search(r"classified 12 photos: (.*)", stdout).group(1)
-    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", tally)) == 12
+    tally = re.search(r"classified 12 photos \((.*)\)$", stdout.splitlines()[0]).group(1)
+    assert sum(int(n) for n in re.findall(r": (\d+)", tally)) == 12
     assert f"wrote {out}" in stdout
 
 
@@ -85,7 +90,7 @@ def test_each_photo_gets_a_line_with_its_top_classes(trained, tmp_path, capsys):
     assert sorted(name for name, _ in guesses) == ["blue", "green", "red"]  # --top 5 of 3: all
     chances = [float(p) for _, p in guesses]
     assert chances == sorted(chances, reverse=True) and abs(sum(chances) - 1) < 2e-3
-    assert summary == f"lenet (epoch 2) classified 1 photo: {guesses[0][0]} 1"
+    assert summary == f"lenet (epoch 2) classified 1 photo ({guesses[0][0]}: 1)"
 
 
 def test_an_unreadable_photo_is_named_and_the_others_still_classified(trained, tmp_path, capsys):
@@ -108,7 +113,7 @@ def test_an_unreadable_photo_is_named_and_the_others_still_classified(trained, t
 
 def test_batches_keep_each_photo_with_its_own_probabilities(trained, tmp_path):
     run_dir, folder = trained
-    files = image_files([str(folder / "test")])
+    files = image_files([str(folder / "test")]).files
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not a jpeg")
     files.insert(5, broken)  # in the middle of the second batch of two
@@ -121,14 +126,16 @@ def test_batches_keep_each_photo_with_its_own_probabilities(trained, tmp_path):
 
 
 def test_folders_are_read_at_every_depth_in_name_order_without_hidden_files(tmp_path):
+    photos = tmp_path / "photos"
     for name in ("b/2.png", "a.jpg", "b/1.PNG", ".cache/x.png", "b/._1.png", "readme.md"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).touch()
+        (photos / name).parent.mkdir(parents=True, exist_ok=True)
+        (photos / name).touch()
     named = tmp_path / "scan.data"  # named by the user: read whatever its suffix
     named.touch()
-    found = image_files([str(tmp_path), str(named)])
-    assert [path.relative_to(tmp_path).as_posix() for path in found] == [
-        "a.jpg", "b/1.PNG", "b/2.png", "scan.data"
+    found = image_files([str(photos), str(named)])
+    assert found.other_kinds == {".md": 1}
+    assert [path.relative_to(tmp_path).as_posix() for path in found.files] == [
+        "photos/a.jpg", "photos/b/1.PNG", "photos/b/2.png", "scan.data"
     ]  # fmt: skip
 
 
@@ -157,7 +164,7 @@ def test_missing_photos_and_empty_folders_are_refused(trained, tmp_path, capsys)
     code, _, err = run_cli(["classify", str(run_dir), str(tmp_path / "gone.jpg")], capsys)
     assert_one_line_error(code, err, "gone.jpg: no such file or folder")
     code, _, err = run_cli(["classify", str(run_dir), str(tmp_path)], capsys)
-    assert_one_line_error(code, err, f"{tmp_path}: a folder without images")
+    assert_one_line_error(code, err, f"{tmp_path}: no images in this folder (none of .jpg")
 
 
 def test_a_run_on_fashion_mnist_is_pointed_to_predict(tmp_path, capsys, tiny_fashion):
@@ -170,3 +177,129 @@ def test_a_run_on_fashion_mnist_is_pointed_to_predict(tmp_path, capsys, tiny_fas
     Image.new("L", (28, 28)).save(photo)
     code, _, err = run_cli(["classify", str(run), str(photo)], capsys)
     assert_one_line_error(code, err, "trained on fashion-mnist", "`d2lkit predict`")
+
+
+def test_a_photos_name_given_to_csv_is_refused_not_overwritten(trained, capsys):
+    """`--csv photos/*.png` makes the shell's first photo the table's file."""
+    run_dir, folder = trained
+    photo = folder / "test" / "red" / "0.png"
+    before = photo.read_bytes()
+    code, _, err = run_cli(["classify", str(run_dir), "--csv", str(photo), str(folder)], capsys)
+    assert_one_line_error(code, err, "an image's name; --csv writes a table: name it FILE.csv")
+    assert photo.read_bytes() == before
+
+
+def test_a_device_or_pipe_is_never_replaced_by_a_written_file(trained, tmp_path, capsys):
+    """The table is renamed into place: over /dev/null (as root) it replaced the device."""
+    run_dir, folder = trained
+    pipe = tmp_path / "table.csv"
+    os.mkfifo(pipe)
+    code, _, err = run_cli(["classify", str(run_dir), str(folder), "--csv", str(pipe)], capsys)
+    assert_one_line_error(code, err, f"{pipe}: not a regular file (a device or pipe)")
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_linked_folders_and_names_given_twice_read_each_photo_once(trained, tmp_path, capsys):
+    """A link to `.` made os.walk go round and round: 41 rows for one photo."""
+    run_dir, folder = trained
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(folder / "test" / "red" / "0.png", photos / "a.png")
+    (photos / "again").symlink_to(".")
+    (photos / "loop").symlink_to(photos)
+    given = [str(photos), str(photos / "a.png"), str(photos / "again" / "a.png")]
+    code, stdout, err = run_cli(["classify", str(run_dir), *given, "--top", "1"], capsys)
+    assert code == 0, err
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].endswith(f"  {photos / 'a.png'}")
+    assert lines[1].endswith("classified 1 photo (red: 1); 2 photos named twice, classified once")
+
+
+def test_pipes_and_broken_links_in_a_folder_are_skipped_with_their_own_words(
+    trained, tmp_path, capsys
+):
+    """Decoding a pipe waits for a writer forever; a broken link is no image to re-save."""
+    run_dir, folder = trained
+    photos = tmp_path / "photos"
+    shutil.copytree(folder / "test" / "blue", photos)
+    os.mkfifo(photos / "stream.png")
+    (photos / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    code, stdout, err = run_cli(["classify", str(run_dir), str(photos)], capsys)
+    assert code == 2
+    assert err.splitlines()[:2] == [
+        f"d2lkit: skipped {photos / 'gone.png'}: a broken link; replace or delete it",
+        f"d2lkit: skipped {photos / 'stream.png'}: not a regular file (a pipe, socket or device);"
+        " replace or delete it",
+    ]
+    assert "classified 4 photos" in stdout
+    code, _, err = run_cli(["classify", str(run_dir), str(photos / "stream.png")], capsys)
+    assert_one_line_error(code, err, "stream.png: not a regular file (a pipe, socket or device)")
+
+
+def test_names_that_are_not_utf8_keep_their_bytes_and_print_escaped(trained, tmp_path):
+    """A name from another system's encoding crashed the CSV writer, and print() on a terminal
+    that is strictly UTF-8."""
+    run_dir, folder = trained
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    raw = os.fsencode(photos) + b"/caf\xe9.png"
+    shutil.copy(folder / "test" / "green" / "0.png", os.fsdecode(raw))
+    command = [sys.executable, "-m", "d2lkit", "classify", str(run_dir), str(photos)]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    printed = subprocess.run(command, capture_output=True, env=env, check=False)
+    assert printed.returncode == 0, printed.stderr.decode(errors="replace")
+    assert printed.stdout.splitlines()[0].endswith(b"/caf\\udce9.png")
+    table = tmp_path / "t.csv"
+    written = subprocess.run([*command, "--csv", str(table)], env=env, check=False)
+    assert written.returncode == 0
+    assert table.read_bytes().splitlines()[1].startswith(raw + b",")
+
+
+def test_the_table_goes_to_stdout_with_a_dash_and_the_summary_to_stderr(trained, capsys):
+    run_dir, folder = trained
+    code, stdout, err = run_cli(
+        ["classify", str(run_dir), str(folder / "test"), "--csv", "-"], capsys
+    )
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(stdout)))
+    assert rows[0] == ["path", "predicted", "probability", "p_blue", "p_green", "p_red"]
+    assert len(rows) == 13 and "classified 12 photos" in err
+
+
+def test_when_no_photo_can_be_read_the_previous_table_is_kept(trained, tmp_path, capsys):
+    run_dir, _ = trained
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    table = tmp_path / "sorted.csv"
+    table.write_text("last week's table\n")
+    code, _, err = run_cli(["classify", str(run_dir), str(broken), "--csv", str(table)], capsys)
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "d2lkit: error: 1 photo of 1 could not be read, listed above; none could be classified"
+    )
+    assert table.read_text() == "last week's table\n"
+
+
+def test_a_tilde_in_the_run_and_the_table_is_the_home_folder(
+    trained, tmp_path, capsys, monkeypatch
+):
+    """Quoted, or after `--csv=`, the shell leaves `~` as it is."""
+    run_dir, folder = trained
+    monkeypatch.setenv("HOME", str(run_dir.parent))
+    photo = str(folder / "test" / "red" / "0.png")
+    code, _, err = run_cli(["classify", f"~/{run_dir.name}", photo, "--csv=~/t.csv"], capsys)
+    assert code == 0, err
+    assert (run_dir.parent / "t.csv").is_file()
+
+
+def test_top_beside_csv_is_refused_and_memory_advice_names_the_batch(trained, capsys):
+    import argparse
+
+    from d2lkit.cli import memory_advice
+
+    run_dir, folder = trained
+    code, _, err = run_cli(
+        ["classify", str(run_dir), str(folder), "--top", "3", "--csv", "t.csv"], capsys
+    )
+    assert_one_line_error(code, err, "--csv writes every class's probability; --top is for")
+    assert memory_advice(argparse.Namespace(command="classify")) == "lower --batch-size"

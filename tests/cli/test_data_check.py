@@ -149,3 +149,16 @@ def test_a_split_named_as_dot_from_inside_it_points_to_the_folder_above(
     monkeypatch.chdir(tree / "train")
     code, _, err = run_cli(["data", "check", "imagefolder:.", "--no-progress"], capsys)
     assert_one_line_error(code, err, f"(. is a split itself: pass imagefolder:{tree})")
+
+
+def test_a_train_split_that_is_a_file_or_a_broken_link_is_named_so(tmp_path, capsys):
+    """Neither is a folder of test images alone: the user meant a train/ that is not there."""
+    tree = write_tree(tmp_path / "pets", ("cat", "dog"))
+    (tree / "train").rename(tmp_path / "elsewhere")
+    (tree / "train").write_text("not a folder")
+    code, _, err = run_cli(["data", "check", f"imagefolder:{tree}", "--no-progress"], capsys)
+    assert_one_line_error(code, err, f"{tree / 'train'}: a file, not a folder;")
+    (tree / "train").unlink()
+    (tree / "train").symlink_to(tmp_path / "moved")
+    code, _, err = run_cli(["data", "check", f"imagefolder:{tree}", "--no-progress"], capsys)
+    assert_one_line_error(code, err, f"{tree / 'train'}: a broken link;")

@@ -112,6 +112,8 @@ def memory_advice(args: argparse.Namespace | None) -> str:
     settings) has --batch-size and --resize."""
     if args is not None and args.command == "train" and not args.resume:
         return "lower --batch-size or --resize (or pick a smaller model)"
+    if args is not None and args.command == "classify":
+        return "lower --batch-size"
     return "free memory (other programs, other runs) or use a machine with more"
 
 
@@ -119,8 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     # tqdm makes its lock on first use; an interrupt inside that left it half-made, and the bar's
     # next write failed with a traceback in place of the interrupt's line.
     tqdm.get_lock()
+    never_fail_to_print()
     with TERMINATION:
         return TERMINATION.exit_code(run_command(argv))
+
+
+def never_fail_to_print() -> None:
+    """A file or class name that is not valid UTF-8 (its bytes kept as surrogates) or a
+    character the terminal's encoding lacks is printed escaped, not raised as a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def run_command(argv: list[str] | None) -> int:

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from d2lkit.atomic import write_atomic
 from d2lkit.errors import D2lkitError
 from d2lkit.output_file import output_file
 from d2lkit.text import plural
@@ -36,10 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--csv",
         metavar="FILE.csv",
-        help="write path, predicted, probability and each class's probability, one row per photo",
+        help="write path, predicted, probability and each class's probability (p_CLASS), one row"
+        " per photo; - writes the table to stdout",
     )
     parser.add_argument(
-        "--top", type=int, default=1, help="classes shown per photo, most likely first (default 1)"
+        "--top", type=int, help="classes printed per photo, most likely first (default 1)"
     )
     parser.add_argument("--batch-size", type=int, default=64, help="photos per batch (default 64)")
     parser.add_argument(
@@ -53,53 +55,103 @@ def run_classify(args: argparse.Namespace) -> int:
     from d2lkit.train.classify import classify_files, image_files, load_classifier
 
     refuse_several_processes("classify")
-    if args.top < 1:
-        raise D2lkitError(f"--top must be at least 1, got {args.top}")
-    if args.batch_size < 1:
-        raise D2lkitError(f"--batch-size must be at least 1, got {args.batch_size}")
-    out = output_file(args.csv, "photos.csv") if args.csv is not None else None  # before the work
-    files = image_files(args.photos)
+    check_flags(args)
+    to_stdout = args.csv == "-"  # the table itself on stdout, for a pipe; the rest on stderr
+    out = csv_file(args.csv) if args.csv is not None and not to_stdout else None
+    photos = image_files(args.photos)
     classifier = load_classifier(args.run)
-    result = classify_files(classifier, files, args.batch_size, args.progress is not False)
+    result = classify_files(classifier, photos.files, args.batch_size, args.progress is not False)
     names = classifier.class_names
-    if out is not None:
-        write_csv(out, result.files, result.probabilities, names)
-    else:
-        top = min(args.top, len(names))
-        for path, row in zip(result.files, result.probabilities, strict=True):
-            chances, classes = row.topk(top)
-            pairs = zip(chances.tolist(), classes.tolist(), strict=True)
-            guesses = ", ".join(f"{names[c]} {p:.3f}" for p, c in pairs)
-            print(f"{guesses}  {path}")
+    table = csv_table(result.files, result.probabilities, names)
+    if out is not None and result.files:  # none read: an older table there is kept
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, lambda tmp: tmp.write_bytes(table))
+    elif to_stdout:
+        sys.stdout.buffer.write(table)
+        sys.stdout.flush()
+    elif args.csv is None:
+        print_top_classes(result.files, result.probabilities, names, args.top or 1)
     counts = Counter(names[i] for i in result.probabilities.argmax(dim=1).tolist())
-    tally = ", ".join(f"{name} {n}" for name, n in counts.most_common())
+    tally = "; ".join(f"{name}: {n}" for name, n in counts.most_common())
+    summary = sys.stderr if to_stdout else sys.stdout
     print(
         f"{classifier.description} classified {plural(len(result.files), 'photo')}"
-        + (f": {tally}" if tally else "")
+        + (f" ({tally})" if tally else "")
+        + left_out(photos.other_kinds, photos.repeated),
+        file=summary,
     )
-    if out is not None:
+    if out is not None and result.files:
         print(f"wrote {out}")
-    if result.unreadable:
-        for message in result.unreadable:
+    unreadable = photos.problems + result.unreadable
+    if unreadable:
+        for message in unreadable:
             print(f"d2lkit: skipped {message}", file=sys.stderr)
-        left = "" if out is None else f" (no row in {out})"
+        given = len(unreadable) + len(result.files)
+        rest = "the others were classified" if result.files else "none could be classified"
+        where = f" (no row in {out})" if out is not None and result.files else ""
         raise D2lkitError(
-            f"{plural(len(result.unreadable), 'photo')} of {len(files)} could not be read, listed"
-            f" above{left}; the others were classified"
+            f"{plural(len(unreadable), 'photo')} of {given} could not be read, listed above{where};"
+            f" {rest}"
         )
     return 0
 
 
-def write_csv(out: Path, files: list[Path], probabilities: torch.Tensor, names: list[str]) -> None:
-    """One row per photo: its path, the most likely class and its probability, then each
-    class's probability (columns named after the classes), written whole or not at all."""
-    from d2lkit.atomic import write_text_atomic
+def check_flags(args: argparse.Namespace) -> None:
+    """Numbers out of range, and --top beside --csv (which writes every class), refused."""
+    if args.top is not None and args.top < 1:
+        raise D2lkitError(f"--top must be at least 1, got {args.top}")
+    if args.top is not None and args.csv is not None:
+        raise D2lkitError("--csv writes every class's probability; --top is for the printed lines")
+    if args.batch_size < 1:
+        raise D2lkitError(f"--batch-size must be at least 1, got {args.batch_size}")
 
+
+def csv_file(given: str) -> Path:
+    """--csv's file, checked before the work. A photo's name there is most likely a glob the
+    shell expanded (`--csv photos/*.jpg`): writing the table would replace that photo."""
+    from d2lkit.data.imagefolder import is_image
+
+    out = output_file(given, "photos.csv")
+    if is_image(out):
+        raise D2lkitError(
+            f"--csv {given}: an image's name; --csv writes a table: name it FILE.csv (photos"
+            " go before or after it)"
+        )
+    return out
+
+
+def print_top_classes(
+    files: list[Path], probabilities: torch.Tensor, names: list[str], top: int
+) -> None:
+    """One line per photo: its `top` classes, most likely first, then its path."""
+    top = min(top, len(names))
+    for path, row in zip(files, probabilities, strict=True):
+        chances, classes = row.topk(top)
+        pairs = zip(chances.tolist(), classes.tolist(), strict=True)
+        print(", ".join(f"{names[c]} {p:.3f}" for p, c in pairs) + f"  {path}")
+
+
+def left_out(other_kinds: Counter[str], repeated: int) -> str:
+    """What the folders held that was not classified, in words ("" for nothing)."""
+    notes = []
+    if other_kinds:
+        kinds = ", ".join(f"{kind} x{n}" for kind, n in sorted(other_kinds.items()))
+        notes.append(
+            f"left out {plural(sum(other_kinds.values()), 'file')} of other kinds ({kinds})"
+        )
+    if repeated:
+        notes.append(f"{plural(repeated, 'photo')} named twice, classified once")
+    return "".join(f"; {note}" for note in notes)
+
+
+def csv_table(files: list[Path], probabilities: torch.Tensor, names: list[str]) -> bytes:
+    """One row per photo: its path, the most likely class and its probability, then each class's
+    probability in a column p_CLASS (a class may be called `path`). File names that are not
+    UTF-8 keep their bytes, as the file system has them."""
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(["path", "predicted", "probability", *names])
+    writer.writerow(["path", "predicted", "probability", *(f"p_{name}" for name in names)])
     for path, row in zip(files, probabilities, strict=True):
         best = int(row.argmax())
         writer.writerow([path, names[best], f"{row[best]:.4f}", *(f"{p:.4f}" for p in row)])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, text.getvalue())
+    return text.getvalue().encode("utf-8", "surrogateescape")

@@ -97,7 +97,9 @@ def check_split(root: Path, split: str, classes: list[str], progress: bool) -> S
 def check_image_folder(root: Path, progress: bool = True) -> list[SplitCheck]:
     """Each split's class counts, image sizes and problem files (layout errors raise). A folder
     of test images alone is checked too: eval and predict read nothing else."""
-    splits = ("test",) if (root / "test").is_dir() and not (root / "train").exists() else SPLITS
+    train = root / "train"
+    test_alone = (root / "test").is_dir() and not train.exists() and not train.is_symlink()
+    splits = ("test",) if test_alone else SPLITS
     # Each file is checked here, not only the first of them.
     classes = check_tree(root, splits, check_files=False)
     return [check_split(root, split, classes, progress) for split in splits]

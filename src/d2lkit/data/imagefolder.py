@@ -168,8 +168,11 @@ def check_split(root: Path, split: str, check_files: bool = True) -> list[str]:
     """The class names of `root/split`, each class folder holding readable files."""
     folder = root / split
     if not folder.is_dir():
+        what = "missing"
+        if folder.exists() or folder.is_symlink():  # a file, or a link to nothing
+            what = "a file, not a folder" if folder.exists() else "a broken link"
         raise D2lkitError(
-            f"{folder}: missing; an image folder needs {split}/ with one sub-folder per class"
+            f"{folder}: {what}; an image folder needs {split}/ with one sub-folder per class"
             + other_name_hint(root, split)
         )
     classes = visible_class_names(folder)

@@ -9,7 +9,9 @@ folder it trained on need not be there. Each photo goes through the run's test t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -18,7 +20,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from d2lkit.data.image_file import open_rgb
-from d2lkit.data.imagefolder import DEFAULT_SIZE, default_workers, eval_transform, is_hidden
+from d2lkit.data.imagefolder import (
+    DEFAULT_SIZE,
+    IMAGE_SUFFIXES,
+    default_workers,
+    eval_transform,
+)
 from d2lkit.data.imagefolder import is_image as has_image_suffix
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model
@@ -64,7 +71,7 @@ def load_classifier(run: str | Path) -> Classifier:
     except RuntimeError as err:
         raise D2lkitError(
             f"{checkpoint_path}: its weights do not fit {config.model} with {len(names)} classes"
-            f" ({str(err).splitlines()[-1].strip()[:120]}); train it again"
+            f" ({textwrap.shorten(str(err).splitlines()[-1], 120)}); train it again"
         ) from None
     model.to(device).eval()
     precision = resolve_precision(config.precision, device, config.model)
@@ -72,29 +79,71 @@ def load_classifier(run: str | Path) -> Classifier:
     return Classifier(model, names, config.resize or DEFAULT_SIZE, device, precision, description)
 
 
-def image_files(paths: list[str]) -> list[Path]:
+@dataclass
+class PhotoList:
+    """The photos a command line names, each real file once, and what was left out."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # broken links and pipes in the folders
+    other_kinds: Counter[str] = field(default_factory=Counter)  # files of other suffixes
+    repeated: int = 0  # files named twice (a folder and a file in it): classified once
+
+
+def image_files(paths: list[str]) -> PhotoList:
     """The photos `paths` name: a file as it is (any suffix: it was asked for), a folder's
     images at every depth in name order, hidden names (.ipynb_checkpoints/) left out."""
-    files = []
+    photos, seen = PhotoList(), set()
     for given in paths:
         path = Path(os.path.expanduser(given))
         if path.is_dir():
-            found = sorted(
-                Path(folder) / name
-                for folder, _, names in os.walk(path, followlinks=True)
-                for name in names
-                if has_image_suffix(Path(name))
-                and not is_hidden((Path(folder) / name).relative_to(path))
-            )
-            if not found:
-                raise D2lkitError(f"{given}: a folder without images; pass image files or folders")
-            files += found
+            found = folder_photos(path, photos)
+            if not found and not photos.problems:
+                raise D2lkitError(
+                    f"{given}: no images in this folder (none of {' '.join(IMAGE_SUFFIXES)});"
+                    " pass image files or folders of them"
+                )
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
-            what = "a broken link" if path.is_symlink() else "no such file or folder"
-            raise D2lkitError(f"{given}: {what}; pass image files or folders of them")
-    return files
+            raise D2lkitError(f"{given}: {missing_kind(path)}; pass image files or folders of them")
+        for file in found:
+            real = file.resolve()
+            photos.repeated += real in seen
+            if real not in seen:
+                seen.add(real)
+                photos.files.append(file)
+    return photos
+
+
+def missing_kind(path: Path) -> str:
+    if path.exists():  # decoding a pipe would wait for a writer forever
+        return "not a regular file (a pipe, socket or device)"
+    return "a broken link" if path.is_symlink() else "no such file or folder"
+
+
+def folder_photos(folder: Path, photos: PhotoList) -> list[Path]:
+    """The images under `folder`, each real sub-folder read once (a link to `.` would loop);
+    its broken links and pipes go to `photos.problems`, other files to `photos.other_kinds`."""
+    read, images = {folder.resolve()}, []
+    for parent, subfolders, names in os.walk(folder, followlinks=True):
+        kept = []
+        for name in sorted(subfolders):
+            real = Path(parent, name).resolve()
+            if real not in read and not name.startswith("."):
+                read.add(real)
+                kept.append(name)
+        subfolders[:] = kept  # os.walk descends into these only
+        for name in sorted(names):
+            path = Path(parent, name)
+            if name.startswith("."):
+                continue
+            if not has_image_suffix(path):
+                photos.other_kinds[path.suffix.lower() or "no suffix"] += 1
+            elif path.is_file():
+                images.append(path)
+            else:
+                photos.problems.append(f"{path}: {missing_kind(path)}; replace or delete it")
+    return sorted(images)
 
 
 class Photos(Dataset):

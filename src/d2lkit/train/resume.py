@@ -3,6 +3,7 @@ after a lost rank, and the reopening of a saved run by eval and predict (trained
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from d2lkit.train.run_lock import writing
 
 def find_checkpoint(path: str | Path) -> Path:
     """A run directory or a checkpoint file -> the checkpoint file."""
-    path = Path(path)
+    path = Path(os.path.expanduser(path))  # a quoted `~/runs/x` reaches us as it is
     if path.is_dir():
         path = path / CHECKPOINT
     # Only a run's own checkpoint name says the folder is a run; another name is a typo.
