@@ -17,8 +17,13 @@ def output_file(out: str | Path, example: str) -> Path:
     path = Path(os.path.expanduser(out))  # the shell leaves `--out=~/x.png` as it is
     if path.is_dir() or named_folder:  # '' (an unset shell variable) is '.'
         raise D2lkitError(f"{path}: a folder; pass a file name such as {path / example}")
-    if path.exists() and not path.is_file():  # renaming over /dev/null would replace the device
+    # Renaming over /dev/null would replace the device; /dev/stdout sent to a log file, the log.
+    if path.exists() and not path.is_file() or path.absolute().parts[1:2] in (("dev",), ("proc",)):
         raise D2lkitError(f"{path}: not a regular file (a device or pipe); pass a file name")
+    try:
+        path.resolve()  # where a link leads: the file written in the end
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+        raise D2lkitError(f"{path}: a link that leads round in a loop; pass a file name") from None
     above = next((parent for parent in path.parents if parent.exists()), None)
     if above is not None and not above.is_dir():
         raise D2lkitError(f"{above}: a file stands where a folder is needed for {path}")

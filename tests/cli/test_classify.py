@@ -185,7 +185,7 @@ def test_a_photos_name_given_to_csv_is_refused_not_overwritten(trained, capsys):
     photo = folder / "test" / "red" / "0.png"
     before = photo.read_bytes()
     code, _, err = run_cli(["classify", str(run_dir), "--csv", str(photo), str(folder)], capsys)
-    assert_one_line_error(code, err, "an image's name; --csv writes a table: name it FILE.csv")
+    assert_one_line_error(code, err, "an image; --csv writes a table there: name it FILE.csv")
     assert photo.read_bytes() == before
 
 
@@ -303,3 +303,53 @@ def test_top_beside_csv_is_refused_and_memory_advice_names_the_batch(trained, ca
     )
     assert_one_line_error(code, err, "--csv writes every class's probability; --top is for")
     assert memory_advice(argparse.Namespace(command="classify")) == "lower --batch-size"
+
+
+@pytest.mark.parametrize("kind", ["scan without a suffix", "heic photo", "checkpoint"])
+def test_csv_never_replaces_a_file_that_is_not_text(trained, tmp_path, capsys, kind):
+    """A glob such as `--csv scans/*` hands the first scan to --csv whatever its suffix."""
+    run_dir, folder = trained
+    png = (folder / "test" / "red" / "0.png").read_bytes()
+    target = {
+        "scan without a suffix": tmp_path / "scan1",
+        "heic photo": tmp_path / "IMG_0001.heic",
+        "checkpoint": run_dir / "checkpoint.pt",
+    }[kind]
+    if kind != "checkpoint":
+        target.write_bytes(png)
+    before = target.read_bytes()
+    code, _, err = run_cli(["classify", str(run_dir), "--csv", str(target), str(folder)], capsys)
+    assert_one_line_error(code, err, "a file that is not text; --csv writes a table there")
+    assert target.read_bytes() == before
+
+
+def test_an_older_table_is_replaced(trained, tmp_path, capsys):
+    run_dir, folder = trained
+    table = tmp_path / "sorted.csv"
+    table.write_text("path,predicted\nold.png,red\n" * 200)  # beyond the 4096 bytes looked at
+    code, _, err = run_cli(["classify", str(run_dir), str(folder), "--csv", str(table)], capsys)
+    assert code == 0, err
+    assert len(read_csv(table)) == 30  # 18 training and 12 test images
+
+
+def test_stdout_by_its_device_name_and_a_link_loop_are_refused_before_the_work(
+    trained, tmp_path, capsys
+):
+    """/dev/stdout sent to a log file was renamed over: the log was lost."""
+    run_dir, folder = trained
+    code, _, err = run_cli(["classify", str(run_dir), str(folder), "--csv", "/dev/stdout"], capsys)
+    assert_one_line_error(code, err, "/dev/stdout: not a regular file (a device or pipe)")
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    code, _, err = run_cli(["classify", str(run_dir), str(folder), "--csv", str(loop)], capsys)
+    assert_one_line_error(code, err, "loop.csv: a link that leads round in a loop")
+
+
+def test_an_empty_folder_is_refused_wherever_it_comes(trained, tmp_path, capsys):
+    run_dir, _ = trained
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pipes").mkdir()
+    os.mkfifo(tmp_path / "pipes" / "p.png")
+    given = [str(tmp_path / "pipes"), str(tmp_path / "empty")]  # a problem first, then nothing
+    code, _, err = run_cli(["classify", str(run_dir), *given], capsys)
+    assert_one_line_error(code, err, "empty: no images in this folder")

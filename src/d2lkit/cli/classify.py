@@ -57,6 +57,8 @@ def run_classify(args: argparse.Namespace) -> int:
     refuse_several_processes("classify")
     check_flags(args)
     to_stdout = args.csv == "-"  # the table itself on stdout, for a pipe; the rest on stderr
+    if to_stdout and sys.stdout is None:  # started with stdout closed (`>&-`)
+        raise D2lkitError("--csv -: stdout is closed; pass a file name")
     out = csv_file(args.csv) if args.csv is not None and not to_stdout else None
     photos = image_files(args.photos)
     classifier = load_classifier(args.run)
@@ -66,7 +68,7 @@ def run_classify(args: argparse.Namespace) -> int:
     if out is not None and result.files:  # none read: an older table there is kept
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, lambda tmp: tmp.write_bytes(table))
-    elif to_stdout:
+    elif to_stdout and result.files:
         sys.stdout.buffer.write(table)
         sys.stdout.flush()
     elif args.csv is None:
@@ -112,12 +114,27 @@ def csv_file(given: str) -> Path:
     from d2lkit.data.imagefolder import is_image
 
     out = output_file(given, "photos.csv")
-    if is_image(out):
+    if is_image(out) or holds_binary_data(out):  # a .heic, a scan without a suffix, a checkpoint
         raise D2lkitError(
-            f"--csv {given}: an image's name; --csv writes a table: name it FILE.csv (photos"
-            " go before or after it)"
+            f"--csv {given}: {'an image' if is_image(out) else 'a file that is not text'}; --csv"
+            " writes a table there: name it FILE.csv (photos go before or after it)"
         )
     return out
+
+
+def holds_binary_data(path: Path) -> bool:
+    """Whether `path` exists and its start is not text: an image or a checkpoint, never a
+    table this command wrote (they hold NUL bytes, or bytes that are not UTF-8, early on)."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(4096)
+    except OSError:  # none there (or unreadable: the write will say so)
+        return False
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start < len(start) - 3  # a character cut at the end of the 4096 bytes is text
+    return b"\0" in start
 
 
 def print_top_classes(

@@ -96,8 +96,9 @@ def image_files(paths: list[str]) -> PhotoList:
     for given in paths:
         path = Path(os.path.expanduser(given))
         if path.is_dir():
+            problems_before = len(photos.problems)
             found = folder_photos(path, photos)
-            if not found and not photos.problems:
+            if not found and len(photos.problems) == problems_before:
                 raise D2lkitError(
                     f"{given}: no images in this folder (none of {' '.join(IMAGE_SUFFIXES)});"
                     " pass image files or folders of them"
