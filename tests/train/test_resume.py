@@ -281,3 +281,22 @@ def test_a_filesystem_that_cannot_lock_folders_trains_without_the_lock(
 
     monkeypatch.setattr(fcntl, "flock", unsupported)
     assert finished_run(tmp_path)  # Lustre without -o flock, NFS without lockd
+
+
+def test_a_new_training_into_a_live_run_says_it_is_live_not_to_resume_it(tmp_path, tiny_fashion):
+    """It advised `--resume OUT`, which the lock then refused in turn."""
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.run_lock import locked, unlock
+
+    out = finished_run(tmp_path)
+    config = TrainConfig(**{**settings(out), "model": "mlp", "scheduler": "none"})
+    with pytest.raises(D2lkitError, match="already holds a run; continue it with `--resume"):
+        run_training(config)  # a finished run: resume it
+    descriptor = locked(out)  # as the process training it holds it
+    try:
+        with pytest.raises(D2lkitError, match="another d2lkit process is writing this folder"):
+            run_training(config)
+    finally:
+        unlock(descriptor)

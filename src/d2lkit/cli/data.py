@@ -48,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
         help="decode every image of imagefolder:PATH: class counts, sizes, unreadable files",
-        epilog=GUIDE,
+        epilog="Guide: docs/vision.md (your own image folders).",
     )
     check.add_argument("dataset", help="imagefolder:PATH, the folder to check")
     check.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -41,7 +41,7 @@ from d2lkit.train.environment import (
 )
 from d2lkit.train.headline import curves_title, headline
 from d2lkit.train.optim import USUAL_LR, build_optimizer, build_scheduler, param_groups
-from d2lkit.train.run_lock import writing
+from d2lkit.train.run_lock import held_elsewhere, writing
 from d2lkit.train.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -382,6 +382,11 @@ RUN_FILES = ("config.json", "env.json", "metrics.jsonl", "summary.json", "curves
 
 
 def refuse_a_second_run(out: Path) -> None:
+    if (out / CHECKPOINT).exists() and held_elsewhere(out):  # `--resume` would be refused too
+        raise D2lkitError(
+            f"{out}: another d2lkit process is writing this folder; wait for it to finish (then"
+            f" `--resume {out}` continues its run), or choose another --out"
+        )
     if (out / CHECKPOINT).exists():
         raise D2lkitError(
             f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"

@@ -86,6 +86,28 @@ def locked(folder: Path) -> int | None:
     return descriptor
 
 
+def held_elsewhere(folder: Path) -> bool:
+    """Whether another process holds `folder` now: a run in progress there, not a finished one
+    to be resumed."""
+    if folder.resolve() in _DEPTH:  # this process's own
+        return False
+    try:
+        import fcntl
+
+        descriptor = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:  # a filesystem that cannot lock: nobody holds it either
+        return False
+    finally:
+        os.close(descriptor)  # and with it the lock just taken
+    return False
+
+
 def unlock(descriptor: int) -> None:
     """Release a lock `locked` took."""
     _HELD.discard(descriptor)
