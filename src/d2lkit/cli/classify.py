@@ -64,38 +64,42 @@ def run_classify(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.run)
     result = classify_files(classifier, photos.files, args.batch_size, args.progress is not False)
     names = classifier.class_names
-    table = csv_table(result.files, result.probabilities, names)
-    if out is not None and result.files:  # none read: an older table there is kept
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, lambda tmp: tmp.write_bytes(table))
-    elif to_stdout and result.files:
-        sys.stdout.buffer.write(table)
-        sys.stdout.flush()
-    elif args.csv is None:
+    if args.csv is None:
         print_top_classes(result.files, result.probabilities, names, args.top or 1)
+    elif result.files:  # none read: nothing to write (an older table there is kept)
+        table = csv_table(result.files, result.probabilities, names)
+        if to_stdout:
+            sys.stdout.buffer.write(table)
+            sys.stdout.flush()
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out, lambda tmp: tmp.write_bytes(table))
     counts = Counter(names[i] for i in result.probabilities.argmax(dim=1).tolist())
     tally = "; ".join(f"{name}: {n}" for name, n in counts.most_common())
-    summary = sys.stderr if to_stdout else sys.stdout
     print(
         f"{classifier.description} classified {plural(len(result.files), 'photo')}"
         + (f" ({tally})" if tally else "")
         + left_out(photos.other_kinds, photos.repeated),
-        file=summary,
+        file=sys.stderr if to_stdout else sys.stdout,
     )
     if out is not None and result.files:
         print(f"wrote {out}")
-    unreadable = photos.problems + result.unreadable
-    if unreadable:
-        for message in unreadable:
-            print(f"d2lkit: skipped {message}", file=sys.stderr)
-        given = len(unreadable) + len(result.files)
-        rest = "the others were classified" if result.files else "none could be classified"
-        where = f" (no row in {out})" if out is not None and result.files else ""
-        raise D2lkitError(
-            f"{plural(len(unreadable), 'photo')} of {given} could not be read, listed above{where};"
-            f" {rest}"
-        )
+    refuse_unread(photos.problems + result.unreadable, len(result.files), out)
     return 0
+
+
+def refuse_unread(unreadable: list[str], classified: int, out: Path | None) -> None:
+    """Each photo that could not be read on a line of its own, then exit 2."""
+    if not unreadable:
+        return
+    for message in unreadable:
+        print(f"d2lkit: skipped {message}", file=sys.stderr)
+    rest = "the others were classified" if classified else "none could be classified"
+    where = f" (no row in {out})" if out is not None and classified else ""
+    raise D2lkitError(
+        f"{plural(len(unreadable), 'photo')} of {len(unreadable) + classified} could not be read,"
+        f" listed above{where}; {rest}"
+    )
 
 
 def check_flags(args: argparse.Namespace) -> None:

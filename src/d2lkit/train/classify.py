@@ -25,8 +25,8 @@ from d2lkit.data.imagefolder import (
     IMAGE_SUFFIXES,
     default_workers,
     eval_transform,
+    is_image,
 )
-from d2lkit.data.imagefolder import is_image as has_image_suffix
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model
 from d2lkit.train.config import TrainConfig
@@ -130,7 +130,7 @@ def folder_photos(folder: Path, photos: PhotoList) -> list[Path]:
         kept = []
         for name in sorted(subfolders):
             real = Path(parent, name).resolve()
-            if real not in read and not name.startswith("."):
+            if not name.startswith(".") and real not in read:
                 read.add(real)
                 kept.append(name)
         subfolders[:] = kept  # os.walk descends into these only
@@ -138,7 +138,7 @@ def folder_photos(folder: Path, photos: PhotoList) -> list[Path]:
             path = Path(parent, name)
             if name.startswith("."):
                 continue
-            if not has_image_suffix(path):
+            if not is_image(path):
                 photos.other_kinds[path.suffix.lower() or "no suffix"] += 1
             elif path.is_file():
                 images.append(path)
