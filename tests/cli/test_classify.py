@@ -179,16 +179,6 @@ def test_a_run_on_fashion_mnist_is_pointed_to_predict(tmp_path, capsys, tiny_fas
     assert_one_line_error(code, err, "trained on fashion-mnist", "`d2lkit predict`")
 
 
-def test_a_photos_name_given_to_csv_is_refused_not_overwritten(trained, capsys):
-    """`--csv photos/*.png` makes the shell's first photo the table's file."""
-    run_dir, folder = trained
-    photo = folder / "test" / "red" / "0.png"
-    before = photo.read_bytes()
-    code, _, err = run_cli(["classify", str(run_dir), "--csv", str(photo), str(folder)], capsys)
-    assert_one_line_error(code, err, "an image; --csv writes a table there: name it FILE.csv")
-    assert photo.read_bytes() == before
-
-
 def test_a_device_or_pipe_is_never_replaced_by_a_written_file(trained, tmp_path, capsys):
     """The table is renamed into place: over /dev/null (as root) it replaced the device."""
     run_dir, folder = trained
@@ -305,21 +295,32 @@ def test_top_beside_csv_is_refused_and_memory_advice_names_the_batch(trained, ca
     assert memory_advice(argparse.Namespace(command="classify")) == "lower --batch-size"
 
 
-@pytest.mark.parametrize("kind", ["scan without a suffix", "heic photo", "checkpoint"])
-def test_csv_never_replaces_a_file_that_is_not_text(trained, tmp_path, capsys, kind):
-    """A glob such as `--csv scans/*` hands the first scan to --csv whatever its suffix."""
+@pytest.mark.parametrize(
+    ("kind", "called"),
+    [
+        ("photo in the list", "an image"),
+        ("scan without a suffix", "a file that is not text"),
+        ("heic photo", "a file that is not text"),
+        ("checkpoint", "a file that is not text"),
+    ],
+)
+def test_csv_never_replaces_a_photo_or_a_file_that_is_not_text(
+    trained, tmp_path, capsys, kind, called
+):
+    """`--csv photos/*` makes the shell's first photo the table's file, whatever its suffix."""
     run_dir, folder = trained
-    png = (folder / "test" / "red" / "0.png").read_bytes()
+    photo = folder / "test" / "red" / "0.png"
     target = {
+        "photo in the list": photo,
         "scan without a suffix": tmp_path / "scan1",
         "heic photo": tmp_path / "IMG_0001.heic",
         "checkpoint": run_dir / "checkpoint.pt",
     }[kind]
-    if kind != "checkpoint":
-        target.write_bytes(png)
+    if not target.exists():
+        target.write_bytes(photo.read_bytes())
     before = target.read_bytes()
     code, _, err = run_cli(["classify", str(run_dir), "--csv", str(target), str(folder)], capsys)
-    assert_one_line_error(code, err, "a file that is not text; --csv writes a table there")
+    assert_one_line_error(code, err, f"{called}; --csv writes a table there: name it FILE.csv")
     assert target.read_bytes() == before
 
 
