@@ -166,3 +166,45 @@ def test_an_empty_folder_name_is_not_the_working_directory(tmp_path, monkeypatch
     argv = ["train", "lenet", "--dataset", "imagefolder:", "--resize", "28", "--epochs", "1"]
     code, _, err = run_cli([*argv, "--out", str(tmp_path / "run")], capsys)
     assert_one_line_error(code, err, "imagefolder needs a folder")
+
+
+def test_a_test_folder_without_a_rare_class_is_evaluated_on_the_classes_it_holds(tmp_path, capsys):
+    """A new test folder lacking one of the run's classes was refused ('has the classes ...');
+    its images keep the run's labels, so the accuracy is over the classes present."""
+    from d2lkit.train.config import TrainConfig
+    from d2lkit.train.reopen import Reopen
+    from d2lkit.train.run import run_training
+    from d2lkit.train.trained import load_trained
+
+    folder = write_tree(tmp_path / "shapes", ("red", "blue", "green"))
+    run = tmp_path / "run"
+    config = TrainConfig(
+        "lenet", f"imagefolder:{folder}", resize=28, epochs=2, batch_size=6, lr=0.01,
+        out=str(run), progress=False,
+    )  # fmt: skip
+    run_training(config)
+    fewer = tmp_path / "fewer"
+    for name in ("green", "red"):  # blue is the rare class here
+        shutil.copytree(folder / "test" / name, fewer / "test" / name)
+    code, out, err = run_cli(["eval", str(run), "--dataset", f"imagefolder:{fewer}"], capsys)
+    assert code == 0, err
+    trained, _ = load_trained(run, Reopen(dataset=f"imagefolder:{fewer}"))
+    assert trained.data.class_names == ["blue", "green", "red"]  # the run's order, blue absent
+    test_set = trained.data.test.dataset.dataset
+    assert sorted(set(test_set.targets)) == [1, 2]  # green and red keep the run's labels
+    with torch.no_grad():
+        right = sum(
+            int(trained.model(x[None]).argmax()) == label
+            for x, label in (test_set[i] for i in range(len(test_set)))
+        )
+    assert f"test_acc {right / 8:.4f}" in out
+    per_class = next(line for line in out.splitlines() if line.startswith("per class"))
+    assert "green" in per_class and "red" in per_class and "blue" not in per_class
+    grid = tmp_path / "grid.png"
+    argv = ["predict", str(run), "--dataset", f"imagefolder:{fewer}", "--out", str(grid)]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0 and grid.stat().st_size > 0, err
+    (fewer / "test" / "purple").mkdir()
+    shutil.copy(folder / "test" / "red" / "0.png", fewer / "test" / "purple" / "0.png")
+    code, _, err = run_cli(["eval", str(run), "--dataset", f"imagefolder:{fewer}"], capsys)
+    assert_one_line_error(code, err, "['green', 'purple', 'red']", "['blue', 'green', 'red']")

@@ -70,7 +70,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         help="test on this instead of the run's dataset; the same kind, with the same classes"
-        " (e.g. imagefolder:NEW_PATH when the folder moved)",
+        " (e.g. imagefolder:NEW_PATH when the folder moved; an image folder may lack some)",
     )
     parser.add_argument("--data-dir", help="look for the run's data here first")
 

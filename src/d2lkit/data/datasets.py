@@ -37,6 +37,9 @@ class DataOptions:
     # eval and predict read the test split only: a builder may then skip the training split (an
     # image folder of new test images needs no train/).
     test_only: bool = False
+    # eval and predict of a trained run: the classes it knows, in its order; an image folder's
+    # test split may then hold some of them only (a rare class without test images).
+    known_classes: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -111,14 +111,19 @@ def visible_class_names(split_dir: Path) -> list[str]:
 
 class ClassFolders(ImageFolder):
     """ImageFolder reading each class folder's `class_images`, without hidden class folders, so
-    that training reads exactly what `check_tree` checked."""
+    that training reads exactly what `check_tree` checked. With `classes` (a trained run's), the
+    labels are their places in that list, and a class may have no folder here."""
 
-    def __init__(self, root: Path, transform: v2.Transform) -> None:
+    def __init__(
+        self, root: Path, transform: v2.Transform, classes: list[str] | None = None
+    ) -> None:
+        self.known = classes  # find_classes runs inside ImageFolder's __init__
         super().__init__(str(root), transform, loader=open_rgb)
 
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
-        classes = visible_class_names(Path(directory))
-        return classes, {name: i for i, name in enumerate(classes)}
+        present = visible_class_names(Path(directory))
+        classes = self.known or present
+        return classes, {name: classes.index(name) for name in present}
 
     @staticmethod
     def make_dataset(
@@ -332,8 +337,10 @@ def imagefolder_dataset(argument: str | None, options: DataOptions) -> DataBundl
         raise D2lkitError("imagefolder needs a folder: --dataset imagefolder:PATH")
     root = Path(argument)
     classes = check_tree(root, ("test",) if options.test_only else SPLITS)
+    if options.known_classes is not None and set(classes) <= set(options.known_classes):
+        classes = list(options.known_classes)  # a rare class may have no test images here
     size = options.resize or DEFAULT_SIZE
-    test_set = ClassFolders(root / "test", eval_transform(size))
+    test_set = ClassFolders(root / "test", eval_transform(size), classes)
     part = evaluation_slice(len(test_set), options.rank, options.world_size)
     test_part = Subset(test_set, range(part.start, part.stop))
     test = DataLoader(test_part, options.batch_size, **loader_settings(options))

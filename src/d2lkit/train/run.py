@@ -130,7 +130,12 @@ def check_input_shape(
         model.train(training)
 
 
-def data_options(config: TrainConfig, device: torch.device, test_only: bool = False) -> DataOptions:
+def data_options(
+    config: TrainConfig,
+    device: torch.device,
+    test_only: bool = False,
+    known_classes: Sequence[str] | None = None,
+) -> DataOptions:
     """The dataset's options for this process (under torchrun: its rank's share of a batch)."""
     launch = distributed.active_launch()
     return DataOptions(
@@ -147,6 +152,7 @@ def data_options(config: TrainConfig, device: torch.device, test_only: bool = Fa
         classes=config.classes,
         train_per_class=config.train_per_class,
         test_only=test_only,
+        known_classes=None if known_classes is None else tuple(known_classes),
     )
 
 
@@ -208,9 +214,15 @@ def build_model(
     return model, initial
 
 
-def build_run(config: TrainConfig, out: Path, test_only: bool = False) -> Run:
+def build_run(
+    config: TrainConfig,
+    out: Path,
+    test_only: bool = False,
+    known_classes: Sequence[str] | None = None,
+) -> Run:
     """The run `config` describes, ready to train; with `test_only`, ready to be evaluated only
-    (eval and predict): its data may hold no training split, so nothing can train."""
+    (eval and predict): its data may hold no training split, so nothing can train, and an image
+    folder's test split may hold some of the `known_classes` (the run's) only."""
     config = resolve(config.validate())
     if config.tensorboard and not test_only:  # eval and predict write no logs
         cb.check_tensorboard()
@@ -218,7 +230,7 @@ def build_run(config: TrainConfig, out: Path, test_only: bool = False) -> Run:
     tune_backend(device)
     config.precision = resolve_precision(config.precision, device, config.model)
     seed_everything(config.seed)
-    data = build_dataset(config.dataset, data_options(config, device, test_only))
+    data = build_dataset(config.dataset, data_options(config, device, test_only, known_classes))
     # e.g. --train-subset 1: a last batch of one is left out
     if len(data.train) == 0 and not test_only:
         raise D2lkitError(

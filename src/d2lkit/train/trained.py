@@ -25,7 +25,8 @@ def load_trained(path: str | Path, changes: Reopen = UNCHANGED) -> tuple[Run, di
     config = runnable_here(saved_config(state, changes))
     callers_rng = capture_rng_state()
     try:
-        run = build_run(config, checkpoint_path.parent, test_only=True)
+        known = state.get("class_names")  # checkpoints from before they were kept: None
+        run = build_run(config, checkpoint_path.parent, test_only=True, known_classes=known)
     finally:
         restore_rng_state(callers_rng)
     load_saved_weights(run, state, checkpoint_path)
