@@ -14,6 +14,7 @@ from d2lkit.data.imagefolder import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     ClassFolders,
+    class_images,
     default_workers,
     eval_transform,
     is_image,
@@ -201,6 +202,15 @@ def test_hidden_folders_and_files_are_left_out(tree):
     assert bundle.class_names == list(CLASSES)
     assert bundle.extra == {"train_images": 10, "test_images": 6}
     assert sum(len(y) for _, y in bundle.test) == 6  # the twin is never decoded
+
+
+def test_a_hidden_link_to_a_visible_folder_does_not_hide_its_images(tree):
+    """Sorted first, `.alias` marked the real `batch2/` as read and its images were never
+    listed: a hidden folder's files are left out, so it is not read at all."""
+    hotdogs = tree / "train" / "hotdog"
+    write_image(hotdogs / "batch2" / "extra.png", (255, 0, 0))
+    (hotdogs / ".alias").symlink_to(hotdogs / "batch2")
+    assert hotdogs / "batch2" / "extra.png" in class_images(hotdogs)
 
 
 def test_a_broken_link_is_named_before_training(tree):

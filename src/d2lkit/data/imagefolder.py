@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -70,13 +70,22 @@ def class_files(class_dir: Path) -> list[Path]:
     folders followed where they hold this class's images (see `belongs_to_class`), and each real
     folder read once."""
     class_real, tree_real = class_dir.resolve(), class_dir.parent.parent.resolve()
-    read = {class_real}
+    return files_under(class_dir, lambda real: belongs_to_class(real, class_real, tree_real))
+
+
+def files_under(top: Path, follow: Callable[[Path], bool]) -> list[Path]:
+    """Every file under `top`, folder by folder in name order (torchvision's ImageFolder order):
+    hidden names left out, and each real folder read once, a linked one where `follow` (its
+    real path) says so; a link to `.` would go round and round."""
+    read = {top.resolve()}
     walked = []
-    for folder, subfolders, names in os.walk(class_dir, followlinks=True):
+    for folder, subfolders, names in os.walk(top, followlinks=True):
         kept = []
         for name in sorted(subfolders):
             real = Path(folder, name).resolve()
-            if real not in read and belongs_to_class(real, class_real, tree_real):
+            # A hidden folder is not read: its files are left out, and it must not mark a
+            # visible folder it links to as read.
+            if not name.startswith(".") and real not in read and follow(real):
                 read.add(real)
                 kept.append(name)
         subfolders[:] = kept  # os.walk descends into these only
@@ -85,7 +94,7 @@ def class_files(class_dir: Path) -> list[Path]:
         Path(folder) / name
         for folder, names in sorted(walked)
         for name in sorted(names)
-        if not is_hidden((Path(folder) / name).relative_to(class_dir))
+        if not is_hidden((Path(folder) / name).relative_to(top))
     ]
 
 
@@ -228,15 +237,21 @@ def class_folder_problems(class_dir: Path, images: list[Path]) -> list[str]:
         ]
     problems = []
     for path in images:
-        if not path.exists():
-            problems.append(f"{path}: a broken link; replace or delete it")
-        elif not path.is_file():
-            problems.append(
-                f"{path}: not a regular file (a pipe, socket or device); replace or delete it"
-            )
+        if (why := not_a_file(path)) is not None:
+            problems.append(f"{path}: {why}; replace or delete it")
         elif path.stat().st_size == 0:
             problems.append(f"{path}: empty file (0 bytes); replace or delete it")
     return problems
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` is no file to decode, in words, or None when it is one: missing, a broken
+    link, or a pipe, socket or device (decoding a pipe would wait for a writer forever)."""
+    if not path.exists():
+        return "a broken link" if path.is_symlink() else "no such file or folder"
+    if not path.is_file():
+        return "not a regular file (a pipe, socket or device)"
+    return None
 
 
 def training_transform(size: int, augment: bool) -> v2.Transform:

@@ -25,7 +25,9 @@ from d2lkit.data.imagefolder import (
     IMAGE_SUFFIXES,
     default_workers,
     eval_transform,
+    files_under,
     is_image,
+    not_a_file,
 )
 from d2lkit.errors import D2lkitError
 from d2lkit.models.registry import create_model
@@ -103,10 +105,10 @@ def image_files(paths: list[str]) -> PhotoList:
                     f"{given}: no images in this folder (none of {' '.join(IMAGE_SUFFIXES)});"
                     " pass image files or folders of them"
                 )
-        elif path.is_file():
+        elif (why := not_a_file(path)) is None:
             found = [path]
         else:
-            raise D2lkitError(f"{given}: {missing_kind(path)}; pass image files or folders of them")
+            raise D2lkitError(f"{given}: {why}; pass image files or folders of them")
         for file in found:
             real = file.resolve()
             photos.repeated += real in seen
@@ -116,34 +118,17 @@ def image_files(paths: list[str]) -> PhotoList:
     return photos
 
 
-def missing_kind(path: Path) -> str:
-    if path.exists():  # decoding a pipe would wait for a writer forever
-        return "not a regular file (a pipe, socket or device)"
-    return "a broken link" if path.is_symlink() else "no such file or folder"
-
-
 def folder_photos(folder: Path, photos: PhotoList) -> list[Path]:
-    """The images under `folder`, each real sub-folder read once (a link to `.` would loop);
-    its broken links and pipes go to `photos.problems`, other files to `photos.other_kinds`."""
-    read, images = {folder.resolve()}, []
-    for parent, subfolders, names in os.walk(folder, followlinks=True):
-        kept = []
-        for name in sorted(subfolders):
-            real = Path(parent, name).resolve()
-            if not name.startswith(".") and real not in read:
-                read.add(real)
-                kept.append(name)
-        subfolders[:] = kept  # os.walk descends into these only
-        for name in sorted(names):
-            path = Path(parent, name)
-            if name.startswith("."):
-                continue
-            if not is_image(path):
-                photos.other_kinds[path.suffix.lower() or "no suffix"] += 1
-            elif path.is_file():
-                images.append(path)
-            else:
-                photos.problems.append(f"{path}: {missing_kind(path)}; replace or delete it")
+    """The images under `folder` in name order, each real sub-folder read once; its broken links
+    and pipes go to `photos.problems`, other files to `photos.other_kinds`."""
+    images = []
+    for path in files_under(folder, follow=lambda real: True):
+        if not is_image(path):
+            photos.other_kinds[path.suffix.lower() or "no suffix"] += 1
+        elif (why := not_a_file(path)) is None:
+            images.append(path)
+        else:
+            photos.problems.append(f"{path}: {why}; replace or delete it")
     return sorted(images)
 
 
