@@ -394,12 +394,12 @@ RUN_FILES = ("config.json", "env.json", "metrics.jsonl", "summary.json", "curves
 
 
 def refuse_a_second_run(out: Path) -> None:
-    if (out / CHECKPOINT).exists() and held_elsewhere(out):  # `--resume` would be refused too
-        raise D2lkitError(
-            f"{out}: another d2lkit process is writing this folder; wait for it to finish (then"
-            f" `--resume {out}` continues its run), or choose another --out"
-        )
     if (out / CHECKPOINT).exists():
+        if held_elsewhere(out):  # `--resume` would be refused too
+            raise D2lkitError(
+                f"{out}: another d2lkit process is writing this folder; wait for it to finish"
+                f" (then `--resume {out}` continues its run), or choose another --out"
+            )
         raise D2lkitError(
             f"{out}: already holds a run; continue it with `--resume {out}` or choose another --out"
         )

@@ -92,19 +92,13 @@ def held_elsewhere(folder: Path) -> bool:
     if folder.resolve() in _DEPTH:  # this process's own
         return False
     try:
-        import fcntl
-
-        descriptor = os.open(folder, os.O_RDONLY)
-    except (ImportError, OSError):
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        descriptor = locked(folder)
+    except D2lkitError:  # the lock is another's
         return True
-    except OSError:  # a filesystem that cannot lock: nobody holds it either
+    except OSError:  # a folder that cannot be opened: no one's run to wait for
         return False
-    finally:
-        os.close(descriptor)  # and with it the lock just taken
+    if descriptor is not None:  # None: a filesystem without locks
+        unlock(descriptor)
     return False
 
 
