@@ -144,8 +144,8 @@ def test_each_seed_is_announced_on_stderr_before_it_starts(monkeypatch, tmp_path
     monkeypatch.setattr(speedrun, "run_seed", fake_child)
     assert main(["speedrun", "--seeds", "2", "--out", str(tmp_path)]) == 0
     assert seen_at_start == [
-        "seed 0 (1/2): training in a fresh process ...\n",
-        "seed 1 (2/2): training in a fresh process ...\n",
+        "d2lkit: seed 0 (1/2): training in a fresh process ...\n",
+        "d2lkit: seed 1 (2/2): training in a fresh process ...\n",
     ]
     assert "training in a fresh process" not in capsys.readouterr().out  # results stay clean
 

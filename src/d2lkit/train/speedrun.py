@@ -31,7 +31,7 @@ from torch import nn
 from d2lkit.child_process import run_python
 from d2lkit.errors import TrainingFailed
 from d2lkit.jsonfile import write_json_atomic
-from d2lkit.text import plural
+from d2lkit.text import announce, plural
 
 if TYPE_CHECKING:  # for annotations only
     from d2lkit.train.trainer import Trainer
@@ -247,16 +247,12 @@ def summarize(runs: list[dict], config: SpeedrunConfig) -> dict:
     }
 
 
-def say_on_stderr(line: str) -> None:
-    print(line, file=sys.stderr)
-
-
 def run_speedrun(
     config: SpeedrunConfig,
     seeds: int,
     out: Path,
     log: Callable[[str], None] = print,
-    starting: Callable[[str], None] = say_on_stderr,
+    starting: Callable[[str], None] = announce,
 ) -> dict:
     """Run `seeds` seeds, each in its own process; `log` gets the headline and each seed's
     result, `starting` a line as each seed starts."""
