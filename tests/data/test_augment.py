@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -120,6 +122,8 @@ def test_cli_notes_that_hue_does_nothing_on_the_gray_default_image(tmp_path, cap
     argv = ["augment", "--out", str(tmp_path / "g.png"), "--count", "1"]
     assert main([*argv, "--methods", "hue,brightness,saturation"]) == 0
     assert "note: hue and saturation change nothing on a gray image" in capsys.readouterr().out
+    assert main([*argv, "--methods", "hue"]) == 0
+    assert "note: hue changes nothing on a gray image" in capsys.readouterr().out
     assert main([*argv, "--methods", "brightness"]) == 0
     assert "\nnote:" not in capsys.readouterr().out
 
@@ -168,6 +172,27 @@ def test_cli_refuses_to_write_the_grid_over_its_own_image(tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is the IMAGE itself" in err
     assert photo.read_bytes() == before
+
+
+def test_cli_names_a_looping_link_or_a_device_for_what_it_is(tmp_path, capsys):
+    """A link loop as IMAGE or as --out gave a RuntimeError traceback; /dev/null, which exists,
+    was called "no such image file"."""
+    from PIL import Image
+
+    photo, loop, grid = str(tmp_path / "photo.png"), tmp_path / "a.png", str(tmp_path / "g.png")
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(photo)
+    loop.symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(loop)
+    cases = [
+        ([str(loop), "--out", grid], f"{loop}: a link that leads round in a loop; name an image"),
+        ([photo, "--out", str(loop)], f"{loop}: a link that leads round in a loop; pass a file"),
+        (["/dev/null", "--out", grid], "/dev/null: not a regular file (a pipe, socket or device)"),
+    ]
+    for argv, said in cases:
+        assert main(["augment", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err
+    assert not Path(grid).exists()
 
 
 def test_cli_draws_a_method_named_twice_once(tmp_path, capsys, drawn_grids):

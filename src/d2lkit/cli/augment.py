@@ -39,11 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def read_given_image(path: str) -> torch.Tensor:
     """The image the user named, as uint8 (3, H, W); a missing or unreadable file is one line."""
     from d2lkit.data.image_file import read_image
+    from d2lkit.data.imagefolder import not_a_file
 
     if Path(path).is_dir():
         raise D2lkitError(f"{path}: a folder; name one image file in it")
-    if not Path(path).is_file():
-        raise D2lkitError(f"{path}: no such image file")
+    if (why := not_a_file(Path(path))) is not None:  # missing, a looping link, /dev/null
+        raise D2lkitError(f"{path}: {why}; name an image file")
     return read_image(path, follow_exif=True)  # a phone photo, upright
 
 
@@ -122,17 +123,19 @@ def chosen_methods(text: str | None) -> list[str]:
 
 def run_augment(args: argparse.Namespace) -> int:
     from d2lkit.data.augment import COLOUR_ONLY, is_gray
+    from d2lkit.report.figures import figure_path
     from d2lkit.report.grids import save_image_grid
 
     check_image_count(args.count, most=16)  # copies per method, one row each
     methods = chosen_methods(args.methods)
+    out = figure_path(args.out)  # a folder or a looping link fails before the work
     if args.image:
-        if Path(args.out).resolve() == Path(args.image).resolve():
+        image, source = read_given_image(args.image), args.image
+        if out.resolve() == Path(args.image).resolve():
             raise D2lkitError(
                 f"--out {args.out} is the IMAGE itself; the grid would replace it: pick another"
                 " --out"
             )
-        image, source = read_given_image(args.image), args.image
         if max(image.shape[-2:]) > LONGEST_SIDE:
             image = fitted(image, LONGEST_SIDE)
             source += f" (shrunk to {image.shape[2]}x{image.shape[1]})"
@@ -143,14 +146,13 @@ def run_augment(args: argparse.Namespace) -> int:
     shape = f"{plural(len(methods), 'method')} x {plural(args.count, 'copy', 'copies')}"
     # The figure names its source and seed too: it is looked at long after the command ran.
     heading = f"{source}: the original, then augmented copies, one row per method; seed {args.seed}"
-    out = save_image_grid(
-        torch.stack(cells), titles, args.out, ncols=args.count + 1, heading=heading
-    )
+    out = save_image_grid(torch.stack(cells), titles, out, ncols=args.count + 1, heading=heading)
     print(f"wrote {out}: {source}, {shape}, seed {args.seed}")
     unchanged = [method for method in methods if method in COLOUR_ONLY]
     if unchanged and is_gray(image):
+        verb = "changes" if len(unchanged) == 1 else "change"
         print(
-            f"note: {' and '.join(unchanged)} change nothing on a gray image (it has no colour to"
+            f"note: {' and '.join(unchanged)} {verb} nothing on a gray image (it has no colour to"
             " shift); give a colour IMAGE to see them"
         )
     return 0

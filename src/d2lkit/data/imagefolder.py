@@ -248,7 +248,13 @@ def not_a_file(path: Path) -> str | None:
     """Why `path` is no file to decode, in words, or None when it is one: missing, a broken
     link, or a pipe, socket or device (decoding a pipe would wait for a writer forever)."""
     if not path.exists():
-        return "a broken link" if path.is_symlink() else "no such file or folder"
+        if not path.is_symlink():
+            return "no such file or folder"
+        try:
+            path.resolve()
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+            return "a link that leads round in a loop"
+        return "a broken link"
     if not path.is_file():
         return "not a regular file (a pipe, socket or device)"
     return None
