@@ -79,3 +79,39 @@ def test_a_grids_heading_is_wrapped_to_the_grids_width(tmp_path, saved_figures):
     assert " ".join(drawn.split()) == " ".join(heading.split())  # every word kept
     width_chars = figure.get_figwidth() * 14  # 9-point characters per inch, about
     assert len(drawn.splitlines()) > 1 and max(map(len, drawn.splitlines())) <= width_chars
+
+
+def test_each_format_is_drawn_again_over_its_own_older_figure(tmp_path):
+    """A command run twice draws over its figure: the check for other data in the way must know
+    every format's first bytes (an EPS or a TIFF refused as "no figure" would break reruns)."""
+    from d2lkit.report.figures import SIGNATURES, drawable_formats, save_figure, subplots
+
+    formats = sorted(set(SIGNATURES) & drawable_formats())
+    assert {"png", "pdf", "svg", "jpg", "tiff", "eps"} <= set(formats)
+    for fmt in formats:
+        for _ in range(2):
+            fig, axes = subplots()
+            axes.plot([0, 1], [1, 0])
+            assert save_figure(fig, tmp_path / f"figure.{fmt}") == tmp_path / f"figure.{fmt}"
+
+
+@pytest.mark.parametrize("through_a_link", [False, True], ids=["file", "link"])
+def test_a_file_of_other_data_where_the_figure_goes_is_refused_and_kept(tmp_path, through_a_link):
+    """`fit polynomial --out keep.png` replaced a text named keep.png with the figure, and a
+    link lnk.png to notes.txt replaced notes.txt."""
+    from d2lkit.errors import D2lkitError
+    from d2lkit.report.figures import figure_path, save_figure, subplots
+
+    notes = tmp_path / ("notes.txt" if through_a_link else "keep.png")
+    notes.write_text("my thesis\n")
+    out = tmp_path / "lnk.png" if through_a_link else notes
+    if through_a_link:
+        out.symlink_to(notes)
+    with pytest.raises(D2lkitError, match="already exists and is no .png figure"):
+        figure_path(out)
+    fig, _ = subplots()
+    with pytest.raises(D2lkitError):
+        save_figure(fig, out)
+    assert notes.read_text() == "my thesis\n"
+    (tmp_path / "empty.png").touch()  # nothing to lose
+    assert figure_path(tmp_path / "empty.png") == tmp_path / "empty.png"

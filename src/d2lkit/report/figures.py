@@ -67,15 +67,51 @@ def drawable_formats() -> set[str]:
     return set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"}
 
 
+# How each format's files begin. A file in the way that begins otherwise is somebody's data (a
+# text named .png, a link to notes.txt), not an older figure to draw over.
+SIGNATURES = {
+    "png": (b"\x89PNG",),
+    "pdf": (b"%PDF",),
+    "svg": (b"<?xml", b"<svg"),
+    "svgz": (b"\x1f\x8b",),
+    "eps": (b"%!PS",),
+    "ps": (b"%!PS",),
+    "jpg": (b"\xff\xd8",),
+    "jpeg": (b"\xff\xd8",),
+    "tif": (b"II*\x00", b"MM\x00*"),
+    "tiff": (b"II*\x00", b"MM\x00*"),
+    "webp": (b"RIFF",),
+}
+
+
+def holds_other_data(out: Path) -> bool:
+    """Whether the file at `out` (where a link leads) is not empty and not a figure of its
+    suffix's format; raw and rgba files have no signature to tell."""
+    signatures = SIGNATURES.get(out.suffix[1:].lower())
+    if signatures is None or not out.is_file():
+        return False
+    try:
+        with out.open("rb") as file:
+            head = file.read(8)
+    except OSError:  # unreadable: the write will say what is wrong
+        return False
+    return bool(head) and not head.startswith(signatures)
+
+
 def figure_path(out: str | Path) -> Path:
     """The file save_figure writes for `out`: given without a suffix it gets .png, as savefig
-    would add it. A folder or a format matplotlib cannot write is refused, so a command can check
-    its --out before the work that the figure shows."""
+    would add it. A folder, a format matplotlib cannot write, or a file of other data is refused,
+    so a command can check its --out before the work that the figure shows."""
     out = output_file(out, "figure.png")
     if not out.suffix:
         out = out.with_name(out.name + ".png")
     if out.suffix[1:].lower() not in drawable_formats():
         raise D2lkitError(f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)")
+    if holds_other_data(out):
+        raise D2lkitError(
+            f"{out}: already exists and is no {out.suffix} figure; drawing would replace it: pick"
+            " another file name or move it away"
+        )
     return out
 
 
