@@ -13,9 +13,11 @@ from d2lkit.errors import D2lkitError
 def output_file(out: str | Path, example: str) -> Path:
     """`out` as a file to write, or one line saying why it cannot be; `example` is the file
     name the message suggests inside a folder given by mistake."""
+    if not str(out).strip():  # `--out "$PLOT"` with PLOT unset; Path('') would be the folder '.'
+        raise D2lkitError(f"an empty file name; pass a file name such as {example}")
     named_folder = str(out).endswith(("/", os.sep))  # `--out plots/`, a folder yet to be made
     path = Path(os.path.expanduser(out))  # the shell leaves `--out=~/x.png` as it is
-    if path.is_dir() or named_folder:  # '' (an unset shell variable) is '.'
+    if path.is_dir() or named_folder:
         raise D2lkitError(f"{path}: a folder; pass a file name such as {path / example}")
     # Renaming over /dev/null would replace the device; /dev/stdout sent to a log file, the log.
     if path.exists() and not path.is_file() or path.absolute().parts[1:2] in (("dev",), ("proc",)):

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from d2lkit.cli.counts import folder_name
+
 GUIDE = "Guide: docs/performance.md (reading d2lkit bench: each figure, and the defaults it set)."
 
 
@@ -27,7 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="time a fixed number of steps and extrapolate per epoch (a few minutes)",
     )
     parser.add_argument(
-        "--out", default="runs/bench", help="folder for bench.json (default runs/bench)"
+        "--out",
+        type=folder_name,
+        default="runs/bench",
+        help="folder for bench.json (default runs/bench)",
     )
     parser.add_argument(
         "--device",

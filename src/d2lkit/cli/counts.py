@@ -1,4 +1,4 @@
-"""The rules for every `--count` of images in a figure and every `--seed`."""
+"""The rules for every `--count` of images in a figure, every `--seed` and every folder `--out`."""
 
 from __future__ import annotations
 
@@ -24,3 +24,11 @@ def seed_number(text: str) -> int:
     if not 0 <= value < SEED_LIMIT:
         raise argparse.ArgumentTypeError(f"must be in 0..{SEED_LIMIT - 1}, got {value}")
     return value
+
+
+def folder_name(text: str) -> str:
+    """argparse type of a folder --out: not empty. `--out "$DIR"` with DIR unset would be the
+    current folder, and the command would fill it with its files."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name; name a folder")
+    return text

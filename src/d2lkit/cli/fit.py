@@ -43,7 +43,8 @@ def run_polynomial(args: argparse.Namespace) -> int:
     from d2lkit.report.figures import figure_path
     from d2lkit.scratch.polyfit import BOOK_FITS, PolyFitSettings, fit_polynomial
 
-    out = figure_path(args.out) if args.out else None  # a bad --out fails before the training
+    # A bad --out fails before the training.
+    out = figure_path(args.out) if args.out is not None else None
     settings = PolyFitSettings(seed=args.seed)
     true_w = " ".join(f"{w:g}" for w in settings.true_w)
     print(

@@ -7,7 +7,7 @@ import argparse
 import math
 from pathlib import Path
 
-from d2lkit.cli.counts import seed_number
+from d2lkit.cli.counts import folder_name, seed_number
 from d2lkit.errors import D2lkitError, TrainingFailed
 
 GUIDE = "Guide: docs/optimization.md."
@@ -31,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(trajectories.png) and on Fashion-MNIST softmax regression (loss_curves.png)",
         epilog=GUIDE,
     )
-    trace.add_argument("--out", required=True, help="folder for the two PNG files")
+    trace.add_argument(
+        "--out", type=folder_name, required=True, help="folder for the two PNG files"
+    )
     trace.add_argument("--steps", type=int, default=20, help="steps per trajectory (default 20)")
     speed = trace.add_mutually_exclusive_group()
     speed.add_argument(
@@ -129,7 +131,7 @@ def run_weight_decay(args: argparse.Namespace) -> int:
         raise D2lkitError(f"--epochs must be at least 1, got {args.epochs}")
     if not all(math.isfinite(lambd) and lambd >= 0 for lambd in args.lambd):
         raise D2lkitError(f"--lambd values must be finite and >= 0, got {args.lambd}")
-    if args.out:
+    if args.out is not None:
         from d2lkit.report.figures import figure_path
 
         figure_path(args.out)  # a bad --out fails before the training, not after it
@@ -146,7 +148,7 @@ def run_weight_decay(args: argparse.Namespace) -> int:
         print(
             f"{lambd:8g} {result.train_loss:12.4g} {result.test_loss:12.4g} {result.w_norm:10.4g}"
         )
-    if args.out:
+    if args.out is not None:
         from d2lkit.report.weight_decay import plot_weight_decay
 
         print(f"wrote {plot_weight_decay(results, args.out)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from d2lkit.cli.counts import folder_name
 from d2lkit.errors import D2lkitError
 from d2lkit.train.config import DEVICES
 
@@ -57,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     # Every run writes into --out; only --list runs nothing, so one of the two is required.
     needed = parser.add_mutually_exclusive_group(required=True)
-    needed.add_argument("--out", help="directory of the runs and the report")
+    needed.add_argument("--out", type=folder_name, help="directory of the runs and the report")
     needed.add_argument("--list", action="store_true", help="list the recipes and exit")
     parser.set_defaults(handler=run_reproduce)
 

@@ -7,6 +7,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+from d2lkit.cli.counts import folder_name
 from d2lkit.errors import D2lkitError, TrainingFailed
 
 GUIDE = "Guide: docs/performance.md (the speedrun: its tricks and how it is timed)."
@@ -38,7 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data-dir", help="look for Fashion-MNIST here first")
     parser.add_argument(
-        "--out", default="runs/speedrun", help="folder for speedrun.json (default runs/speedrun)"
+        "--out",
+        type=folder_name,
+        default="runs/speedrun",
+        help="folder for speedrun.json (default runs/speedrun)",
     )
     parser.set_defaults(handler=run_speedrun_command)
 
