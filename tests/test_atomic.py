@@ -80,3 +80,16 @@ def test_a_folder_that_takes_no_new_file_names_the_file_asked_for(tmp_path, monk
         write_text_atomic(tmp_path / "figure.png", "x")
     assert err.value.filename == str(tmp_path / "figure.png")
     assert err.value.strerror == "Permission denied"
+
+
+def test_a_folder_where_the_file_goes_names_the_file_asked_for(tmp_path):
+    """`bench --out DIR` with a folder DIR/bench.json failed the rename with the name of our
+    hidden temporary file; the folder is left as it was."""
+    import errno
+
+    (tmp_path / "bench.json").mkdir()
+    with pytest.raises(OSError) as err:
+        write_text_atomic(tmp_path / "bench.json", "{}")
+    assert err.value.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST)
+    assert err.value.filename == str(tmp_path / "bench.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]

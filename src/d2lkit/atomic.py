@@ -31,8 +31,10 @@ def write_atomic(path: Path, write: Callable[[Path], None], durable: bool = Fals
         os.replace(tmp, path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.errno and not err.filename:
-            # A full disk fails the temporary file's write, which names no file: name ours.
+        if isinstance(err, OSError) and err.errno and err.filename in (None, "", tmp):
+            # A full disk fails the temporary file's write, which names no file, and a folder
+            # standing where the file goes fails the rename, which names our hidden one: name
+            # the file asked for.
             raise OSError(err.errno, err.strerror, str(path)) from err
         raise
     remove_stale_temporaries(path)
