@@ -32,15 +32,18 @@ def test_weight_decay_prints_the_table(capsys):
     assert norms[3.0] < norms[0.0] / 10
 
 
-@pytest.mark.parametrize("lambdas", [["0", "3"], ["1"]])  # one panel per penalty, even one
+# One panel per penalty, even one; one for a penalty named twice (it drew two rows, one panel).
+@pytest.mark.parametrize("lambdas", [["0", "3"], ["1"], ["0", "3", "0"]])
 def test_weight_decay_draws_one_loss_panel_per_penalty(lambdas, tmp_path, capsys):
     out = tmp_path / "plots" / "weight_decay.png"
     argv = ["optim", "weight-decay", "--lambd", *lambdas, "--epochs", "5", "--out", str(out)]
     assert main(argv) == 0
     assert_valid_png(out)
-    assert capsys.readouterr().out.strip().endswith(f"wrote {out}")
+    printed = capsys.readouterr().out.strip()
+    assert printed.endswith(f"wrote {out}")
+    assert len(printed.splitlines()) == 2 + len(set(lambdas)) + 1  # headline, header, rows, wrote
     with Image.open(out) as image:  # 4.5 inches at 100 dpi per panel
-        assert image.width == 450 * len(lambdas)
+        assert image.width == 450 * len(set(lambdas))
 
 
 def test_a_diverged_penalty_exits_1_and_says_so(capsys):
@@ -77,6 +80,15 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, argv, message, 
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_trace_without_the_data_draws_nothing(tmp_path, capsys):
+    """The trajectories were drawn before the missing data was found: half the outputs."""
+    out = tmp_path / "out"
+    argv = ["optim", "trace", "--out", str(out), "--data-dir", str(tmp_path / "none")]
+    assert main(argv) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (out / "trajectories.png").exists()
 
 
 @pytest.mark.slow

@@ -87,6 +87,11 @@ def run_trace(args: argparse.Namespace) -> int:
             f" {args.steps}"
         )
     out = _output_dir(args.out)
+    if not args.skip_real:
+        from d2lkit.data import fashion_mnist
+
+        # Missing data fails before the trajectories are drawn, not half-way through the outputs.
+        train = fashion_mnist.load(args.data_dir).train
 
     trajectories = {
         spec.name: trace.trajectory(spec, args.steps, args.seed) for spec in trace.TRACE_OPTIMIZERS
@@ -100,10 +105,7 @@ def run_trace(args: argparse.Namespace) -> int:
     if args.skip_real:
         return 0
 
-    from d2lkit.data import fashion_mnist
-
     size, epochs, batch_size = REAL_TASK_QUICK if args.quick else REAL_TASK_DEFAULT
-    train = fashion_mnist.load(args.data_dir).train
     curves = trace.real_task_curves(
         train.images[:size],
         train.labels[:size],
@@ -143,7 +145,7 @@ def run_weight_decay(args: argparse.Namespace) -> int:
     )
     print(f"{'lambda':>8s} {'train loss':>12s} {'test loss':>12s} {'||w||':>10s}")
     results = {}
-    for lambd in args.lambd:
+    for lambd in dict.fromkeys(args.lambd):  # `--lambd 0 3 0`: one row and one panel each
         result = results[f"lambda {lambd:g}"] = train_with_weight_decay(lambd, settings)
         print(
             f"{lambd:8g} {result.train_loss:12.4g} {result.test_loss:12.4g} {result.w_norm:10.4g}"
