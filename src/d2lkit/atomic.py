@@ -53,7 +53,7 @@ def sync(path: str | Path) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` atomically (`write_atomic`)."""
-    write_atomic(path, lambda tmp: tmp.write_text(text))
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def current_umask() -> int:

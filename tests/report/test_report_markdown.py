@@ -219,3 +219,23 @@ def test_the_summary_chart_explains_only_the_marks_it_draws(results, tmp_path, s
     smoke = [{**row, "comparable": False} for row in results["rows"]]
     plot_summary({**results, "rows": smoke}, tmp_path / "summary.png")
     assert saved_figures[0].axes[0].get_xlabel() == "hatched: not comparable to the book"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe",
+        f"caf\xe9\n{README_BEGIN}\n{README_END}\n".encode("latin-1"),
+    ],
+    ids=["binary", "latin-1"],
+)
+def test_a_readme_that_is_not_utf8_is_one_line_and_kept(content, results, tmp_path):
+    """`--readme binfile`, or a Latin-1 README with the markers, was a UnicodeDecodeError
+    traceback."""
+    from d2lkit.errors import D2lkitError
+
+    readme = tmp_path / "README.md"
+    readme.write_bytes(content)
+    with pytest.raises(D2lkitError, match="README.md: not UTF-8 text; pass the README"):
+        update_readme(readme, readme_block(results, "d2lkit reproduce"))
+    assert readme.read_bytes() == content

@@ -123,13 +123,16 @@ def test_the_exit_code_is_1_when_a_comparable_recipe_misses_its_band(
     assert all(f"| {name} |" in report for name in ("fake-good", "fake-smoke", "fake-low"))
 
 
+# --report-only --seeds 99999999999 looked for each seed's folder in turn, silent for an hour.
+@pytest.mark.parametrize("seeds", ["0", "101", "99999999999"])
 @pytest.mark.parametrize("extra", [[], ["--report-only"]])
-def test_bad_seeds_are_refused_before_anything_starts(extra, fake_recipes, tmp_path, capsys):
+def test_bad_seeds_are_refused_before_anything_starts(extra, seeds, fake_recipes, tmp_path, capsys):
     code = main(
-        ["reproduce", "--only", "fake-good", "--seeds", "0", "--out", str(tmp_path), *extra]
+        ["reproduce", "--only", "fake-good", "--seeds", seeds, "--out", str(tmp_path), *extra]
     )
     out, err = capsys.readouterr()
-    assert code == 2 and err.strip() == "d2lkit: error: --seeds must be at least 1, got 0"
+    assert code == 2
+    assert err == f"d2lkit: error: --seeds must be 1 to 100 (runs per recipe), got {seeds}\n"
     assert out == "" and fake_recipes.calls == []
 
 

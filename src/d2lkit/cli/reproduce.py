@@ -63,6 +63,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_reproduce)
 
 
+# Seeds per recipe. --report-only looks for each seed's folder: 10**11 of them was an hour-long
+# silence; a hundred runs of one recipe are already more than a report needs.
+MAX_SEEDS = 100
+
+
 def selected_names(only: str | None) -> list[str]:
     from d2lkit.recipes import get_recipe, list_recipes
 
@@ -137,8 +142,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.list:
         print_recipe_list(profile)
         return 0
-    if args.seeds is not None and args.seeds < 1:
-        raise D2lkitError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.seeds is not None and not 1 <= args.seeds <= MAX_SEEDS:
+        raise D2lkitError(f"--seeds must be 1 to {MAX_SEEDS} (runs per recipe), got {args.seeds}")
     out = Path(args.out)
     names = selected_names(args.only)
     if args.readme:

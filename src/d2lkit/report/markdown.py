@@ -183,7 +183,12 @@ def check_readme(readme: Path) -> tuple[str, int, int]:
     """The README's text and where its results block begins and ends, or one clear error."""
     if not readme.is_file():
         raise D2lkitError(f"{readme}: not a file; pass the README to update with --readme")
-    text = readme.read_text()
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except UnicodeDecodeError:  # a binary file, or a README in another encoding
+        raise D2lkitError(
+            f"{readme}: not UTF-8 text; pass the README to update with --readme (save it as UTF-8)"
+        ) from None
     begin, end = text.find(README_BEGIN), text.find(README_END)
     if begin < 0 or end < begin:
         raise D2lkitError(
