@@ -204,6 +204,29 @@ def test_train_recipe_takes_the_recipe_and_lets_flags_override_single_fields(tmp
     assert resumed["book"] in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("mark", "why"),
+    [
+        ({"foo": 1}, "it names no recipe"),  # was a KeyError traceback after the epoch
+        ({"recipe": "nope", "profile": "cpu"}, "unknown recipe 'nope'"),  # renamed since
+        ({"recipe": "linreg", "profile": "cpu", "changes": 3}, "object is not iterable"),
+    ],
+)
+def test_a_resume_with_a_damaged_recipe_mark_stops_before_training(mark, why, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--recipe", "linreg", "--epochs", "1", "--no-progress", "--out", str(out)]
+    assert main(argv) == 0
+    (out / "recipe.json").write_text(json.dumps(mark))
+    before = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--no-progress"]) == 2
+    out_text, err = capsys.readouterr()
+    assert err.startswith(f"d2lkit: error: {out / 'recipe.json'}: not a mark this d2lkit reads (")
+    assert why in err and err.rstrip().endswith("delete it to resume the run without its"
+        " recipe's comparison with the book") and err.count("\n") == 1  # fmt: skip
+    assert out_text == "" and (out / "checkpoint.pt").read_bytes() == before  # not trained on
+
+
 def test_train_recipe_rejects_resume_alongside(tmp_path, capsys):
     code = main(["train", "--recipe", "lenet", "--resume", str(tmp_path)])
     assert code == 2

@@ -264,7 +264,12 @@ def first_names(names: list[str], shown: int = 6) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from d2lkit.cli.train_recipe import after_resume, refuse_reproduce_run, train_recipe
+    from d2lkit.cli.train_recipe import (
+        after_resume,
+        recipe_mark,
+        refuse_reproduce_run,
+        train_recipe,
+    )
     from d2lkit.train.distributed import is_main
     from d2lkit.train.resume import resume_training
     from d2lkit.train.run import run_training
@@ -272,12 +277,13 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         refuse_settings_beside_resume(args)
         refuse_reproduce_run(Path(args.resume))
+        mark = recipe_mark(Path(args.resume))
         # The bar is this command's choice, as for a new run: shown unless --no-progress.
         changes = Reopen(
             args.dataset, args.data_dir, args.device, args.precision, args.progress is not False
         )
         summary = resume_training(args.resume, epochs=args.epochs, changes=changes)
-        summary = after_resume(summary, args.epochs)
+        summary = after_resume(summary, args.epochs, mark)
     elif args.recipe:
 
         def config_of(base: TrainConfig) -> TrainConfig:

@@ -91,15 +91,34 @@ def refuse_reproduce_run(run: Path) -> None:
             )
 
 
-def after_resume(summary: dict, epochs: int | None) -> dict:
-    """A resumed recipe run gets its comparison again; more epochs than the recipe's change it."""
-    mark = Path(summary["run_dir"]) / IDENTITY
+def recipe_mark(run: Path) -> tuple[Recipe, str, TrainConfig, dict] | None:
+    """The recipe, profile, recipe settings and flag changes recorded in a run made by
+    `train --recipe`, or None for a plain run. Read before a resume trains, so that a damaged or
+    outdated mark (a recipe renamed since) stops the resume, not its end."""
+    mark = (run if run.is_dir() else run.parent) / IDENTITY
     if not mark.is_file():
-        return summary
+        return None
     recorded = read_json(mark)
-    recipe, profile, base = single_run_config(recorded["recipe"], recorded["profile"])
-    changes = {k: tuple(v) for k, v in recorded.get("changes", {}).items()}
-    changes.pop("epochs", None)
+    try:
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("recipe"), str):
+            raise D2lkitError("it names no recipe")
+        recipe, profile, base = single_run_config(recorded["recipe"], recorded.get("profile", ""))
+        changes = {k: tuple(v) for k, v in dict(recorded.get("changes", {})).items()}
+    except (D2lkitError, TypeError, ValueError) as err:
+        raise D2lkitError(
+            f"{mark}: not a mark this d2lkit reads ({err}); delete it to resume the run without"
+            " its recipe's comparison with the book"
+        ) from None
+    return recipe, profile, base, changes
+
+
+def after_resume(summary: dict, epochs: int | None, mark: tuple | None) -> dict:
+    """A resumed recipe run (`mark`: recipe_mark's) gets its comparison again; more epochs than
+    the recipe's change it."""
+    if mark is None:
+        return summary
+    recipe, profile, base, changes = mark
+    changes = {name: change for name, change in changes.items() if name != "epochs"}
     if epochs is not None and epochs != base.epochs:
         changes["epochs"] = (base.epochs, epochs)
     return compared(summary, recipe, profile, changes)
