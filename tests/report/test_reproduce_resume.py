@@ -347,3 +347,34 @@ def test_train_resume_leaves_the_runs_inside_an_experiment_to_reproduce(
     capsys.readouterr()
     assert main(["train", "--resume", str(run), "--epochs", "2"]) == 2
     assert "a run of `d2lkit reproduce` (recipe optimizers)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("REPORT.md", "# My project\n\nmy own notes\n"),
+        ("results.json", '{"mine": 1}'),
+        ("machine.json", "[1, 2]"),
+        ("results.json", "not json at all"),
+    ],
+)
+@pytest.mark.parametrize("report_only", [False, True])
+def test_a_report_file_of_the_users_own_is_refused_before_any_run(
+    name, content, report_only, fake_recipes, tmp_path, capsys
+):
+    """`reproduce --out DIR` replaced the REPORT.md, results.json and machine.json that a
+    project folder held (with `--out "$UNSET"`, the current folder's)."""
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)  # ours are replaced
+    (tmp_path / name).write_text(content)
+    fake_recipes.calls.clear()
+    argv = ["reproduce", "--only", "fake-good,fake-low", "--profile", "cpu", "--out", str(tmp_path)]
+    if report_only:
+        argv = [*argv[:2], "fake-good", *argv[3:], "--report-only"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"d2lkit: error: {tmp_path / name}: not written by `d2lkit reproduce`; its report would"
+        " replace it: choose another --out, or move the file away\n"
+    )
+    assert (tmp_path / name).read_text() == content and fake_recipes.calls == []

@@ -130,7 +130,12 @@ def chosen_profile(args: argparse.Namespace) -> str:
 def run_reproduce(args: argparse.Namespace) -> int:
     from d2lkit.recipes import get_recipe
     from d2lkit.report.markdown import check_readme, readme_block, update_readme
-    from d2lkit.report.reproduce import check_seed_layout, reproduce, seeds_in
+    from d2lkit.report.reproduce import (
+        check_seed_layout,
+        claim_report_files,
+        reproduce,
+        seeds_in,
+    )
     from d2lkit.report.results import collect_results, raise_if_failing, write_reports
 
     if args.data_dir is not None and (args.list or args.report_only):
@@ -156,6 +161,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
             missing = ", ".join(name for name in names if name not in held)
             raise D2lkitError(f"{out}: holds no runs of {missing}; drop them from --only")
         names = held
+        claim_report_files(out)
         seeds = args.seeds or seeds_in(out, names)
         for name in names:
             check_seed_layout(out, name, seeds)

@@ -183,6 +183,33 @@ def claim_run_directory(run_dir: Path, expected: dict) -> None:
     write_json_atomic(run_dir / IDENTITY, expected)
 
 
+def written_by_reproduce(path: Path) -> bool:
+    """Whether DIR's report file `path` is an earlier reproduce's (to be replaced) rather than
+    the user's own: REPORT.md opens with our heading; results.json and machine.json hold our
+    keys."""
+    try:
+        if path.name == "REPORT.md":
+            with path.open(encoding="utf-8", errors="replace") as file:
+                return file.readline().startswith("# d2lkit reproduce")
+        keys = {"results.json": {"profile", "rows"}, "machine.json": {"d2lkit", "torch"}}
+        recorded = json.loads(path.read_bytes())
+        return isinstance(recorded, dict) and keys[path.name] <= recorded.keys()
+    except (OSError, ValueError):
+        return False
+
+
+def claim_report_files(out: Path) -> None:
+    """Refuse a DIR whose REPORT.md, results.json or machine.json some other hand wrote (a project
+    folder, or `--out .`): the report would replace them, after hours of runs or at once."""
+    for name in ("REPORT.md", "results.json", "machine.json"):
+        path = out / name
+        if path.exists() and not written_by_reproduce(path):
+            raise D2lkitError(
+                f"{path}: not written by `d2lkit reproduce`; its report would replace it: choose"
+                " another --out, or move the file away"
+            )
+
+
 def check_runnable(recipes: Sequence[Recipe], profile: str) -> None:
     problems = [
         f"{recipe.name} needs {', '.join(missing)}"
@@ -274,6 +301,7 @@ def reproduce(
         raise D2lkitError(f"--seeds must be at least 1, got {seeds}")
     recipes = [get_recipe(name) for name in names]
     check_runnable(recipes, profile)
+    claim_report_files(out)
     # One layout per DIR, so that its report can hold every recipe in it.
     for name in list_recipes():
         check_seed_layout(out, name, seeds)
