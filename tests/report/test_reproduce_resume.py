@@ -55,9 +55,25 @@ def test_several_seeds_run_into_their_own_directories(fake_recipes, tmp_path):
 
 def test_a_run_directory_of_another_profile_is_refused(fake_recipes, tmp_path):
     reproduce(["fake-smoke"], "cpu", 1, tmp_path, say=lambda line: None)
-    with pytest.raises(D2lkitError, match="holds a run of recipe 'fake-smoke' with profile 'cpu'"):
+    with pytest.raises(D2lkitError, match="fake-smoke: holds a run of the cpu profile, not the"
+        " book profile; pass --profile cpu, or reproduce into another --out"):  # fmt: skip
         reproduce(["fake-smoke"], "book", 1, tmp_path, say=lambda line: None)
     assert fake_recipes.calls == [("fake-smoke", 0)]
+
+
+def test_a_folder_holds_one_profile(fake_recipes, tmp_path, capsys):
+    """--profile book, then --profile cpu with another recipe into the same folder, mixed the
+    two; the report then refused the book runs and advised deleting them."""
+    argv = ["reproduce", "--only", "fake-good", "--out", str(tmp_path), "--profile"]
+    assert main([*argv, "book"]) == 0
+    fake_recipes.calls.clear()
+    for extra in ([], ["--report-only"]):
+        assert main([*argv, "cpu", *extra]) == 2
+        assert capsys.readouterr().err.endswith(
+            f"{tmp_path}: holds runs of the book profile; one folder holds one profile: pass"
+            " --profile book, or reproduce into another --out\n"
+        )
+    assert fake_recipes.calls == []
 
 
 def test_a_finished_run_of_since_changed_settings_is_not_reused(fake_recipes, tmp_path):

@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="book: the book's exact settings (for a GPU); cpu: fits a 2-core CPU, changes stated"
         " in the report; auto (default): the profile of the runs already in --out, else book"
-        " where the recipes train on CUDA (see --device), else cpu",
+        " where the recipes train on CUDA (see --device), else cpu; one --out holds one profile",
     )
     parser.add_argument(
         "--seeds",
@@ -117,13 +117,16 @@ def chosen_profile(args: argparse.Namespace) -> str:
     from d2lkit.report.reproduce import profiles_in
 
     profile = resolve_profile(args.profile, args.device)
-    kept = profiles_in(Path(args.out)) if args.profile == "auto" and args.out else set()
+    kept = profiles_in(Path(args.out)) if args.out else set()
     if len(kept) == 1 and profile not in kept:
-        profile = kept.pop()
-        print(
-            f"{args.out} holds runs of the {profile} profile: continuing with it (--profile"
-            " chooses another)"
-        )
+        other = kept.pop()
+        if args.profile != "auto":  # one report of two profiles would compare unlike runs
+            raise D2lkitError(
+                f"{args.out}: holds runs of the {other} profile; one folder holds one profile:"
+                f" pass --profile {other}, or reproduce into another --out"
+            )
+        profile = other
+        print(f"{args.out} holds runs of the {profile} profile: continuing with it")
     return profile
 
 

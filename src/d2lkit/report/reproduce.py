@@ -140,7 +140,13 @@ def recorded_identity(run_dir: Path) -> dict | None:
         ) from None
 
 
-def refuse_other_run(run_dir: Path, recorded: dict) -> None:
+def refuse_other_run(run_dir: Path, recorded: dict, expected: dict) -> None:
+    profile = recorded.get("profile")
+    if profile != expected["profile"] and profile in PROFILES:  # finished runs: keep them
+        raise D2lkitError(
+            f"{run_dir}: holds a run of the {profile} profile, not the {expected['profile']}"
+            f" profile; pass --profile {profile}, or reproduce into another --out"
+        )
     raise D2lkitError(
         f"{run_dir}: holds a run of recipe {recorded.get('recipe')!r} with profile"
         f" {recorded.get('profile')!r} and other settings; reproduce into another --out"
@@ -157,7 +163,7 @@ def finished_summary(run_dir: Path, expected: dict, strict: bool = False) -> dic
     if recorded is None:
         return None
     if recorded != expected:
-        refuse_other_run(run_dir, recorded)
+        refuse_other_run(run_dir, recorded, expected)
     path = run_dir / "summary.json"
     if not path.is_file():
         return None
@@ -174,7 +180,7 @@ def claim_run_directory(run_dir: Path, expected: dict) -> None:
     """Make sure `run_dir` is ours for exactly this recipe, profile, seed and settings."""
     recorded = recorded_identity(run_dir)
     if recorded is not None and recorded != expected:
-        refuse_other_run(run_dir, recorded)
+        refuse_other_run(run_dir, recorded, expected)
     if recorded is None and run_dir.is_dir() and any(run_dir.iterdir()):
         raise D2lkitError(
             f"{run_dir}: holds files `d2lkit reproduce` did not make; choose another --out"
