@@ -394,3 +394,22 @@ def test_a_report_file_of_the_users_own_is_refused_before_any_run(
         " replace it: choose another --out, or move the file away\n"
     )
     assert (tmp_path / name).read_text() == content and fake_recipes.calls == []
+
+
+def test_report_only_names_a_run_stopped_before_its_summary_unfinished(
+    fake_recipes, tmp_path, capsys
+):
+    """A run interrupted (or its summary.json deleted) was reported as "not run", without a
+    word of how to finish it."""
+    reproduce(["fake-good", "fake-low"], "cpu", 1, tmp_path, say=lambda line: None)
+    (tmp_path / "fake-low" / "summary.json").unlink()
+    argv = ["reproduce", "--report-only", "--profile", "cpu", "--out", str(tmp_path)]
+    assert main(argv) == 0  # the unfinished run misses nothing yet
+    err = capsys.readouterr().err
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [row["status"] for row in results["rows"]] == ["pass", "unfinished"]
+    assert "| fake-low |" in (tmp_path / "REPORT.md").read_text()
+    assert err == (
+        f"d2lkit: note: fake-low is unfinished in {tmp_path}; `d2lkit reproduce --out {tmp_path}"
+        " --only fake-low` finishes it\n"
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from d2lkit.cli.counts import folder_name
 from d2lkit.errors import D2lkitError
+from d2lkit.text import announce
 from d2lkit.train.config import DEVICES
 
 GUIDE = "Guide: docs/basics.md and docs/cnn.md (the book's experiments as recipes)."
@@ -170,6 +171,13 @@ def run_reproduce(args: argparse.Namespace) -> int:
             check_seed_layout(out, name, seeds)
         results = collect_results([get_recipe(n) for n in names], profile, seeds, out)
         write_reports(results, out)
+        for row in results["rows"]:
+            if row["status"] == "unfinished":  # interrupted, or its summary.json deleted
+                announce(
+                    f"note: {row['recipe']} is unfinished in {out}; `d2lkit reproduce --out {out}"
+                    f" --only {row['recipe']}{f' --seeds {seeds}' if seeds > 1 else ''}` finishes"
+                    " it"
+                )
     else:
         seeds = args.seeds or 1
         check_where(args.data_dir, args.device)

@@ -14,6 +14,7 @@ from d2lkit.jsonfile import read_json, write_json_atomic
 from d2lkit.recipes import Recipe
 from d2lkit.report.reproduce import (
     FAILURE,
+    IDENTITY,
     finished_summary,
     identity,
     run_directory,
@@ -34,19 +35,20 @@ def pooled_rate(rates: Sequence[float | None]) -> float | None:
 
 
 def status_of(
-    recipe: Recipe, profile: str, mean: float | None, checks: dict, failures: list
+    recipe: Recipe, profile: str, mean: float | None, checks: dict, failures: list, started: bool
 ) -> str:
     if failures:
         return "failed"
-    if mean is None:
-        return "not run"
+    if mean is None:  # `started`: a run was begun, and stopped before its summary
+        return "unfinished" if started else "not run"
     return recipe.verdict(profile, mean, checks.values())
 
 
 def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
-    summaries, failures = [], []
+    summaries, failures, started = [], [], False
     for seed in range(seeds):
         run_dir = run_directory(out, recipe.name, seed, seeds)
+        started = started or (run_dir / IDENTITY).is_file()
         summary = finished_summary(run_dir, identity(recipe, profile, seed), strict=True)
         if summary is not None:
             summaries.append(summary)
@@ -87,7 +89,7 @@ def collect_row(recipe: Recipe, profile: str, seeds: int, out: Path) -> dict:
         "checks": checks,
         "details": first.get("details"),  # the run's own figures in words (seed 0's)
         "failures": failures,
-        "status": status_of(recipe, profile, mean, checks, failures),
+        "status": status_of(recipe, profile, mean, checks, failures, started),
         "epochs": first.get("epochs"),
         "wall_s": _mean([s.get("recipe_wall_s") for s in summaries]),
         "images_per_s": pooled_rate([s.get("train_images_per_s") for s in summaries]),
