@@ -259,7 +259,12 @@ def test_several_seeds_stopped_in_the_first_continue_with_the_same_command(
     [
         (["--only", ""], "--only names no recipe"),  # not "every recipe", hours of CNNs
         (["--only", "fake-good", "--readme", "absent.md"], "absent.md: not a file"),
-        (["--report-only", "--only", "fake-good"], "holds no recipe runs"),
+        # It advised `reproduce --out DIR`, which runs every recipe: hours.
+        (
+            ["--report-only"],
+            "holds no recipe runs; run some into it first, e.g. `d2lkit"
+            " reproduce --only softmax,lenet --out",
+        ),  # fmt: skip
     ],
 )
 def test_bad_reproduce_input_is_refused_before_anything_runs(
@@ -413,3 +418,43 @@ def test_report_only_names_a_run_stopped_before_its_summary_unfinished(
         f"d2lkit: note: fake-low is unfinished in {tmp_path}; `d2lkit reproduce --out {tmp_path}"
         " --only fake-low` finishes it\n"
     )
+
+
+def test_report_only_of_a_file_says_it_is_one(fake_recipes, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine\n")
+    code = main(["reproduce", "--report-only", "--out", str(tmp_path / "afile")])
+    assert code == 2 and capsys.readouterr().err == (
+        f"d2lkit: error: {tmp_path / 'afile'}: a file; pass the folder that reproduce ran into\n"
+    )
+
+
+def test_a_report_of_some_of_a_folders_recipes_says_which_it_leaves_out(
+    fake_recipes, tmp_path, capsys
+):
+    """Adding a recipe with --only replaced DIR's report of the others with a report of it alone,
+    without a word."""
+    reproduce(["fake-good", "fake-smoke"], "cpu", 1, tmp_path, say=lambda line: None)
+    argv = ["reproduce", "--profile", "cpu", "--out", str(tmp_path)]
+    for extra in (["--only", "fake-low"], ["--only", "fake-low", "--report-only"]):
+        assert main([*argv, *extra]) == 1  # fake-low misses its band
+        assert capsys.readouterr().err.startswith(
+            f"d2lkit: note: {tmp_path} also holds runs of fake-good, fake-smoke, left out of this"
+            f" report by --only; `d2lkit reproduce --report-only --out {tmp_path}` reports them"
+            " all\n"
+        )
+    assert main([*argv, "--report-only"]) == 1
+    assert "also holds" not in capsys.readouterr().err
+    assert len(json.loads((tmp_path / "results.json").read_text())["rows"]) == 3
+
+
+def test_a_run_directory_of_train_is_no_folder_for_reproduce(fake_recipes, tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = ["train", "--recipe", "linreg", "--epochs", "1", "--no-progress", "--out", str(run)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["reproduce", "--only", "fake-good", "--profile", "cpu", "--out", str(run)]) == 2
+    assert capsys.readouterr().err == (
+        f"d2lkit: error: {run}: a run directory of `d2lkit train`; reproduce into a folder of its"
+        " own\n"
+    )
+    assert fake_recipes.calls == [] and not (run / "fake-good").exists()

@@ -131,16 +131,46 @@ def chosen_profile(args: argparse.Namespace) -> str:
     return profile
 
 
-def run_reproduce(args: argparse.Namespace) -> int:
+def report_held_runs(
+    out: Path, names: list[str], profile: str, seeds: int | None, only: str | None
+) -> tuple[dict, list[str], int]:
+    """--report-only: the report of the runs of `names` that DIR holds, made again; the results,
+    the recipes reported and their seed count."""
     from d2lkit.recipes import get_recipe
+    from d2lkit.report.reproduce import check_seed_layout, claim_report_files, seeds_in
+    from d2lkit.report.results import collect_results, write_reports
+
+    if out.exists() and not out.is_dir():
+        raise D2lkitError(f"{out}: a file; pass the folder that reproduce ran into")
+    held = [name for name in names if (out / name).is_dir()]
+    if not held:  # a bare `reproduce --out DIR` would run every recipe: hours
+        raise D2lkitError(
+            f"{out}: holds no recipe runs; run some into it first, e.g. `d2lkit reproduce --only"
+            f" softmax,lenet --out {out}`"
+        )
+    if only and held != names:  # a report of "not run" rows would replace DIR's
+        missing = ", ".join(name for name in names if name not in held)
+        raise D2lkitError(f"{out}: holds no runs of {missing}; drop them from --only")
+    claim_report_files(out)
+    seeds = seeds or seeds_in(out, held)
+    for name in held:
+        check_seed_layout(out, name, seeds)
+    results = collect_results([get_recipe(name) for name in held], profile, seeds, out)
+    write_reports(results, out)
+    for row in results["rows"]:
+        if row["status"] == "unfinished":  # interrupted, or its summary.json deleted
+            announce(
+                f"note: {row['recipe']} is unfinished in {out}; `d2lkit reproduce --out {out}"
+                f" --only {row['recipe']}{f' --seeds {seeds}' if seeds > 1 else ''}` finishes it"
+            )
+    return results, held, seeds
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    from d2lkit.recipes import list_recipes
     from d2lkit.report.markdown import check_readme, readme_block, update_readme
-    from d2lkit.report.reproduce import (
-        check_seed_layout,
-        claim_report_files,
-        reproduce,
-        seeds_in,
-    )
-    from d2lkit.report.results import collect_results, raise_if_failing, write_reports
+    from d2lkit.report.reproduce import reproduce
+    from d2lkit.report.results import raise_if_failing
 
     if args.data_dir is not None and (args.list or args.report_only):
         what = "--list" if args.list else "--report-only"
@@ -158,26 +188,7 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.readme:
         check_readme(Path(args.readme))  # before hours of runs, not after
     if args.report_only:
-        held = [name for name in names if (out / name).is_dir()]
-        if not out.is_dir() or not held:
-            raise D2lkitError(f"{out}: holds no recipe runs; run `d2lkit reproduce --out {out}`")
-        if args.only and held != names:  # a report of "not run" rows would replace DIR's
-            missing = ", ".join(name for name in names if name not in held)
-            raise D2lkitError(f"{out}: holds no runs of {missing}; drop them from --only")
-        names = held
-        claim_report_files(out)
-        seeds = args.seeds or seeds_in(out, names)
-        for name in names:
-            check_seed_layout(out, name, seeds)
-        results = collect_results([get_recipe(n) for n in names], profile, seeds, out)
-        write_reports(results, out)
-        for row in results["rows"]:
-            if row["status"] == "unfinished":  # interrupted, or its summary.json deleted
-                announce(
-                    f"note: {row['recipe']} is unfinished in {out}; `d2lkit reproduce --out {out}"
-                    f" --only {row['recipe']}{f' --seeds {seeds}' if seeds > 1 else ''}` finishes"
-                    " it"
-                )
+        results, names, seeds = report_held_runs(out, names, profile, args.seeds, args.only)
     else:
         seeds = args.seeds or 1
         check_where(args.data_dir, args.device)
@@ -193,6 +204,12 @@ def run_reproduce(args: argparse.Namespace) -> int:
             ) from None
     report = out / "REPORT.md"
     print(f"report: {report}  (results: {out / 'results.json'})")
+    left_out = [name for name in list_recipes() if name not in names and (out / name).is_dir()]
+    if left_out:  # the report is of --only's recipes; DIR's earlier REPORT.md had these too
+        announce(
+            f"note: {out} also holds runs of {', '.join(left_out)}, left out of this report by"
+            f" --only; `d2lkit reproduce --report-only --out {out}` reports them all"
+        )
     if args.readme:
         command = (
             f"d2lkit reproduce --profile {profile} --only {','.join(names)}"

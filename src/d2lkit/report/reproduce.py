@@ -206,7 +206,12 @@ def written_by_reproduce(path: Path) -> bool:
 
 def claim_report_files(out: Path) -> None:
     """Refuse a DIR whose REPORT.md, results.json or machine.json some other hand wrote (a project
-    folder, or `--out .`): the report would replace them, after hours of runs or at once."""
+    folder, or `--out .`): the report would replace them, after hours of runs or at once. A run
+    directory of `d2lkit train` is refused too: the recipes' runs would be mixed into it."""
+    if (out / "config.json").is_file() and (out / "checkpoint.pt").is_file():
+        raise D2lkitError(
+            f"{out}: a run directory of `d2lkit train`; reproduce into a folder of its own"
+        )
     for name in ("REPORT.md", "results.json", "machine.json"):
         path = out / name
         if path.exists() and not written_by_reproduce(path):
