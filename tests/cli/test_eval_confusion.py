@@ -88,7 +88,7 @@ def test_a_figure_that_cannot_be_written_is_refused_before_the_test_pass(
     code, _, err = run_cli(["eval", str(run), "--confusion", str(tmp_path / "m.xyz")], capsys)
     assert_one_line_error(code, err, "m.xyz: cannot draw a .xyz file; name it .png")
     code, _, err = run_cli(["eval", str(run), "--confusion", ""], capsys)  # an unset variable
-    assert_one_line_error(code, err, ".: a folder; pass a file name such as figure.png")
+    assert_one_line_error(code, err, "an empty file name; pass a file name such as figure.png")
 
 
 def test_a_matrix_of_many_classes_says_which_number_is_which(tmp_path, capsys, saved_figures):
