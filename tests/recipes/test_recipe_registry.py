@@ -209,7 +209,7 @@ def test_train_recipe_takes_the_recipe_and_lets_flags_override_single_fields(tmp
     [
         ({"foo": 1}, "it names no recipe"),  # was a KeyError traceback after the epoch
         ({"recipe": "nope", "profile": "cpu"}, "unknown recipe 'nope'"),  # renamed since
-        ({"recipe": "linreg", "profile": "cpu", "changes": 3}, "object is not iterable"),
+        ({"recipe": "linreg", "profile": "cpu", "changes": 3}, "its changes are no table of"),
     ],
 )
 def test_a_resume_with_a_damaged_recipe_mark_stops_before_training(mark, why, tmp_path, capsys):

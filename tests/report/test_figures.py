@@ -115,3 +115,38 @@ def test_a_file_of_other_data_where_the_figure_goes_is_refused_and_kept(tmp_path
     assert notes.read_text() == "my thesis\n"
     (tmp_path / "empty.png").touch()  # nothing to lose
     assert figure_path(tmp_path / "empty.png") == tmp_path / "empty.png"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [b"\xef\xbb\xbf<?xml version='1.0'?>", b"\n  <svg xmlns=", b"<!DOCTYPE svg PUBLIC", b""],
+    ids=["bom", "spaces", "doctype", "empty"],
+)
+def test_an_svg_saved_by_hand_or_an_empty_file_is_drawn_over(start, tmp_path):
+    from d2lkit.report.figures import figure_path
+
+    (tmp_path / "figure.svg").write_bytes(start + b"...")
+    if not start:
+        (tmp_path / "figure.svg").write_bytes(b"")
+    assert figure_path(tmp_path / "figure.svg") == tmp_path / "figure.svg"
+
+
+def test_a_file_that_cannot_be_read_is_not_drawn_over(tmp_path, monkeypatch):
+    """The rename over it needs no read permission: an unreadable keep.png was replaced (tests
+    may run as root, so the refusal to read is simulated)."""
+    from d2lkit.errors import D2lkitError
+    from d2lkit.report.figures import figure_path
+
+    keep = tmp_path / "keep.png"
+    keep.write_text("my thesis\n")
+    real_open = Path.open
+
+    def unreadable(self, *args, **kwargs):
+        if self == keep:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", unreadable)
+    with pytest.raises(D2lkitError, match="keep.png: already exists and cannot be read"
+        r" \(Permission denied\), so whether it is an older figure is unknown"):  # fmt: skip
+        figure_path(keep)

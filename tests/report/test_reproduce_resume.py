@@ -56,7 +56,7 @@ def test_several_seeds_run_into_their_own_directories(fake_recipes, tmp_path):
 def test_a_run_directory_of_another_profile_is_refused(fake_recipes, tmp_path):
     reproduce(["fake-smoke"], "cpu", 1, tmp_path, say=lambda line: None)
     with pytest.raises(D2lkitError, match="fake-smoke: holds a run of the cpu profile, not the"
-        " book profile; pass --profile cpu, or reproduce into another --out"):  # fmt: skip
+        " book profile; reproduce into another --out, or move .*fake-smoke away"):  # fmt: skip
         reproduce(["fake-smoke"], "book", 1, tmp_path, say=lambda line: None)
     assert fake_recipes.calls == [("fake-smoke", 0)]
 
@@ -377,6 +377,7 @@ def test_train_resume_leaves_the_runs_inside_an_experiment_to_reproduce(
         ("results.json", '{"mine": 1}'),
         ("machine.json", "[1, 2]"),
         ("results.json", "not json at all"),
+        ("summary.png", "a chart of my own, without results.json"),
     ],
 )
 @pytest.mark.parametrize("report_only", [False, True])
@@ -387,6 +388,8 @@ def test_a_report_file_of_the_users_own_is_refused_before_any_run(
     project folder held (with `--out "$UNSET"`, the current folder's)."""
     reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
     reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)  # ours are replaced
+    if name == "summary.png":
+        (tmp_path / "results.json").unlink()
     (tmp_path / name).write_text(content)
     fake_recipes.calls.clear()
     argv = ["reproduce", "--only", "fake-good,fake-low", "--profile", "cpu", "--out", str(tmp_path)]
@@ -415,8 +418,8 @@ def test_report_only_names_a_run_stopped_before_its_summary_unfinished(
     assert [row["status"] for row in results["rows"]] == ["pass", "unfinished"]
     assert "| fake-low |" in (tmp_path / "REPORT.md").read_text()
     assert err == (
-        f"d2lkit: note: fake-low is unfinished in {tmp_path}; `d2lkit reproduce --out {tmp_path}"
-        " --only fake-low` finishes it\n"
+        f"d2lkit: note: fake-low unfinished in {tmp_path}; `d2lkit reproduce --out {tmp_path}"
+        " --only fake-good,fake-low` finishes it and keeps the rest\n"
     )
 
 
@@ -458,3 +461,14 @@ def test_a_run_directory_of_train_is_no_folder_for_reproduce(fake_recipes, tmp_p
         " own\n"
     )
     assert fake_recipes.calls == [] and not (run / "fake-good").exists()
+
+
+def test_report_files_that_are_empty_or_ours_saved_with_a_bom_are_replaced(fake_recipes, tmp_path):
+    """Nothing to lose in an empty file; an editor may save REPORT.md with a byte-order mark."""
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+    (tmp_path / "REPORT.md").write_text("\ufeff" + report, encoding="utf-8")
+    (tmp_path / "results.json").write_text("")
+    reproduce(["fake-good"], "cpu", 1, tmp_path, say=lambda line: None)
+    assert (tmp_path / "REPORT.md").read_text(encoding="utf-8") == report
+    assert json.loads((tmp_path / "results.json").read_text())["rows"]

@@ -167,8 +167,8 @@ def test_a_metrics_file_missing_epochs_the_checkpoint_holds_is_refused(tmp_path,
     (out / "metrics.jsonl").write_text(rows[1])  # epoch 1's row lost
     with pytest.raises(D2lkitError, match=r"metrics.jsonl: holds epochs \[2\] but the checkpoint"):
         resume_training(out, epochs=3)
-    with pytest.raises(D2lkitError, match=f"restore the file, or delete {out} and train the run"):
-        resume_training(out, epochs=3)  # not "into a new --out", which reproduce has not
+    with pytest.raises(D2lkitError, match=f"reproduce run: delete {out} and run the same"):
+        resume_training(out, epochs=3)  # not only "into a new --out", which reproduce has not
 
 
 def test_a_second_process_writing_the_same_run_is_refused(tmp_path, tiny_fashion):

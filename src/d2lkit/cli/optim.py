@@ -86,12 +86,12 @@ def run_trace(args: argparse.Namespace) -> int:
             f"--steps must be 1 to {MAX_TRACE_STEPS} (a trajectory drawn point by point), got"
             f" {args.steps}"
         )
-    out = _output_dir(args.out)
     if not args.skip_real:
         from d2lkit.data import fashion_mnist
 
-        # Missing data fails before the trajectories are drawn, not half-way through the outputs.
+        # Missing data fails before --out is made and the trajectories drawn: no half outputs.
         train = fashion_mnist.load(args.data_dir).train
+    out = _output_dir(args.out)
 
     trajectories = {
         spec.name: trace.trajectory(spec, args.steps, args.seed) for spec in trace.TRACE_OPTIMIZERS

@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seeds",
         type=int,
-        help="seeds per recipe (default 1; with --report-only, as DIR's runs were made)",
+        help="seeds per recipe, 1 to 100 (default 1; with --report-only, as DIR's runs were made)",
     )
     parser.add_argument(
         "--data-dir", help="look for Fashion-MNIST here first (the recipes that train on it)"
@@ -146,7 +146,7 @@ def report_held_runs(
     if not held:  # a bare `reproduce --out DIR` would run every recipe: hours
         raise D2lkitError(
             f"{out}: holds no recipe runs; run some into it first, e.g. `d2lkit reproduce --only"
-            f" softmax,lenet --out {out}`"
+            f" {only or 'softmax,lenet'} --out {out}`"
         )
     if only and held != names:  # a report of "not run" rows would replace DIR's
         missing = ", ".join(name for name in names if name not in held)
@@ -157,12 +157,13 @@ def report_held_runs(
         check_seed_layout(out, name, seeds)
     results = collect_results([get_recipe(name) for name in held], profile, seeds, out)
     write_reports(results, out)
-    for row in results["rows"]:
-        if row["status"] == "unfinished":  # interrupted, or its summary.json deleted
-            announce(
-                f"note: {row['recipe']} is unfinished in {out}; `d2lkit reproduce --out {out}"
-                f" --only {row['recipe']}{f' --seeds {seeds}' if seeds > 1 else ''}` finishes it"
-            )
+    unfinished = [row["recipe"] for row in results["rows"] if row["status"] == "unfinished"]
+    if unfinished:  # interrupted, or a summary.json deleted; --only all: the report stays whole
+        announce(
+            f"note: {', '.join(unfinished)} unfinished in {out}; `d2lkit reproduce --out {out}"
+            f" --only {','.join(held)}{f' --seeds {seeds}' if seeds > 1 else ''}` finishes"
+            f" {'it' if len(unfinished) == 1 else 'them'} and keeps the rest"
+        )
     return results, held, seeds
 
 

@@ -103,8 +103,11 @@ def recipe_mark(run: Path) -> tuple[Recipe, str, TrainConfig, dict] | None:
         if not isinstance(recorded, dict) or not isinstance(recorded.get("recipe"), str):
             raise D2lkitError("it names no recipe")
         recipe, profile, base = single_run_config(recorded["recipe"], recorded.get("profile", ""))
-        changes = {k: tuple(v) for k, v in dict(recorded.get("changes", {})).items()}
-    except (D2lkitError, TypeError, ValueError) as err:
+        try:
+            changes = {k: tuple(v) for k, v in dict(recorded.get("changes", {})).items()}
+        except (TypeError, ValueError):
+            raise D2lkitError("its changes are no table of setting: [recipe's, given]") from None
+    except D2lkitError as err:
         raise D2lkitError(
             f"{mark}: not a mark this d2lkit reads ({err}); delete it to resume the run without"
             " its recipe's comparison with the book"

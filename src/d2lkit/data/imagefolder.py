@@ -28,6 +28,7 @@ from d2lkit.data.datasets import DataBundle, DataOptions, random_indices, regist
 from d2lkit.data.image_file import UnreadableImage, open_rgb
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
+from d2lkit.output_file import leads_round
 from d2lkit.text import composed
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -250,11 +251,7 @@ def not_a_file(path: Path) -> str | None:
     if not path.exists():
         if not path.is_symlink():
             return "no such file or folder"
-        try:
-            path.resolve()
-        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
-            return "a link that leads round in a loop"
-        return "a broken link"
+        return "a link that leads round in a loop" if leads_round(path) else "a broken link"
     if not path.is_file():
         return "not a regular file (a pipe, socket or device)"
     return None

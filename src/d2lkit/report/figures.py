@@ -72,7 +72,7 @@ def drawable_formats() -> set[str]:
 SIGNATURES = {
     "png": (b"\x89PNG",),
     "pdf": (b"%PDF",),
-    "svg": (b"<?xml", b"<svg"),
+    "svg": (b"<?xml", b"<svg", b"<!"),  # <!DOCTYPE or a comment first
     "svgz": (b"\x1f\x8b",),
     "eps": (b"%!PS",),
     "ps": (b"%!PS",),
@@ -84,18 +84,19 @@ SIGNATURES = {
 }
 
 
-def holds_other_data(out: Path) -> bool:
-    """Whether the file at `out` (where a link leads) is not empty and not a figure of its
-    suffix's format; raw and rgba files have no signature to tell."""
+def not_a_figure(out: Path) -> str | None:
+    """Why the file at `out` (where a link leads) must not be drawn over, or None: it is empty,
+    or begins as its suffix's format does (after a byte-order mark or spaces, as a hand-saved
+    SVG may); raw and rgba files have no signature to tell."""
     signatures = SIGNATURES.get(out.suffix[1:].lower())
     if signatures is None or not out.is_file():
-        return False
+        return None
     try:
         with out.open("rb") as file:
-            head = file.read(8)
-    except OSError:  # unreadable: the write will say what is wrong
-        return False
-    return bool(head) and not head.startswith(signatures)
+            head = file.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError as err:  # the rename over it needs no read permission: ask
+        return f"cannot be read ({err.strerror}), so whether it is an older figure is unknown"
+    return None if not head or head.startswith(signatures) else f"is no {out.suffix} figure"
 
 
 def figure_path(out: str | Path) -> Path:
@@ -107,10 +108,10 @@ def figure_path(out: str | Path) -> Path:
         out = out.with_name(out.name + ".png")
     if out.suffix[1:].lower() not in drawable_formats():
         raise D2lkitError(f"{out}: cannot draw a {out.suffix} file; name it .png (or .pdf, .svg)")
-    if holds_other_data(out):
+    if why := not_a_figure(out):
         raise D2lkitError(
-            f"{out}: already exists and is no {out.suffix} figure; drawing would replace it: pick"
-            " another file name or move it away"
+            f"{out}: already exists and {why}; drawing would replace it: pick another file name"
+            " or move it away"
         )
     return out
 

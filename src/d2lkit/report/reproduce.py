@@ -145,7 +145,7 @@ def refuse_other_run(run_dir: Path, recorded: dict, expected: dict) -> None:
     if profile != expected["profile"] and profile in PROFILES:  # finished runs: keep them
         raise D2lkitError(
             f"{run_dir}: holds a run of the {profile} profile, not the {expected['profile']}"
-            f" profile; pass --profile {profile}, or reproduce into another --out"
+            f" profile; reproduce into another --out, or move {run_dir} away"
         )
     raise D2lkitError(
         f"{run_dir}: holds a run of recipe {recorded.get('recipe')!r} with profile"
@@ -189,35 +189,49 @@ def claim_run_directory(run_dir: Path, expected: dict) -> None:
     write_json_atomic(run_dir / IDENTITY, expected)
 
 
-def written_by_reproduce(path: Path) -> bool:
-    """Whether DIR's report file `path` is an earlier reproduce's (to be replaced) rather than
-    the user's own: REPORT.md opens with our heading; results.json and machine.json hold our
-    keys."""
+def not_reproduces(path: Path) -> str | None:
+    """Why DIR's report file `path` must not be replaced, or None when an earlier reproduce wrote
+    it (REPORT.md opens with our heading; results.json and machine.json hold our keys) or it is
+    empty, nothing to lose."""
     try:
-        if path.name == "REPORT.md":
-            with path.open(encoding="utf-8", errors="replace") as file:
-                return file.readline().startswith("# d2lkit reproduce")
+        data = path.read_bytes()
+    except OSError as err:
+        return f"cannot be read ({err.strerror}), so whether reproduce wrote it is unknown"
+    if not data.strip():
+        return None
+    if path.name == "REPORT.md":  # an editor may have saved it with a byte-order mark
+        ours = data.decode("utf-8", "replace").lstrip("\ufeff").startswith("# d2lkit reproduce")
+    else:
         keys = {"results.json": {"profile", "rows"}, "machine.json": {"d2lkit", "torch"}}
-        recorded = json.loads(path.read_bytes())
-        return isinstance(recorded, dict) and keys[path.name] <= recorded.keys()
-    except (OSError, ValueError):
-        return False
+        try:
+            recorded = json.loads(data)
+        except ValueError:
+            recorded = None
+        ours = isinstance(recorded, dict) and keys[path.name] <= recorded.keys()
+    return None if ours else "not written by `d2lkit reproduce`"
 
 
 def claim_report_files(out: Path) -> None:
-    """Refuse a DIR whose REPORT.md, results.json or machine.json some other hand wrote (a project
-    folder, or `--out .`): the report would replace them, after hours of runs or at once. A run
-    directory of `d2lkit train` is refused too: the recipes' runs would be mixed into it."""
+    """Refuse a DIR whose REPORT.md, results.json, machine.json or summary.png some other hand
+    wrote (a project folder, or `--out .`): the report would replace them, after hours of runs or
+    at once. A run directory of `d2lkit train` is refused too: the recipes' runs would be mixed
+    into it."""
     if (out / "config.json").is_file() and (out / "checkpoint.pt").is_file():
         raise D2lkitError(
             f"{out}: a run directory of `d2lkit train`; reproduce into a folder of its own"
         )
-    for name in ("REPORT.md", "results.json", "machine.json"):
+    for name in ("REPORT.md", "results.json", "machine.json", "summary.png"):
         path = out / name
-        if path.exists() and not written_by_reproduce(path):
+        if not path.exists():
+            continue
+        if name == "summary.png":  # drawn after results.json: without one, somebody else's
+            why = None if (out / "results.json").exists() else "not written by `d2lkit reproduce`"
+        else:
+            why = not_reproduces(path)
+        if why:
             raise D2lkitError(
-                f"{path}: not written by `d2lkit reproduce`; its report would replace it: choose"
-                " another --out, or move the file away"
+                f"{path}: {why}; its report would replace it: choose another --out, or move the"
+                " file away"
             )
 
 

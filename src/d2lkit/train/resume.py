@@ -173,8 +173,8 @@ def history_until(rows: list[dict], done: int, path: Path) -> list[dict]:
     if epochs != list(range(1, done + 1)):
         raise D2lkitError(
             f"{path}: holds epochs {epochs or 'none'} but the checkpoint has finished 1..{done};"
-            f" restore the file, or delete {path.parent} and train the run again (a reproduce"
-            " run: the same reproduce command trains it again)"
+            " restore the file, or train the run again into a new --out (a reproduce run:"
+            f" delete {path.parent} and run the same reproduce command again)"
         )
     return kept
 
