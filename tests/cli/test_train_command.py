@@ -11,6 +11,7 @@ import torch
 from cli_helpers import assert_one_line_error, run_cli
 
 from d2lkit.cli import main
+from d2lkit.train.config import TrainConfig
 
 TRAIN = ["train", "--no-progress", "--batch-size", "64"]
 
@@ -106,7 +107,25 @@ def test_missing_run(command, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     missing = tmp_path / "no-such-run"
     code, _, err = run_cli([arg.format(run=missing) for arg in command], capsys)
-    assert_one_line_error(code, err, f"{missing}: no checkpoint here")
+    assert_one_line_error(code, err, f"{missing}: no such folder; pass a run directory")
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["eval", "{run}"], ["predict", "{run}", "--out", "x.png"], ["train", "--resume", "{run}"]],
+    ids=["eval", "predict", "resume"],
+)
+def test_a_folder_of_another_tool_is_no_run(command, tmp_path, capsys, monkeypatch):
+    """It was told "no epoch finished ...: train it again with the same command", which meant
+    nothing for a folder that d2lkit never trained into."""
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "othertool"
+    other.mkdir()
+    (other / "config.json").write_text('{"lr": 3}')
+    (other / "model.ckpt").write_bytes(b"weights")
+    code, _, err = run_cli([arg.format(run=other) for arg in command], capsys)
+    assert_one_line_error(code, err, f"{other}: not a d2lkit run (its config.json is not a run's")
     assert not (tmp_path / "x.png").exists()
 
 
@@ -407,7 +426,8 @@ def test_eval_and_predict_under_torchrun_are_refused(command, monkeypatch, capsy
 def test_resume_of_a_run_stopped_in_its_first_epoch_says_to_train_again(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
-    (out / "config.json").write_text("{}")  # what run_training writes before epoch 1 ends
+    # What run_training writes before epoch 1 ends.
+    (out / "config.json").write_text(json.dumps(TrainConfig("softmax", out=str(out)).to_dict()))
     code, _, err = run_cli(["train", "--resume", str(out)], capsys)
     assert_one_line_error(code, err, "no epoch finished", "train it again with the same command")
 

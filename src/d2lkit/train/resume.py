@@ -17,13 +17,23 @@ from d2lkit.train.checkpoint import load_checkpoint, restore_rng_state
 from d2lkit.train.config import TrainConfig
 from d2lkit.train.optim import load_optimizer_state
 from d2lkit.train.reopen import UNCHANGED, Reopen, check_same_classes, saved_config
-from d2lkit.train.run import CHECKPOINT, Run, build_run, execute, write_settings
+from d2lkit.train.run import (
+    CHECKPOINT,
+    Run,
+    build_run,
+    execute,
+    is_run_config,
+    write_settings,
+)
 from d2lkit.train.run_lock import writing
 
 
 def find_checkpoint(path: str | Path) -> Path:
     """A run directory or a checkpoint file -> the checkpoint file."""
     path = Path(os.path.expanduser(path))  # a quoted `~/runs/x` reaches us as it is
+    folder = path.parent if path.suffix == ".pt" else path  # RUN or RUN/checkpoint.pt
+    if not path.exists() and not folder.is_dir():
+        raise D2lkitError(f"{folder}: no such folder; pass a run directory made by `d2lkit train`")
     if path.is_dir():
         path = path / CHECKPOINT
     # Only a run's own checkpoint name says the folder is a run; another name is a typo.
@@ -42,6 +52,13 @@ def find_checkpoint(path: str | Path) -> Path:
                 f"{path}: missing, though {plural(logged, 'epoch')} of this run"
                 f" {'was' if logged == 1 else 'were'} logged; put its checkpoint back, or train it"
                 " again"
+            )
+        if (path.parent / "config.json").is_file() and not is_run_config(
+            path.parent / "config.json"
+        ):  # another tool's folder: training again "with the same command" means nothing
+            raise D2lkitError(
+                f"{path.parent}: not a d2lkit run (its config.json is not a run's settings); pass"
+                " a run directory made by `d2lkit train`"
             )
         if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
             raise D2lkitError(
