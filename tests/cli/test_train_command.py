@@ -195,7 +195,6 @@ def test_resume_refuses_to_stretch_a_learning_rate_schedule(
 
 
 def test_a_rerun_with_another_length_starts_a_scheduled_run_over(tmp_path, tiny_fashion):
-    from d2lkit.train.config import TrainConfig
     from d2lkit.train.rerun import train_or_resume
 
     out = tmp_path / "run"
