@@ -55,6 +55,9 @@ TRAIN = ["train", "--no-progress", "--batch-size", "64"]
         (["lenet", "--train-subset", "0"], ["--train-subset must be at least 1"]),
         (["lenet", "--train-subset", "1"], ["too few training images for one batch"]),
         (["lenet", "--test-subset", "-5"], ["--test-subset must be at least 1"]),
+        # Beyond the data: trained on all of it, but recorded (and shown by eval) as this size.
+        (["lenet", "--train-subset", "99999"], ["--train-subset 99999 is more than the 256"]),
+        (["lenet", "--test-subset", "129"], ["--test-subset 129 is more than the 128 test"]),
         (["lenett"], ["unknown model 'lenett'", "did you mean lenet"]),
         (["mlp_dropuot"], ["did you mean mlp_dropout"]),
         (["qqqq"], ["unknown model 'qqqq'", "d2lkit models list"]),

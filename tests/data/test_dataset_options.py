@@ -57,3 +57,9 @@ def test_a_class_selection_outside_the_data_is_one_line(tiny_fashion, classes):
     """Such a selection comes from a recipe or a hand-edited run: (0, 99) was an IndexError."""
     with pytest.raises(D2lkitError, match=r"each must be one of 0\.\.9, named once"):
         build_dataset("fashion-mnist", DataOptions(classes=classes))
+
+
+def test_a_subset_beyond_the_scenes_is_refused_before_they_are_made():
+    """fashion-scenes:8 with --train-subset 9 trained on 8 scenes and recorded 9."""
+    with pytest.raises(D2lkitError, match="--train-subset 9 is more than the 8 training scenes"):
+        build_dataset("fashion-scenes:8", DataOptions(train_subset=9))

@@ -407,6 +407,13 @@ def test_train_subset_draws_from_every_class_and_is_fixed_by_the_seed(numbered_t
     assert len(set(first)) == 5 and first == subset(0)
     assert first != sorted(range(10, 60, 10))  # not ImageFolder's first five (one class)
     assert subset(0) != subset(1)
+    every = build_dataset(f"imagefolder:{numbered_tree}", DataOptions(batch_size=5, resize=8))
+    count = every.extra["train_images"]
+    options = DataOptions(batch_size=5, resize=8, train_subset=count)  # all of them: fine
+    assert build_dataset(f"imagefolder:{numbered_tree}", options).extra["train_images"] == count
+    options = DataOptions(batch_size=5, resize=8, train_subset=count + 1)  # was taken as all
+    with pytest.raises(D2lkitError, match=f"--train-subset {count + 1} is more than the {count}"):
+        build_dataset(f"imagefolder:{numbered_tree}", options)
 
 
 def test_ranks_share_each_epoch_and_the_test_set_without_overlap(numbered_tree):

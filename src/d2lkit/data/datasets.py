@@ -55,6 +55,16 @@ class DataBundle:
     normalization: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
+def check_subset(flag: str, count: int | None, available: int, what: str) -> None:
+    """A --train-subset or --test-subset beyond the data would be recorded (config.json, the
+    headline, eval's line) as a size the run never had."""
+    if count is not None and count > available:
+        raise D2lkitError(
+            f"{flag} {count} is more than the {available} {what}; pass at most {available}, or"
+            " leave it out"
+        )
+
+
 def random_indices(length: int, count: int, seed: int) -> list[int]:
     """`count` distinct indices of range(length), drawn at random and fixed by `seed`: folders
     list one class after another, so their first `count` items would be one class only."""
@@ -192,6 +202,8 @@ def fashion_mnist_dataset(argument: str | None, options: DataOptions) -> DataBun
     elif options.train_per_class is not None:
         all_classes = tuple(range(len(names)))
         train_x, train_y = select_classes(train_x, train_y, all_classes, options.train_per_class)
+    check_subset("--train-subset", options.train_subset, len(train_x), "training images")
+    check_subset("--test-subset", options.test_subset, len(test_x), "test images")
     if options.train_subset is not None:
         train_x, train_y = train_x[: options.train_subset], train_y[: options.train_subset]
     if options.test_subset is not None:  # Fashion-MNIST's test set is in shuffled class order

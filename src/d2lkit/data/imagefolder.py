@@ -24,7 +24,13 @@ from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import v2
 
-from d2lkit.data.datasets import DataBundle, DataOptions, random_indices, register_dataset
+from d2lkit.data.datasets import (
+    DataBundle,
+    DataOptions,
+    check_subset,
+    random_indices,
+    register_dataset,
+)
 from d2lkit.data.image_file import UnreadableImage, open_rgb
 from d2lkit.data.sharding import ShardedDataLoader, evaluation_slice
 from d2lkit.errors import D2lkitError
@@ -344,7 +350,8 @@ def sample_images(
 
 def random_subset(dataset: ImageFolder, count: int | None, seed: int) -> Dataset:
     """`count` images drawn at random (fixed by `seed`), or all of them."""
-    if count is None or count >= len(dataset):
+    check_subset("--train-subset", count, len(dataset), "training images in the folder")
+    if count is None or count == len(dataset):
         return dataset
     return Subset(dataset, random_indices(len(dataset), count, seed))
 

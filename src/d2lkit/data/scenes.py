@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from d2lkit.data import fashion_mnist
-from d2lkit.data.datasets import DataBundle, DataOptions, register_dataset
+from d2lkit.data.datasets import DataBundle, DataOptions, check_subset, register_dataset
 from d2lkit.data.loader import TensorLoader
 from d2lkit.data.sharding import evaluation_slice
 from d2lkit.errors import D2lkitError
@@ -110,8 +110,9 @@ def fashion_scenes_dataset(argument: str | None, options: DataOptions) -> DataBu
                 " fashion-scenes:5000"
             )
         count = int(argument)
+    check_subset("--train-subset", options.train_subset, count, "training scenes")
     if options.train_subset is not None:
-        count = min(count, options.train_subset)
+        count = options.train_subset
     train_x, train_y, source = cached_scenes(options.data_dir, "train", count, options.seed)
     test_x, test_y, _ = cached_scenes(options.data_dir, "test", TEST_SCENES, TEST_SEED)
     train = LabelMapLoader(
