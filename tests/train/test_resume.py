@@ -302,3 +302,23 @@ def test_a_new_training_into_a_live_run_says_it_is_live_not_to_resume_it(tmp_pat
             run_training(config)
     finally:
         unlock(descriptor)
+
+
+def test_a_checkpoint_copied_in_from_another_models_run_is_refused(tmp_path, tiny_fashion):
+    """A LeNet checkpoint copied over a softmax run's went on as LeNet: config.json, summary.json
+    and metrics.jsonl rewritten, softmax's epoch 1 followed by LeNet's epoch 2."""
+    import pytest
+
+    from d2lkit.errors import D2lkitError
+    from d2lkit.train.resume import resume_training
+
+    runs = {}
+    for model in ("softmax", "lenet"):
+        runs[model] = tmp_path / model
+        run_training(TrainConfig(model, epochs=1, out=str(runs[model]), progress=False))
+    (runs["softmax"] / "checkpoint.pt").write_bytes((runs["lenet"] / "checkpoint.pt").read_bytes())
+    before = {p.name: p.read_bytes() for p in runs["softmax"].iterdir()}
+    with pytest.raises(D2lkitError, match="checkpoint.pt: holds a lenet run, but .*config.json"
+        " is a softmax run's; put this run's own checkpoint back"):  # fmt: skip
+        resume_training(runs["softmax"], epochs=2)
+    assert {p.name: p.read_bytes() for p in runs["softmax"].iterdir()} == before

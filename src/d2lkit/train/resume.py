@@ -120,6 +120,7 @@ def continue_run(
     the run, load its saved state and train its remaining epochs."""
     config = saved_config(state, changes)
     out = checkpoint_path.parent
+    distributed.on_main(lambda: refuse_a_foreign_checkpoint(out, config))
     if epochs is not None and not keeps_its_schedule(config, epochs):
         raise D2lkitError(
             f"{out}: its {config.scheduler} learning-rate schedule is laid out for"
@@ -163,6 +164,21 @@ def continue_run(
         cb.write_metrics(out / "metrics.jsonl", run.trainer.history)
         write_settings(run)
     return execute(run, done, state.get("wall_s", 0.0), list(callbacks))
+
+
+def refuse_a_foreign_checkpoint(out: Path, config: TrainConfig) -> None:
+    """A checkpoint copied in from another run would carry on under this run's record: its
+    config.json and metrics.jsonl rewritten, a softmax's first epoch followed by a LeNet's
+    second. (A config.json that is missing or damaged is written again from the checkpoint.)"""
+    recorded = out / "config.json"
+    if not is_run_config(recorded):
+        return
+    model = TrainConfig.from_dict(read_json(recorded)).model
+    if model != config.model:
+        raise D2lkitError(
+            f"{out / CHECKPOINT}: holds a {config.model} run, but {recorded} is a {model} run's;"
+            " put this run's own checkpoint back, or train a new run"
+        )
 
 
 def keeps_its_schedule(saved: TrainConfig, epochs: int) -> bool:
