@@ -22,7 +22,7 @@ from d2lkit.train.run import (
     Run,
     build_run,
     execute,
-    is_run_config,
+    read_run_config,
     write_settings,
 )
 from d2lkit.train.run_lock import writing
@@ -53,14 +53,14 @@ def find_checkpoint(path: str | Path) -> Path:
                 f" {'was' if logged == 1 else 'were'} logged; put its checkpoint back, or train it"
                 " again"
             )
-        if (path.parent / "config.json").is_file() and not is_run_config(
-            path.parent / "config.json"
-        ):  # another tool's folder: training again "with the same command" means nothing
+        config_file = path.parent / "config.json"
+        if config_file.is_file() and read_run_config(config_file) is None:
+            # Another tool's folder: training again "with the same command" means nothing.
             raise D2lkitError(
                 f"{path.parent}: not a d2lkit run (its config.json is not a run's settings); pass"
                 " a run directory made by `d2lkit train`"
             )
-        if (path.parent / "config.json").is_file():  # a run stopped in its first epoch
+        if config_file.is_file():  # a run stopped in its first epoch
             raise D2lkitError(
                 f"{path.parent}: no epoch finished, so it has no checkpoint to open or continue;"
                 " train it again with the same command"
@@ -171,13 +171,11 @@ def refuse_a_foreign_checkpoint(out: Path, config: TrainConfig) -> None:
     config.json and metrics.jsonl rewritten, a softmax's first epoch followed by a LeNet's
     second. (A config.json that is missing or damaged is written again from the checkpoint.)"""
     recorded = out / "config.json"
-    if not is_run_config(recorded):
-        return
-    model = TrainConfig.from_dict(read_json(recorded)).model
-    if model != config.model:
+    settings = read_run_config(recorded)
+    if settings is not None and settings.model != config.model:
         raise D2lkitError(
-            f"{out / CHECKPOINT}: holds a {config.model} run, but {recorded} is a {model} run's;"
-            " put this run's own checkpoint back, or train a new run"
+            f"{out / CHECKPOINT}: holds a {config.model} run, but {recorded} is a"
+            f" {settings.model} run's; put this run's own checkpoint back, or train a new run"
         )
 
 

@@ -406,7 +406,7 @@ def refuse_a_second_run(out: Path) -> None:
     # A run stopped in its first epoch is trained again in place; files of that name that no
     # d2lkit run wrote (a folder of the user's own) are not overwritten.
     present = [name for name in RUN_FILES if (out / name).exists()]
-    if present and not is_run_config(out / "config.json"):
+    if present and read_run_config(out / "config.json") is None:
         them = "them" if len(present) > 1 else "it"
         raise D2lkitError(
             f"{out}: holds {', '.join(present)}, not written by a d2lkit run; training would"
@@ -414,12 +414,13 @@ def refuse_a_second_run(out: Path) -> None:
         )
 
 
-def is_run_config(path: Path) -> bool:
+def read_run_config(path: Path) -> TrainConfig | None:
+    """The run settings a config.json holds, or None when it is missing, damaged or another
+    tool's."""
     try:
-        TrainConfig.from_dict(read_json(path))
+        return TrainConfig.from_dict(read_json(path))
     except (OSError, D2lkitError, TypeError):
-        return False
-    return True
+        return None
 
 
 def write_settings(run: Run) -> None:
