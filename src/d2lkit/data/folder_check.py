@@ -23,6 +23,7 @@ from d2lkit.data.imagefolder import (
     class_folder_problems,
     default_workers,
     is_image,
+    kind_of,
 )
 from d2lkit.errors import D2lkitError
 from d2lkit.text import plural
@@ -63,10 +64,6 @@ class DecodedSizes(Dataset):
 def as_they_are(item: object) -> object:
     """The loader's collate function: items stay (size, error) pairs, not tensors."""
     return item
-
-
-def kind_of(path: Path) -> str:
-    return path.suffix.lower() or "no suffix"
 
 
 def check_split(root: Path, split: str, classes: list[str], progress: bool) -> SplitCheck:

@@ -62,6 +62,11 @@ def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def kind_of(path: Path) -> str:
+    """A file's kind, as data check and classify count the files of other kinds they leave out."""
+    return path.suffix.lower() or "no suffix"
+
+
 def is_hidden(relative: Path) -> bool:
     """Dot-names are other tools' files: .ipynb_checkpoints/, macOS's ._photo.jpg twins."""
     return any(part.startswith(".") for part in relative.parts)

@@ -27,6 +27,7 @@ from d2lkit.data.imagefolder import (
     eval_transform,
     files_under,
     is_image,
+    kind_of,
     not_a_file,
 )
 from d2lkit.errors import D2lkitError
@@ -124,7 +125,7 @@ def folder_photos(folder: Path, photos: PhotoList) -> list[Path]:
     images = []
     for path in files_under(folder, follow=lambda real: True):
         if not is_image(path):
-            photos.other_kinds[path.suffix.lower() or "no suffix"] += 1
+            photos.other_kinds[kind_of(path)] += 1
         elif (why := not_a_file(path)) is None:
             images.append(path)
         else:
